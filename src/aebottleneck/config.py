@@ -1,0 +1,225 @@
+"""Configuration: one training run is one `RunConfig`; a profile is a dict of notebook settings.
+
+Every value that reaches the rest of `src` passes through here first and is checked once, up
+front, with an error that names the parameter, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+# Bump when a change to the trainer, model or metrics changes the numbers a config produces:
+# it is part of every cache key, so old results are retrained rather than silently reused.
+CODE_VERSION = "1"
+
+ACTIVATIONS = ("leaky_relu", "relu", "sigmoid", "tanh", "linear")
+OUTPUTS = ("sigmoid", "relu", "linear")
+LOSSES = ("bce", "mse")
+PENALTIES = ("none", "signed")  # names must match aebottleneck.penalties.PENALTIES
+DATASETS = ("mnist", "fashion_mnist")
+IMAGE_SIZE = 784  # 28 x 28, flattened
+
+
+class ConfigError(ValueError):
+    """A parameter has a value that is not allowed; the message names both."""
+
+
+def _fail(name, value, allowed):
+    raise ConfigError(f"{name}={value!r} is not allowed: {allowed}")
+
+
+def check_int(name, value, minimum=None, maximum=None):
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(name, value, "expected an integer")
+    if minimum is not None and value < minimum:
+        _fail(name, value, f"must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        _fail(name, value, f"must be <= {maximum}")
+    return value
+
+
+def check_alpha(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(name, value, "expected a number")
+    if not math.isfinite(value) or value < 0:
+        _fail(name, value, "must be a finite number >= 0")
+    return float(value)
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        _fail(name, value, f"must be one of {', '.join(map(repr, choices))}")
+    return value
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines the result of one training run (and nothing else)."""
+
+    dataset: str = "mnist"
+    hidden: tuple[int, ...] = (128, 64)      # encoder widths; the decoder mirrors them
+    bottleneck: int = 2                      # n, the code size
+    activation: str = "leaky_relu"           # hidden layers
+    code_activation: str = "leaky_relu"      # the bottleneck layer (paper: "all the layers")
+    output: str = "sigmoid"
+    loss: str = "bce"
+    penalty: str = "none"
+    alpha: float = 0.0
+    epochs: int = 100
+    batch_size: int = 128
+    lr: float = 5e-4
+    seed: int = 0
+    train_size: int = 50_000                 # first N of the 50k training split
+
+    def __post_init__(self):
+        check_choice("dataset", self.dataset, DATASETS)
+        if not isinstance(self.hidden, tuple) or not self.hidden:
+            _fail("hidden", self.hidden, "a non-empty tuple of layer widths")
+        for width in self.hidden:
+            check_int("hidden", width, minimum=1)
+        check_int("bottleneck", self.bottleneck, minimum=1, maximum=IMAGE_SIZE)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("code_activation", self.code_activation, ACTIVATIONS)
+        check_choice("output", self.output, OUTPUTS)
+        check_choice("loss", self.loss, LOSSES)
+        if self.loss == "bce" and self.output != "sigmoid":
+            _fail("loss", self.loss, f"'bce' needs output='sigmoid' (got output={self.output!r})")
+        check_choice("penalty", self.penalty, PENALTIES)
+        check_alpha("alpha", self.alpha)
+        if self.penalty == "none" and self.alpha != 0:
+            _fail("alpha", self.alpha, "must be 0 when penalty='none'")
+        check_int("epochs", self.epochs, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        if not (isinstance(self.lr, float) and math.isfinite(self.lr) and self.lr > 0):
+            _fail("lr", self.lr, "must be a finite float > 0")
+        check_int("seed", self.seed, minimum=0)
+        check_int("train_size", self.train_size, minimum=1, maximum=50_000)
+
+    @property
+    def architecture(self) -> tuple:
+        """Runs that share this can be trained together as one stacked model."""
+        return (self.dataset, self.hidden, self.bottleneck, self.activation, self.code_activation,
+                self.output, self.loss, self.epochs, self.batch_size, self.lr, self.train_size)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def key(self) -> str:
+        """Cache key: a hash of every field and of the code version."""
+        payload = json.dumps({"code_version": CODE_VERSION, **self.to_dict()}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def label(self) -> str:
+        method = "standard" if self.penalty == "none" else f"{self.penalty} a={self.alpha:g}"
+        return f"n={self.bottleneck} {method} seed={self.seed}"
+
+
+# ----------------------------------------------------------------------------------- profiles
+
+@dataclass(frozen=True)
+class Profile:
+    """The settings a notebook reads; one TOML table per profile in profiles.toml.
+
+    `name` is the profile's name, with "-custom" appended when a notebook overrode a setting,
+    so that tables written under results/<name>/ never mix the two."""
+
+    name: str
+    epochs: int
+    batch_size: int
+    train_size: int
+    seeds: tuple[int, ...]
+    alphas: tuple[float, ...]
+    bottlenecks: tuple[int, ...]
+    tsne_size: int
+
+
+def profile_names() -> list[str]:
+    return list(_read_profiles())
+
+
+def _read_profiles() -> dict:
+    text = resources.files("aebottleneck").joinpath("profiles.toml").read_text()
+    return tomllib.loads(text)
+
+
+def load_profile(name: str, **overrides) -> Profile:
+    """The named profile with `overrides` (notebook parameters that are not None) applied."""
+    profiles = _read_profiles()
+    check_choice("profile", name, tuple(profiles))
+    values = dict(profiles[name])
+    known = {f.name for f in dataclasses.fields(Profile)} - {"name"}
+    if set(values) != known:
+        raise ConfigError(f"profile {name!r} in profiles.toml must set exactly {sorted(known)}; "
+                          f"it sets {sorted(values)}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    for key, value in overrides.items():
+        if key not in known:
+            _fail(key, value, f"not a profile setting; known: {', '.join(sorted(known))}")
+        values[key] = value
+    for key in ("epochs", "batch_size", "train_size", "tsne_size"):
+        check_int(key, values[key], minimum=1)
+    check_int("train_size", values["train_size"], maximum=50_000)
+    for key in ("seeds", "alphas", "bottlenecks"):
+        if not isinstance(values[key], (list, tuple)) or not values[key]:
+            _fail(key, values[key], "a non-empty list")
+    for seed in values["seeds"]:
+        check_int("seeds", seed, minimum=0)
+    for alpha in values["alphas"]:
+        check_alpha("alphas", alpha)
+    for n in values["bottlenecks"]:
+        check_int("bottlenecks", n, minimum=1, maximum=IMAGE_SIZE)
+    return Profile(name=f"{name}-custom" if overrides else name, epochs=values["epochs"], batch_size=values["batch_size"],
+                   train_size=values["train_size"], seeds=tuple(values["seeds"]),
+                   alphas=tuple(float(a) for a in values["alphas"]),
+                   bottlenecks=tuple(values["bottlenecks"]), tsne_size=values["tsne_size"])
+
+
+# ---------------------------------------------------------------------------------- locations
+
+def project_root() -> Path:
+    """The checkout: the nearest folder at or above the working directory holding _toc.yml."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file() and (folder / "src" / "aebottleneck").is_dir():
+            return folder
+    return here
+
+
+def results_dir() -> Path:
+    """Where runs and tables go: $AEB_RESULTS_DIR, else <project>/results."""
+    env = os.environ.get("AEB_RESULTS_DIR")
+    return Path(env).expanduser().resolve() if env else project_root() / "results"
+
+
+def data_dir() -> Path:
+    """Where the IDX files are: $AEB_DATA_DIR, else <project>/data (downloaded there)."""
+    env = os.environ.get("AEB_DATA_DIR")
+    if env:
+        path = Path(env).expanduser().resolve()
+        if not path.is_dir():
+            _fail("AEB_DATA_DIR", env, "must be an existing folder (unset it to download "
+                  "into <project>/data)")
+        return path
+    return project_root() / "data"
+
+
+def decorrelation_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
+    """The paper's runs for one code size: every seed x (standard + the penalty at each alpha).
+
+    Alpha is chosen afterwards on validation from these same runs, so one grid serves the
+    selection and the test table; `fields` overrides RunConfig fields (e.g. dataset).
+    """
+    common = dict(bottleneck=bottleneck, epochs=profile.epochs, batch_size=profile.batch_size,
+                  train_size=profile.train_size, **fields)
+    runs = []
+    for seed in profile.seeds:
+        runs.append(RunConfig(seed=seed, **common))
+        runs += [RunConfig(seed=seed, penalty="signed", alpha=a, **common) for a in profile.alphas]
+    return runs

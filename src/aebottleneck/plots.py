@@ -1,0 +1,64 @@
+"""Every figure of the book that more than one notebook could want. Functions draw on an Axes
+(or return a Figure) and never save; notebooks call them and show the result."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import torch
+from torchvision.utils import make_grid
+
+DIGIT_PALETTE = "tab10"
+
+
+def image_grid(ax, images: torch.Tensor, nrow: int = 10, title: str | None = None):
+    """images (N, 784) in [0, 1] as one grid image."""
+    grid = make_grid(images.reshape(-1, 1, 28, 28).clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
+    ax.imshow(grid[0].numpy(), cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+
+
+def scatter_codes(ax, points: np.ndarray, labels: np.ndarray, title: str = "", class_names=None,
+                  legend: bool = True):
+    """2-D points (N, 2) coloured by class, as in the paper's Figure 1."""
+    names = class_names or [str(c) for c in range(10)]
+    colours = sns.color_palette(DIGIT_PALETTE, len(names))
+    for c, name in enumerate(names):
+        mask = labels == c
+        ax.scatter(points[mask, 0], points[mask, 1], s=2, alpha=0.6, color=colours[c], label=name,
+                   rasterized=True)
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if legend:
+        ax.legend(markerscale=5, fontsize=7, loc="best", frameon=False, ncol=2)
+
+
+def correlation_heatmap(ax, corr: np.ndarray, title: str = ""):
+    """An (n, n) correlation matrix on a fixed [-1, 1] colour scale."""
+    sns.heatmap(corr, ax=ax, vmin=-1, vmax=1, cmap="RdBu_r", square=True, annot=corr.shape[0] <= 8,
+                fmt=".2f", annot_kws={"size": 7}, cbar=False)
+    ax.set_title(title)
+
+
+def training_curves(ax, histories: dict[str, list[dict]], key: str = "val_rmse",
+                    ylabel: str = "validation RMSE"):
+    """Mean over seeds (line) and min..max (band) of a per-epoch history entry, per label."""
+    for label, runs in histories.items():
+        values = np.array([run[key] for run in runs], dtype=float)  # (seeds, epochs)
+        epochs = np.arange(1, values.shape[1] + 1)
+        line, = ax.plot(epochs, values.mean(axis=0), label=label)
+        if len(runs) > 1:
+            ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), alpha=0.2,
+                            color=line.get_color())
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False)
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 4.0, height: float = 3.5, **kwargs):
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
+                             constrained_layout=True, **kwargs)
+    return fig, axes

@@ -1,0 +1,92 @@
+"""From cached runs to tables: one row per run, alpha selection on validation, Table 1.
+
+The protocol (written down next to every table in the book):
+  * split: first 50k training images for training, last 10k of train for validation, 10k test;
+  * selection: for each code size n, the alpha with the lowest validation RMSE averaged over
+    seeds (runs that diverged count as +inf); test numbers are never looked at to choose;
+  * seeds: the same seeds for standard and penalty, so their difference is paired;
+  * std: sample standard deviation over seeds (ddof=1).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .metrics import correlation_matrix, mean_abs_offdiag
+
+# Table 1 of the paper: mean test RMSE over 3 runs. Reference values, not our results.
+PAPER_TABLE1 = pd.DataFrame(
+    [(8, "standard", 0.1289), (8, "penalty", 0.1284),
+     (4, "standard", 0.1688), (4, "penalty", 0.1676),
+     (2, "standard", 0.1974), (2, "penalty", 0.1969)],
+    columns=["bottleneck", "method", "paper_rmse_mean"],
+)
+TABLE1_COLUMNS = ["bottleneck", "method", "alpha", "rmse_mean", "rmse_std", "n_seeds"]
+
+
+def runs_frame(runs: list[dict]) -> pd.DataFrame:
+    """One row per run: its config fields, metrics and the mean |correlation| of its test codes."""
+    rows = []
+    for run in runs:
+        cfg, metrics = run["config"], run["metrics"]
+        codes = run["test_codes"].numpy()
+        finite = np.isfinite(codes).all()
+        rows.append({
+            "key": run["key"], "bottleneck": cfg["bottleneck"], "penalty": cfg["penalty"],
+            "alpha": cfg["alpha"], "seed": cfg["seed"],
+            "method": "standard" if cfg["penalty"] == "none" else "penalty",
+            "val_rmse": metrics["val_rmse"], "test_rmse": metrics["test_rmse"],
+            "test_rmse_per_image": metrics["test_rmse_per_image"],
+            "diverged": metrics["diverged_epoch"] >= 0 or not finite,
+            "corr_mean": mean_abs_offdiag(correlation_matrix(codes)) if finite else np.nan,
+            "code_std_mean": float(run["code_std"].mean()),
+        })
+    return pd.DataFrame(rows)
+
+
+def alpha_selection(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean validation RMSE per (n, alpha) over seeds, and which alpha each n selects."""
+    penalised = frame[frame.method == "penalty"].copy()
+    penalised["val_score"] = penalised.val_rmse.where(~penalised.diverged, np.inf)
+    table = (penalised.groupby(["bottleneck", "alpha"])
+             .agg(val_rmse_mean=("val_score", "mean"), n_seeds=("seed", "nunique"),
+                  n_diverged=("diverged", "sum"))
+             .reset_index())
+    # idxmin takes the first minimum: ties (every alpha diverged) go to the smallest alpha
+    table["selected"] = table.index.isin(table.groupby("bottleneck").val_rmse_mean.idxmin())
+    return table.sort_values(["bottleneck", "alpha"], ascending=[False, True], ignore_index=True)
+
+
+def selected_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The standard runs plus the penalty runs at the selected alpha."""
+    chosen = alpha_selection(frame).query("selected")[["bottleneck", "alpha"]]
+    penalty = frame[frame.method == "penalty"].merge(chosen, on=["bottleneck", "alpha"])
+    return pd.concat([frame[frame.method == "standard"], penalty], ignore_index=True)
+
+
+def table1(frame: pd.DataFrame, column: str = "test_rmse") -> pd.DataFrame:
+    """Test RMSE mean and std over seeds for standard vs penalty at the selected alpha."""
+    chosen = selected_runs(frame)
+    table = (chosen.groupby(["bottleneck", "method"])
+             .agg(alpha=("alpha", "first"), rmse_mean=(column, "mean"),
+                  rmse_std=(column, "std"), n_seeds=("seed", "nunique"))
+             .reset_index())
+    order = {"standard": 0, "penalty": 1}
+    table = table.sort_values(["bottleneck", "method"], key=lambda s: s.map(order)
+                              if s.name == "method" else -s, ignore_index=True)
+    return table[TABLE1_COLUMNS]
+
+
+def compare_with_paper(table: pd.DataFrame) -> pd.DataFrame:
+    """Our Table 1 next to the paper's, with the difference (ours - paper)."""
+    merged = table.merge(PAPER_TABLE1, on=["bottleneck", "method"], how="left")
+    merged["diff_vs_paper"] = merged.rmse_mean - merged.paper_rmse_mean
+    return merged
+
+
+def paired_differences(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per n and seed: test RMSE of the penalty run (selected alpha) minus the standard run."""
+    chosen = selected_runs(frame)
+    wide = chosen.pivot_table(index=["bottleneck", "seed"], columns="method", values="test_rmse")
+    wide["diff"] = wide["penalty"] - wide["standard"]
+    return wide.reset_index()

@@ -1,0 +1,166 @@
+"""Training: K runs of one architecture trained together as one stacked model.
+
+Each run keeps its own initialisation (from its seed), data order (from its seed), penalty and
+alpha; the loss is the sum of the K per-run losses, whose gradients do not mix, and Adam is
+elementwise, so each run follows exactly the trajectory it would follow alone (tested up to
+float round-off). Runs with the same seed see the same batches: a standard run and a penalty
+run with one seed start from the same weights and differ only by the penalty (a paired
+comparison), and their shared batch makes the first layer one wide GEMM.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import cache
+from .config import ConfigError, RunConfig
+from .data import Splits, load_splits
+from .metrics import rmse_from_squared_errors
+from .model import StackedAutoencoder
+from .penalties import PENALTIES
+
+CHECKPOINT_EVERY = 5  # epochs
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """'auto' (CUDA when available, else CPU), 'cpu' or 'cuda'; default $AEB_DEVICE or 'auto'."""
+    name = name or os.environ.get("AEB_DEVICE", "auto")
+    if name not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device={name!r} is not allowed: must be 'auto', 'cpu' or 'cuda'")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' is not available on this machine "
+                          "(torch.cuda.is_available() is False); use device='auto' or 'cpu'")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
+    """The data order of one epoch: a permutation that depends on (seed, epoch) only."""
+    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
+    return torch.randperm(n, generator=torch.Generator().manual_seed(int(state)))
+
+
+@dataclass
+class LossTerms:
+    total: torch.Tensor    # (K,) recon + alpha * penalty
+    recon: torch.Tensor    # (K,)
+    penalty: torch.Tensor  # (K,) unweighted penalty (0 for runs without one)
+
+
+def loss_terms(model: StackedAutoencoder, x: torch.Tensor, penalty_masks: dict,
+               alpha: torch.Tensor) -> LossTerms:
+    """x (B, 784) shared or (K, B, 784); penalty_masks: name -> (K,) bool; alpha (K,)."""
+    codes, logits = model(x)                                   # (K, B, n), (K, B, 784)
+    recon = model.reconstruction_loss(logits, x)               # (K,)
+    penalty = torch.zeros_like(recon)
+    for name, mask in penalty_masks.items():
+        penalty = torch.where(mask, PENALTIES[name](codes), penalty)
+    return LossTerms(recon + alpha * penalty, recon, penalty)
+
+
+@torch.no_grad()
+def evaluate(model: StackedAutoencoder, images: torch.Tensor, chunk: int = 2000):
+    """Per-image MSE (K, N) and codes (K, N, n) of every model on `images` (N, 784)."""
+    errors, codes = [], []
+    for start in range(0, len(images), chunk):
+        x = images[start:start + chunk]                        # (b, 784)
+        z, logits = model(x)
+        errors.append((model.reconstruct(logits) - x).square().mean(dim=2))  # (K, b)
+        codes.append(z)
+    return torch.cat(errors, dim=1), torch.cat(codes, dim=1)
+
+
+def train_runs(configs: list[RunConfig], device: torch.device | None = None,
+               progress: bool = True, checkpoint: Path | None = None,
+               splits: Splits | None = None) -> list[dict]:
+    """Train `configs` (one architecture) together; return one result dict per run."""
+    cfg = configs[0]
+    if any(c.architecture != cfg.architecture for c in configs):
+        raise ValueError("train_runs needs runs of one architecture; use cache.get_runs")
+    device = device or pick_device()
+    splits = splits or load_splits(cfg.dataset)
+    K, N, B = len(configs), cfg.train_size, cfg.batch_size
+    images = splits.train.images[:N].to(device)                # (N, 784), whole split on device
+    val, test = splits.val.images.to(device), splits.test.images.to(device)
+
+    model = StackedAutoencoder(cfg, [c.seed for c in configs]).to(device)
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, **fused)
+    alpha = torch.tensor([c.alpha for c in configs], device=device)            # (K,)
+    penalty_masks = {name: torch.tensor([c.penalty == name for c in configs], device=device)
+                     for name in {c.penalty for c in configs} - {"none"}}
+    seeds = sorted({c.seed for c in configs})
+    seed_of_run = torch.tensor([seeds.index(c.seed) for c in configs], device=device)  # (K,)
+
+    names = ("train_loss", "train_recon", "train_penalty", "val_rmse")
+    history = [{name: [] for name in names} for _ in configs]
+    start_epoch, keys = 0, [c.key() for c in configs]
+    saved = cache.load_torch(checkpoint, {"epoch", "keys", "model", "optimizer", "history"}) \
+        if checkpoint is not None and checkpoint.is_file() else None
+    if saved is not None and saved["keys"] == keys:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        start_epoch, history = saved["epoch"], saved["history"]
+
+    started = time.perf_counter()
+    label = f"n={cfg.bottleneck} x{K} runs"
+    bar = tqdm(range(start_epoch, cfg.epochs), desc=label, initial=start_epoch,
+               total=cfg.epochs, disable=not progress, unit="epoch")
+    for epoch in bar:
+        order = torch.stack([epoch_order(s, epoch, N) for s in seeds]).to(device)  # (S, N)
+        sums = torch.zeros(3, K, device=device)  # summed over samples: total, recon, penalty
+        for start in range(0, N, B):
+            index = order[:, start:start + B]                                      # (S, b)
+            x = images[index[0]] if len(seeds) == 1 else images[index][seed_of_run]  # (b, 784) | (K, b, 784)
+            terms = loss_terms(model, x, penalty_masks, alpha)
+            optimizer.zero_grad(set_to_none=True)
+            terms.total.sum().backward()
+            optimizer.step()
+            with torch.no_grad():
+                sums += torch.stack([terms.total, terms.recon, terms.penalty]) * index.shape[1]
+        val_errors, _ = evaluate(model, val)                                        # (K, Nval)
+        epoch_means = (sums / N).cpu()                                              # one sync per epoch
+        val_rmse = val_errors.mean(dim=1).sqrt().cpu()
+        for k in range(K):
+            for name, value in zip(("train_loss", "train_recon", "train_penalty"), epoch_means[:, k]):
+                history[k][name].append(float(value))
+            history[k]["val_rmse"].append(float(val_rmse[k]))
+        bar.set_postfix(val_rmse=f"{float(val_rmse.min()):.4f}-{float(val_rmse.max()):.4f}")
+        if checkpoint is not None and (epoch + 1) % CHECKPOINT_EVERY == 0 and epoch + 1 < cfg.epochs:
+            cache.save_torch({"epoch": epoch + 1, "keys": keys, "model": model.state_dict(),
+                              "optimizer": optimizer.state_dict(), "history": history}, checkpoint)
+    bar.close()
+    seconds = time.perf_counter() - started
+
+    val_errors, _ = evaluate(model, val)
+    test_errors, test_codes = evaluate(model, test)                                # (K, N), (K, N, n)
+    results = []
+    for k, c in enumerate(configs):
+        losses = np.array(history[k]["train_loss"])
+        bad = np.flatnonzero(~np.isfinite(losses))
+        val_metrics = rmse_from_squared_errors(val_errors[k].cpu())
+        test_metrics = rmse_from_squared_errors(test_errors[k].cpu())
+        codes = test_codes[k].cpu()
+        results.append({
+            "key": c.key(),
+            "code_version": cache.CODE_VERSION,
+            "config": c.to_dict(),
+            "metrics": {
+                "val_rmse": val_metrics["rmse"], "val_rmse_per_image": val_metrics["rmse_per_image"],
+                "test_rmse": test_metrics["rmse"], "test_rmse_per_image": test_metrics["rmse_per_image"],
+                "diverged_epoch": int(bad[0]) if len(bad) else -1,
+                "train_seconds_shared": seconds, "runs_trained_together": K,
+            },
+            "history": history[k],
+            "test_codes": codes,                 # (Ntest, n)
+            "code_std": codes.std(dim=0),        # (n,)
+            "state": model.state_of(k),
+        })
+    return results

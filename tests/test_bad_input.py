@@ -1,0 +1,77 @@
+"""Bad parameters fail up front with a message naming the parameter, the value and what is allowed."""
+import math
+
+import pytest
+
+from aebottleneck.config import ConfigError, RunConfig, load_profile
+from aebottleneck.train import pick_device
+
+import torch
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(penalty="signed", alpha=-0.1), "alpha=-0.1 is not allowed: must be a finite number >= 0"),
+    (dict(penalty="signed", alpha=math.nan), "alpha=nan is not allowed"),
+    (dict(penalty="signed", alpha=math.inf), "alpha=inf is not allowed"),
+    (dict(penalty="signed", alpha="0.1"), "alpha='0.1' is not allowed: expected a number"),
+    (dict(alpha=0.1), "alpha=0.1 is not allowed: must be 0 when penalty='none'"),
+    (dict(bottleneck=0), "bottleneck=0 is not allowed: must be >= 1"),
+    (dict(bottleneck=785), "bottleneck=785 is not allowed: must be <= 784"),
+    (dict(bottleneck=2.5), "bottleneck=2.5 is not allowed: expected an integer"),
+    (dict(penalty="decov"), "penalty='decov' is not allowed: must be one of 'none', 'signed'"),
+    (dict(activation="gelu"), "activation='gelu' is not allowed: must be one of"),
+    (dict(code_activation="softmax"), "code_activation='softmax' is not allowed"),
+    (dict(loss="l1"), "loss='l1' is not allowed: must be one of 'bce', 'mse'"),
+    (dict(output="relu"), "loss='bce' is not allowed: 'bce' needs output='sigmoid'"),
+    (dict(dataset="cifar10"), "dataset='cifar10' is not allowed: must be one of 'mnist', 'fashion_mnist'"),
+    (dict(epochs=0), "epochs=0 is not allowed: must be >= 1"),
+    (dict(batch_size=-5), "batch_size=-5 is not allowed: must be >= 1"),
+    (dict(seed=1.5), "seed=1.5 is not allowed: expected an integer"),
+    (dict(seed=True), "seed=True is not allowed: expected an integer"),
+    (dict(lr=0.0), "lr=0.0 is not allowed: must be a finite float > 0"),
+    (dict(train_size=60000), "train_size=60000 is not allowed: must be <= 50000"),
+    (dict(hidden=(128, 0)), "hidden=0 is not allowed: must be >= 1"),
+])
+def test_run_config_rejects(fields, message):
+    with pytest.raises(ConfigError) as error:
+        RunConfig(**fields)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("name, overrides, message", [
+    ("papr", {}, "profile='papr' is not allowed: must be one of 'paper', 'quick'"),
+    ("quick", {"alphas": [0.01, -1.0]}, "alphas=-1.0 is not allowed: must be a finite number >= 0"),
+    ("quick", {"seeds": [0, "1"]}, "seeds='1' is not allowed: expected an integer"),
+    ("quick", {"epochs": 0}, "epochs=0 is not allowed: must be >= 1"),
+    ("quick", {"bottlenecks": []}, "bottlenecks=[] is not allowed: a non-empty list"),
+    ("quick", {"alpha": 0.1}, "alpha=0.1 is not allowed: not a profile setting"),
+])
+def test_profile_rejects(name, overrides, message):
+    with pytest.raises(ConfigError) as error:
+        load_profile(name, **overrides)
+    assert message in str(error.value)
+
+
+def test_profile_overrides_are_marked_custom():
+    assert load_profile("quick").name == "quick"
+    custom = load_profile("quick", alphas=[0.02])
+    assert custom.name == "quick-custom" and custom.alphas == (0.02,)
+
+
+def test_missing_data_folder(monkeypatch, tmp_path):
+    from aebottleneck.config import data_dir
+
+    monkeypatch.setenv("AEB_DATA_DIR", str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match=r"AEB_DATA_DIR='.*nope' is not allowed: must be an existing folder"):
+        data_dir()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_requested_without_cuda():
+    with pytest.raises(ConfigError, match="device='cuda' is not available on this machine"):
+        pick_device("cuda")
+
+
+def test_unknown_device():
+    with pytest.raises(ConfigError, match="device='tpu' is not allowed: must be 'auto', 'cpu' or 'cuda'"):
+        pick_device("tpu")

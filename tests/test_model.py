@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from aebottleneck.config import RunConfig
+from aebottleneck.model import StackedAutoencoder
+
+
+@pytest.mark.parametrize("n", [2, 4, 8])
+def test_shapes_and_output_range(n):
+    model = StackedAutoencoder(RunConfig(bottleneck=n), seeds=[0, 1, 2])
+    x = torch.rand(5, 784)
+    codes, logits = model(x)
+    assert codes.shape == (3, 5, n) and logits.shape == (3, 5, 784)
+    recon = model.reconstruct(logits)
+    assert recon.min() >= 0 and recon.max() <= 1
+    widths = [layer.weight.shape[1:] for layer in [*model.encoder, *model.decoder]]
+    assert widths == [(784, 128), (128, 64), (64, n), (n, 64), (64, 128), (128, 784)]
+
+
+def test_each_model_depends_on_its_seed_only():
+    cfg = RunConfig(bottleneck=4)
+    alone = StackedAutoencoder(cfg, seeds=[7])
+    stacked = StackedAutoencoder(cfg, seeds=[3, 7, 7])
+    for name, p in alone.named_parameters():
+        q = dict(stacked.named_parameters())[name]
+        assert torch.equal(p[0], q[1]) and torch.equal(q[1], q[2])
+        assert not torch.equal(q[0], q[1])
+
+
+def test_shared_and_per_model_batches_agree():
+    model = StackedAutoencoder(RunConfig(bottleneck=4), seeds=[0, 1])
+    x = torch.rand(6, 784)
+    codes_shared, logits_shared = model(x)
+    codes_each, logits_each = model(x.expand(2, 6, 784))
+    torch.testing.assert_close(codes_shared, codes_each)
+    torch.testing.assert_close(logits_shared, logits_each)
+
+
+def test_states_round_trip():
+    cfg = RunConfig(bottleneck=2)
+    model = StackedAutoencoder(cfg, seeds=[0, 1])
+    rebuilt = StackedAutoencoder.from_states(cfg, [model.state_of(1)])
+    x = torch.rand(3, 784)
+    torch.testing.assert_close(rebuilt(x)[1][0], model(x)[1][1])
+
+
+@pytest.mark.parametrize("code_activation", ["leaky_relu", "linear"])
+def test_bottleneck_activation(code_activation):
+    """The paper: LeakyReLU on all layers but the output, so the bottleneck too (default)."""
+    F = torch.nn.functional
+    model = StackedAutoencoder(RunConfig(bottleneck=8, code_activation=code_activation), seeds=[0])
+    x = torch.rand(16, 784)
+    hidden = F.leaky_relu(model.encoder[1](F.leaky_relu(model.encoder[0](x))))
+    pre = model.encoder[2](hidden)  # (1, 16, 8)
+    expected = F.leaky_relu(pre) if code_activation == "leaky_relu" else pre
+    torch.testing.assert_close(model.encode(x), expected)
