@@ -75,3 +75,9 @@ def test_cuda_requested_without_cuda():
 def test_unknown_device():
     with pytest.raises(ConfigError, match="device='tpu' is not allowed: must be 'auto', 'cpu' or 'cuda'"):
         pick_device("tpu")
+
+
+def test_device_from_environment_is_checked(monkeypatch):
+    monkeypatch.setenv("AEB_DEVICE", "gpu")
+    with pytest.raises(ConfigError, match="device='gpu' is not allowed: must be 'auto', 'cpu' or 'cuda'"):
+        pick_device()

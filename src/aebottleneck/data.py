@@ -97,11 +97,15 @@ def _download(dataset: str, root: Path) -> None:
                         "AEB_DATA_DIR to a folder holding <Name>/raw/*-ubyte files.") from exc
 
 
-@lru_cache(maxsize=4)
 def load_splits(dataset: str = "mnist", root: str | None = None) -> Splits:
-    """The three splits as whole tensors on the CPU (cached per process)."""
+    """The three splits as whole tensors on the CPU (cached per process and data folder)."""
     check_choice("dataset", dataset, DATASETS)
-    folder = Path(root) if root is not None else data_dir()
+    folder = Path(root).resolve() if root is not None else data_dir()
+    return _load_splits(dataset, folder)
+
+
+@lru_cache(maxsize=4)
+def _load_splits(dataset: str, folder: Path) -> Splits:
     if not _check_files(dataset, folder):
         _download(dataset, folder)
     raw = folder / _TORCHVISION[dataset] / "raw"

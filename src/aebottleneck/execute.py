@@ -3,20 +3,24 @@
     python -m aebottleneck.execute --profile quick                  # every notebook, in order
     python -m aebottleneck.execute --profile paper decorrelation -p alphas "[0.02]"
 
-papermill only warns when -p names a parameter the notebook does not declare; here that is an
-error, raised before anything runs, as is an unknown profile or notebook name.
+Checked before any notebook runs (exit code 2): notebook and profile names, parameter names
+(papermill itself only warns when -p names a parameter a notebook does not declare), the values
+of profile settings, the device, and the data files. A failing cell stops the run with exit
+code 1 and a message naming the notebook, the cell and the error.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import sys
 from pathlib import Path
 
-from .config import ConfigError, load_profile, project_root
+from .config import ConfigError, Profile, data_dir, load_profile, project_root
+from .data import DataError
 
 # Execution order: later notebooks reuse the runs cached by earlier ones.
-NOTEBOOKS = ("data", "decorrelation", "embeddings")
+NOTEBOOKS = ("data", "decorrelation", "embeddings", "speed")
 
 
 def declared_parameters(path: Path) -> set[str]:
@@ -48,6 +52,23 @@ def check_request(names: list[str], profile: str, parameters: dict, source_dir: 
         if unknown:
             raise ConfigError(f"notebook {name!r} has no parameter {', '.join(map(repr, sorted(unknown)))}; "
                               f"it declares: {', '.join(sorted(declared))}")
+    # Values, not only names: profile settings, the device and the data folder are checked here,
+    # so a typo fails in a second instead of after the first notebook has trained for an hour.
+    settings = {f.name for f in dataclasses.fields(Profile)}
+    load_profile(profile, **{k: v for k, v in parameters.items() if k in settings})
+    if parameters.get("device") is not None:
+        from .train import pick_device
+
+        pick_device(parameters["device"])
+    data_dir()
+    if any(name in NOTEBOOKS for name in names):  # every project notebook reads the data
+        from .data import load_splits
+
+        load_splits(parameters.get("dataset", "mnist"))  # DataError: missing, truncated, corrupt
+
+
+class NotebookError(RuntimeError):
+    """A cell raised: names the notebook, the cell and the error, and where the traceback is."""
 
 
 def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) -> None:
@@ -57,13 +78,19 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
     check_request(names, profile, parameters, source_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
+        output = output_dir / f"{name}.ipynb"
         print(f"[execute] {name} (profile={profile}{''.join(f', {k}={v!r}' for k, v in parameters.items())})",
               flush=True)
-        papermill.execute_notebook(
-            str(source_dir / f"{name}.ipynb"), str(output_dir / f"{name}.ipynb"),
-            parameters={"profile": profile, **parameters}, kernel_name="python3",
-            cwd=str(source_dir), progress_bar=False,
-        )
+        try:
+            papermill.execute_notebook(
+                str(source_dir / f"{name}.ipynb"), str(output),
+                parameters={"profile": profile, **parameters}, kernel_name="python3",
+                cwd=str(source_dir), progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            raise NotebookError(
+                f"notebook {name!r} failed at In [{exc.exec_count}] ({exc.ename}: {exc.evalue}); "
+                f"the executed copy with the full traceback is {output}") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = args.output_dir or project_root() / "book" / "executed"
     try:
         execute(args.notebooks or list(NOTEBOOKS), args.profile, parameters, output_dir)
-    except ConfigError as exc:
+    except (ConfigError, DataError) as exc:  # found before any notebook ran
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # papermill's PapermillExecutionError names the cell and the error
-        if type(exc).__name__ != "PapermillExecutionError":
-            raise
-        print(f"error: notebook failed: {exc}", file=sys.stderr)
+    except NotebookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 

@@ -132,6 +132,11 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
             for name, value in zip(("train_loss", "train_recon", "train_penalty"), epoch_means[:, k]):
                 history[k][name].append(float(value))
             history[k]["val_rmse"].append(float(val_rmse[k]))
+        for k in range(K):  # report a run the epoch its loss first turns non-finite
+            losses = history[k]["train_loss"]
+            if not np.isfinite(losses[-1]) and np.isfinite(losses[:-1]).all():
+                tqdm.write(f"run {configs[k].label()} [{keys[k]}]: non-finite loss in epoch {epoch + 1}; "
+                           f"marked diverged (diverged_epoch={epoch}), the other {K - 1} runs go on")
         bar.set_postfix(val_rmse=f"{float(val_rmse.min()):.4f}-{float(val_rmse.max()):.4f}")
         if checkpoint is not None and (epoch + 1) % CHECKPOINT_EVERY == 0 and epoch + 1 < cfg.epochs:
             cache.save_torch({"epoch": epoch + 1, "keys": keys, "model": model.state_dict(),

@@ -3,7 +3,7 @@ import shutil
 import pytest
 import torch
 
-from aebottleneck.data import DataError, load_splits
+from aebottleneck.data import DataError, _load_splits, load_splits
 
 
 def test_splits():
@@ -22,9 +22,9 @@ def data_copy(tmp_path):
 
     raw = tmp_path / "MNIST" / "raw"
     shutil.copytree(data_dir() / "MNIST" / "raw", raw)
-    load_splits.cache_clear()
+    _load_splits.cache_clear()
     yield tmp_path, raw
-    load_splits.cache_clear()
+    _load_splits.cache_clear()
 
 
 def test_missing_file(data_copy):

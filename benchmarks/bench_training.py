@@ -1,0 +1,194 @@
+"""Training throughput, measured in one process against baselines run in the same process.
+
+    make bench            (or: python benchmarks/bench_training.py [--steps 60] [--reps 3])
+
+Methods (one MLP autoencoder 784-128-64-8 / 8-64-128-784, batch 128, BCE, Adam 5e-4):
+  naive    the tutorial loop: torchvision MNIST + ToTensor through a DataLoader, one nn.Module
+  tensor   one nn.Module on the training set held as one tensor, randperm batches
+  batched  aebottleneck's stacked trainer step (train.loss_terms) for K models at once,
+           seeds spread over 3 values and half the runs penalised, as in the paper's grid
+Each time is the median of --reps repetitions of --steps steps, scaled to one epoch of 50k
+images per model. GFLOP/s counts forward + backward matmul FLOPs; peak is the median
+GFLOP/s of a 2048x2048 fp32 matmul on this machine. Output: a table, ratios, and
+results/bench.csv (method, k, seconds_per_model_epoch, gflops, peak_fraction).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import pandas as pd
+import torch
+from torch import nn
+
+from aebottleneck.cache import save_csv
+from aebottleneck.config import RunConfig, results_dir
+from aebottleneck.data import TRAIN_SIZE, load_splits
+from aebottleneck.model import StackedAutoencoder, layer_widths
+from aebottleneck.train import loss_terms, pick_device
+
+CFG = RunConfig(bottleneck=8)
+STEPS_PER_EPOCH = -(-TRAIN_SIZE // CFG.batch_size)
+
+
+def flops_per_image(cfg: RunConfig) -> float:
+    """Matmul FLOPs of one image, forward + backward (no input gradient for the first layer)."""
+    widths = layer_widths(cfg)
+    shapes = list(zip(widths[:-1], widths[1:]))
+    shapes += [(b, a) for a, b in reversed(shapes)]
+    macs = sum(a * b for a, b in shapes)
+    return 2 * (3 * macs - shapes[0][0] * shapes[0][1])
+
+
+def matmul_peak(device, size=2048, reps=5) -> float:
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    times = []
+    for _ in range(reps + 1):
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times[1:]) / 1e9
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def plain_model() -> nn.Module:
+    widths = layer_widths(CFG)
+    layers = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), nn.LeakyReLU()]
+    back = widths[::-1]
+    for i, (a, b) in enumerate(zip(back[:-1], back[1:])):
+        layers += [nn.Linear(a, b), nn.Sigmoid() if i == len(back) - 2 else nn.LeakyReLU()]
+    return nn.Sequential(*layers)
+
+
+def time_steps(step, steps, reps, device) -> float:
+    """Median seconds per step."""
+    for _ in range(3):
+        step()
+    times = []
+    for _ in range(reps):
+        sync(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync(device)
+        times.append((time.perf_counter() - start) / steps)
+    return statistics.median(times)
+
+
+def bench_naive(steps, reps, device) -> float:
+    import torchvision
+    from torchvision.transforms import ToTensor
+
+    from aebottleneck.config import data_dir
+
+    dataset = torchvision.datasets.MNIST(str(data_dir()), train=True, transform=ToTensor())
+    subset = torch.utils.data.Subset(dataset, range(TRAIN_SIZE))
+    loader = torch.utils.data.DataLoader(subset, batch_size=CFG.batch_size, shuffle=True)
+    model = plain_model().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=CFG.lr)
+    loss_fn = nn.BCELoss()
+    batches = iter(loader)
+
+    def step():
+        nonlocal batches
+        try:
+            images, _ = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            images, _ = next(batches)
+        x = images.view(len(images), -1).to(device)
+        loss = loss_fn(model(x), x)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return time_steps(step, steps, reps, device)
+
+
+def bench_tensor(images, steps, reps, device) -> float:
+    model = plain_model().to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=CFG.lr)
+    loss_fn = nn.BCELoss()
+    order = torch.randperm(len(images), device=device)
+    position = 0
+
+    def step():
+        nonlocal position
+        x = images[order[position:position + CFG.batch_size]]
+        position = (position + CFG.batch_size) % (len(images) - CFG.batch_size)
+        loss = loss_fn(model(x), x)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    return time_steps(step, steps, reps, device)
+
+
+def bench_batched(images, k, steps, reps, device) -> float:
+    """Seconds per step for K models: seeds k % 3, every other run penalised."""
+    configs = [RunConfig(bottleneck=8, seed=i % 3, penalty="signed" if i % 2 else "none",
+                         alpha=0.005 if i % 2 else 0.0) for i in range(k)]
+    model = StackedAutoencoder(CFG, [c.seed for c in configs]).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=CFG.lr, fused=True)
+    alpha = torch.tensor([c.alpha for c in configs], device=device)
+    masks = {"signed": torch.tensor([c.penalty == "signed" for c in configs], device=device)}
+    seeds = sorted({c.seed for c in configs})
+    seed_of_run = torch.tensor([seeds.index(c.seed) for c in configs], device=device)
+    order = torch.stack([torch.randperm(len(images)) for _ in seeds]).to(device)
+    position = 0
+
+    def step():
+        nonlocal position
+        index = order[:, position:position + CFG.batch_size]
+        position = (position + CFG.batch_size) % (len(images) - CFG.batch_size)
+        x = images[index[0]] if len(seeds) == 1 else images[index][seed_of_run]
+        terms = loss_terms(model, x, masks, alpha)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.sum().backward()
+        optimizer.step()
+
+    return time_steps(step, steps, reps, device)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--ks", type=int, nargs="+", default=[1, 6, 24])
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    torch.manual_seed(0)
+    images = load_splits("mnist").train.images.to(device)
+    flops = flops_per_image(CFG)
+    peak = matmul_peak(device)
+    print(f"device {device}, {torch.get_num_threads()} threads; matmul peak {peak:.1f} GFLOP/s; "
+          f"{flops / 1e6:.2f} MFLOP per image (forward + backward)")
+
+    rows = [("naive", 1, bench_naive(args.steps, args.reps, device)),
+            ("tensor", 1, bench_tensor(images, args.steps, args.reps, device))]
+    rows += [("batched", k, bench_batched(images, k, args.steps, args.reps, device)) for k in args.ks]
+    table = pd.DataFrame(
+        [{"method": m, "k": k, "seconds_per_model_epoch": s * STEPS_PER_EPOCH / k} for m, k, s in rows])
+    table["gflops"] = TRAIN_SIZE * flops / table.seconds_per_model_epoch / 1e9
+    table["peak_fraction"] = table.gflops / peak
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    naive, tensor = table.seconds_per_model_epoch.iloc[0], table.seconds_per_model_epoch.iloc[1]
+    for row in table[table.method == "batched"].itertuples():
+        print(f"batched K={row.k}: {naive / row.seconds_per_model_epoch:.1f}x naive, "
+              f"{tensor / row.seconds_per_model_epoch:.1f}x tensor, {row.peak_fraction:.0%} of peak")
+    path = save_csv(table, results_dir() / "bench.csv")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
