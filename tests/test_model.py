@@ -54,3 +54,43 @@ def test_bottleneck_activation(code_activation):
     pre = model.encoder[2](hidden)  # (1, 16, 8)
     expected = F.leaky_relu(pre) if code_activation == "leaky_relu" else pre
     torch.testing.assert_close(model.encode(x), expected)
+
+
+@pytest.mark.parametrize("fields, widths, low, high", [
+    # the student report's variants: 784-128-64 with three output/loss pairs, and the tiny model
+    (dict(hidden=(128,), bottleneck=64, output="sigmoid", loss="mse"), [(784, 128), (128, 64), (64, 128), (128, 784)], 0, 1),
+    (dict(hidden=(128,), bottleneck=64, output="relu", loss="mse"), [(784, 128), (128, 64), (64, 128), (128, 784)], 0, None),
+    (dict(hidden=(128,), bottleneck=64, output="sigmoid", loss="bce"), [(784, 128), (128, 64), (64, 128), (128, 784)], 0, 1),
+    (dict(hidden=(8,), bottleneck=4, output="sigmoid", loss="mse"), [(784, 8), (8, 4), (4, 8), (8, 784)], 0, 1),
+    (dict(hidden=(128, 64), bottleneck=2, activation="linear", code_activation="linear", output="linear", loss="mse"),
+     [(784, 128), (128, 64), (64, 2), (2, 64), (64, 128), (128, 784)], None, None),
+])
+def test_configurable_variants(fields, widths, low, high):
+    model = StackedAutoencoder(RunConfig(**fields), seeds=[0, 1])
+    assert [layer.weight.shape[1:] for layer in [*model.encoder, *model.decoder]] == widths
+    x = torch.rand(7, 784)
+    with torch.no_grad():
+        for layer in model.decoder:  # large outputs, so the range limits are exercised
+            layer.bias.add_(torch.randn_like(layer.bias) * 5)
+    codes, logits = model(x)
+    assert codes.shape == (2, 7, fields["bottleneck"]) and logits.shape == (2, 7, 784)
+    recon = model.reconstructions(x)
+    assert recon.shape == (2, 7, 784)
+    if low is not None:
+        assert recon.min() >= low and (recon == 0).any() == (fields["output"] == "relu")
+    else:
+        assert recon.min() < 0
+    if high is not None:
+        assert recon.max() <= high
+    else:
+        assert recon.max() > 1
+    loss = model.reconstruction_loss(logits, x)
+    assert loss.shape == (2,) and torch.isfinite(loss).all()
+
+
+def test_from_runs_rebuilds_cached_models():
+    cfg = RunConfig(hidden=(8,), bottleneck=4, output="sigmoid", loss="mse")
+    model = StackedAutoencoder(cfg, seeds=[0, 1])
+    runs = [{"config": {**cfg.to_dict(), "hidden": list(cfg.hidden)}, "state": model.state_of(k)} for k in (1, 0)]
+    x = torch.rand(3, 784)
+    torch.testing.assert_close(StackedAutoencoder.from_runs(runs).reconstructions(x), model.reconstructions(x).flip(0))

@@ -54,3 +54,4 @@ def test_registry_matches_config_names():
     from aebottleneck.config import PENALTIES as NAMES
 
     assert set(NAMES) == {"none", *PENALTIES}
+

@@ -61,3 +61,26 @@ def test_book_shows_the_table(table):
     html = page.read_text()
     for row in table.itertuples():
         assert f"{row.rmse_mean:.4f}" in html
+
+
+# (model, output, loss) -> (bottleneck, rmse_mean, rmse_std): the student-report chapter, quick profile
+EXPECTED_ACTIVATIONS_LOSSES = {
+    ("784-128-64", "sigmoid", "mse"): (64, 0.1587, 0.0013),
+    ("784-128-64", "relu", "mse"): (64, 0.1448, 0.0054),
+    ("784-128-64", "sigmoid", "bce"): (64, 0.1577, 0.0020),
+    ("784-8-4", "sigmoid", "mse"): (4, 0.2516, 0.0051),
+}
+
+
+def test_activations_losses_table():
+    path = results_dir() / "quick" / "activations_losses.csv"
+    assert path.is_file(), f"{path} is missing: the activations_losses notebook did not run"
+    table = pd.read_csv(path)
+    assert list(table.columns) == ["model", "output", "loss", "bottleneck", "rmse_mean", "rmse_std", "n_seeds"]
+    assert set(zip(table.model, table.output, table.loss)) == set(EXPECTED_ACTIVATIONS_LOSSES)
+    assert (table.n_seeds == 3).all()
+    for row in table.itertuples():
+        bottleneck, mean, std = EXPECTED_ACTIVATIONS_LOSSES[(row.model, row.output, row.loss)]
+        assert row.bottleneck == bottleneck
+        assert math.isclose(row.rmse_mean, mean, abs_tol=RMSE_TOL), (row.model, row.output, row.rmse_mean)
+        assert math.isclose(row.rmse_std, std, abs_tol=RMSE_TOL), (row.model, row.output, row.rmse_std)

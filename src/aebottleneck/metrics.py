@@ -39,3 +39,18 @@ def mean_abs_offdiag(matrix: np.ndarray) -> float:
         return 0.0
     return float(np.abs(matrix[~np.eye(n, dtype=bool)]).mean())
 
+
+
+def pca_rmse(train: torch.Tensor, test: torch.Tensor, sizes: list[int]) -> dict[int, float]:
+    """Pooled test RMSE of PCA (fit on `train`, (N, 784)) keeping the top n components, for
+    each n in `sizes`. Reconstructions are not clipped to [0, 1]."""
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=max(sizes), svd_solver="full").fit(train.numpy())
+    centered = test.numpy().astype(np.float64) - pca.mean_                    # (N, 784)
+    result = {}
+    for n in sizes:
+        basis = pca.components_[:n].astype(np.float64)                        # (n, 784)
+        recon = centered @ basis.T @ basis                                    # (N, n) @ (n, 784)
+        result[n] = float(np.sqrt(np.mean((centered - recon) ** 2)))
+    return result

@@ -135,3 +135,17 @@ class StackedAutoencoder(nn.Module):
             for name, p in model.named_parameters():
                 p.copy_(torch.stack([s[name] for s in states]))
         return model
+
+    @classmethod
+    def from_runs(cls, runs: list[dict]) -> "StackedAutoencoder":
+        """The trained models of cached runs (one architecture), stacked in the order given."""
+        configs = [RunConfig(**{**run["config"], "hidden": tuple(run["config"]["hidden"])}) for run in runs]
+        if any(c.architecture != configs[0].architecture for c in configs):
+            raise ValueError("from_runs needs runs of one architecture")
+        return cls.from_states(configs[0], [run["state"] for run in runs]).eval()
+
+    @torch.no_grad()
+    def reconstructions(self, images: torch.Tensor) -> torch.Tensor:
+        """images (N, 784) -> every model's reconstruction (K, N, 784), in the output's range."""
+        _, logits = self(images)
+        return self.reconstruct(logits)

@@ -20,6 +20,12 @@ def image_grid(ax, images: torch.Tensor, nrow: int = 10, title: str | None = Non
         ax.set_title(title)
 
 
+def reconstruction_grid(ax, originals: torch.Tensor, recon: torch.Tensor, title: str | None = None):
+    """Originals (N, 784) above their reconstructions (N, 784), one column per image. Values
+    outside [0, 1] (a ReLU or linear output) are clipped for display only."""
+    image_grid(ax, torch.cat([originals, recon]), nrow=len(originals), title=title)
+
+
 def scatter_codes(ax, points: np.ndarray, labels: np.ndarray, title: str = "", class_names=None,
                   legend: bool = True):
     """2-D points (N, 2) coloured by class, as in the paper's Figure 1."""

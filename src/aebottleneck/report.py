@@ -32,7 +32,9 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
         codes = run["test_codes"].numpy()
         finite = np.isfinite(codes).all()
         rows.append({
-            "key": run["key"], "bottleneck": cfg["bottleneck"], "penalty": cfg["penalty"],
+            "key": run["key"], "hidden": "-".join(map(str, cfg["hidden"])), "bottleneck": cfg["bottleneck"],
+            "activation": cfg["activation"], "code_activation": cfg["code_activation"],
+            "output": cfg["output"], "loss": cfg["loss"], "penalty": cfg["penalty"],
             "alpha": cfg["alpha"], "seed": cfg["seed"],
             "method": "standard" if cfg["penalty"] == "none" else "penalty",
             "val_rmse": metrics["val_rmse"], "test_rmse": metrics["test_rmse"],
