@@ -1,21 +1,37 @@
-"""The literal penalty of the paper (eq. 3) against a brute-force formula."""
+"""The penalties against brute-force formulas: the paper's eq. 3 (signed) and the variants."""
+import math
+
 import numpy as np
+import pytest
 import torch
 
-from aebottleneck.penalties import PENALTIES, batch_covariance, signed_covariance
+from aebottleneck.penalties import EPS, PENALTIES, batch_covariance, signed_covariance
+
+
+def brute_force_cov(codes: torch.Tensor, i: int, j: int) -> float:
+    """1/m sum_b (g_bi - mu_i)(g_bj - mu_j), with plain loops, for one model's (m, n) codes."""
+    m = codes.shape[0]
+    mu_i = sum(codes[b, i].item() for b in range(m)) / m
+    mu_j = sum(codes[b, j].item() for b in range(m)) / m
+    return sum((codes[b, i].item() - mu_i) * (codes[b, j].item() - mu_j) for b in range(m)) / m
+
+
+BRUTE_FORCE = {  # name -> the term summed over i != j
+    "signed": lambda c, i, j: brute_force_cov(c, i, j),
+    "squared": lambda c, i, j: brute_force_cov(c, i, j) ** 2,
+    "abs": lambda c, i, j: abs(brute_force_cov(c, i, j)),
+    "correlation": lambda c, i, j: brute_force_cov(c, i, j) ** 2
+    / ((brute_force_cov(c, i, i) + EPS) * (brute_force_cov(c, j, j) + EPS)),
+}
+
+
+def brute_force(name: str, codes: torch.Tensor) -> float:
+    n = codes.shape[1]
+    return sum(BRUTE_FORCE[name](codes, i, j) for i in range(n) for j in range(n) if i != j)
 
 
 def brute_force_signed(codes: torch.Tensor) -> float:
-    """sum_{i != j} 1/m sum_b (g_bi - mu_i)(g_bj - mu_j), with plain loops, for one model."""
-    m, n = codes.shape
-    mu = [sum(codes[b, i].item() for b in range(m)) / m for i in range(n)]
-    total = 0.0
-    for i in range(n):
-        for j in range(n):
-            if i != j:
-                total += sum((codes[b, i].item() - mu[i]) * (codes[b, j].item() - mu[j])
-                             for b in range(m)) / m
-    return total
+    return brute_force("signed", codes)
 
 
 def test_signed_matches_double_loop():
@@ -45,9 +61,49 @@ def test_signed_is_unbounded_below():
     assert values[2] < -1000
 
 
-def test_penalty_is_differentiable():
-    codes = torch.randn(2, 8, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(signed_covariance, (codes,))
+def variant_codes() -> torch.Tensor:
+    generator = torch.Generator().manual_seed(1)
+    codes = torch.randn(3, 12, 4, generator=generator, dtype=torch.float64)  # (K, B, n)
+    codes[1] *= 7
+    codes[2, :, 3] = 0.5 * codes[2, :, 0] - 0.1 * codes[2, :, 1]            # a correlated pair
+    return codes
+
+
+@pytest.mark.parametrize("name", sorted(PENALTIES))
+def test_every_penalty_matches_brute_force(name):
+    codes = variant_codes()
+    values = PENALTIES[name](codes)
+    assert values.shape == (3,)
+    for k in range(3):
+        assert math.isclose(values[k].item(), brute_force(name, codes[k]), rel_tol=1e-10, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(PENALTIES))
+def test_every_penalty_has_the_right_gradient(name):
+    codes = variant_codes().requires_grad_(True)
+    assert torch.autograd.gradcheck(PENALTIES[name], (codes,))
+
+
+def test_hand_computed_values():
+    """Two codes over a batch of 2: g = [(1, 2), (3, 0)]. mu = (2, 1); C = [[1, -1], [-1, 1]]."""
+    codes = torch.tensor([[[1.0, 2.0], [3.0, 0.0]]], dtype=torch.float64)  # (1, 2, 2)
+    expected = {"signed": -2.0, "squared": 2.0, "abs": 2.0, "correlation": 2 * (1 / (1 + EPS)) ** 2}
+    for name, value in expected.items():
+        assert PENALTIES[name](codes).item() == pytest.approx(value, rel=1e-12), name
+
+
+def test_only_the_correlation_form_is_scale_free():
+    codes = variant_codes()
+    for name in ("signed", "squared", "abs"):
+        assert abs(PENALTIES[name](0.1 * codes)[2].item()) < abs(PENALTIES[name](codes)[2].item())
+    torch.testing.assert_close(PENALTIES["correlation"](10 * codes), PENALTIES["correlation"](codes),
+                               rtol=1e-4, atol=0)
+
+
+def test_dead_code_dimension_gives_a_finite_correlation_penalty():
+    codes = variant_codes()
+    codes[:, :, 2] = 0.0
+    assert torch.isfinite(PENALTIES["correlation"](codes)).all()
 
 
 def test_registry_matches_config_names():

@@ -33,3 +33,33 @@ def test_non_finite_run_is_marked_and_the_others_survive(monkeypatch, capsys):
     for run, alone in zip((runs[0], runs[2]), reference):
         assert run["history"]["train_loss"] == alone["history"]["train_loss"]
         assert run["metrics"]["test_rmse"] == alone["metrics"]["test_rmse"]
+
+
+def history(recon, penalty, code_std=None, loss=None):
+    out = {"train_recon": recon, "train_penalty": penalty,
+           "train_loss": loss if loss is not None else [r + p for r, p in zip(recon, penalty)]}
+    if code_std is not None:
+        out["val_code_std"] = code_std
+    return out
+
+
+def test_runaway_epoch_rules():
+    from aebottleneck.train import runaway_epoch
+
+    calm = history([0.2, 0.1, 0.1], [1.0, -2.0, -3.0], [1.0, 1.2, 1.5])
+    assert runaway_epoch(calm, alpha=0.01) == -1
+    # the weighted penalty outgrows 10x the reconstruction loss in epoch 2 (0-based)
+    assert runaway_epoch(history([0.2, 0.1, 0.1], [1.0, -50.0, -200.0]), alpha=0.01) == 2
+    # the codes grow more than 100-fold over their first-epoch scale
+    assert runaway_epoch(history([0.2, 0.1, 0.1], [0.0, 0.0, 0.0], [1.0, 50.0, 101.0]), alpha=0.01) == 2
+    # a non-finite loss, and histories cached before val_code_std was recorded
+    assert runaway_epoch(history([0.2, 0.1], [0.0, 0.0], loss=[0.2, float("nan")]), alpha=0.0) == 1
+    assert runaway_epoch(history([0.2, 0.1], [0.0, 0.0]), alpha=0.0) == -1
+
+
+def test_trainer_records_runaway_and_code_scale():
+    run, = train_runs([small_config(penalty="signed", alpha=1e4)], torch.device("cpu"), progress=False)
+    assert len(run["history"]["val_code_std"]) == 2
+    assert run["metrics"]["runaway_epoch"] == 0  # alpha = 1e4: the penalty dominates at once
+    calm, = train_runs([small_config()], torch.device("cpu"), progress=False)
+    assert calm["metrics"]["runaway_epoch"] == -1

@@ -22,7 +22,7 @@ CODE_VERSION = "1"
 ACTIVATIONS = ("leaky_relu", "relu", "sigmoid", "tanh", "linear")
 OUTPUTS = ("sigmoid", "relu", "linear")
 LOSSES = ("bce", "mse")
-PENALTIES = ("none", "signed")  # names must match aebottleneck.penalties.PENALTIES
+PENALTIES = ("none", "signed", "squared", "abs", "correlation")  # = aebottleneck.penalties.PENALTIES
 DATASETS = ("mnist", "fashion_mnist")
 IMAGE_SIZE = 784  # 28 x 28, flattened
 
@@ -138,6 +138,8 @@ class Profile:
     alphas: tuple[float, ...]
     bottlenecks: tuple[int, ...]
     tsne_size: int
+    variant_seeds: tuple[int, ...]     # the penalty-variants chapter (more seeds, wider alphas)
+    variant_alphas: tuple[float, ...]
 
 
 def profile_names() -> list[str]:
@@ -166,19 +168,23 @@ def load_profile(name: str, **overrides) -> Profile:
     for key in ("epochs", "batch_size", "train_size", "tsne_size"):
         check_int(key, values[key], minimum=1)
     check_int("train_size", values["train_size"], maximum=50_000)
-    for key in ("seeds", "alphas", "bottlenecks"):
+    for key in ("seeds", "alphas", "bottlenecks", "variant_seeds", "variant_alphas"):
         if not isinstance(values[key], (list, tuple)) or not values[key]:
             _fail(key, values[key], "a non-empty list")
-    for seed in values["seeds"]:
-        check_int("seeds", seed, minimum=0)
-    for alpha in values["alphas"]:
-        check_alpha("alphas", alpha)
+    for key in ("seeds", "variant_seeds"):
+        for seed in values[key]:
+            check_int(key, seed, minimum=0)
+    for key in ("alphas", "variant_alphas"):
+        for alpha in values[key]:
+            check_alpha(key, alpha)
     for n in values["bottlenecks"]:
         check_int("bottlenecks", n, minimum=1, maximum=IMAGE_SIZE)
     return Profile(name=f"{name}-custom" if overrides else name, epochs=values["epochs"], batch_size=values["batch_size"],
                    train_size=values["train_size"], seeds=tuple(values["seeds"]),
                    alphas=tuple(float(a) for a in values["alphas"]),
-                   bottlenecks=tuple(values["bottlenecks"]), tsne_size=values["tsne_size"])
+                   bottlenecks=tuple(values["bottlenecks"]), tsne_size=values["tsne_size"],
+                   variant_seeds=tuple(values["variant_seeds"]),
+                   variant_alphas=tuple(float(a) for a in values["variant_alphas"]))
 
 
 # ---------------------------------------------------------------------------------- locations
@@ -222,4 +228,17 @@ def decorrelation_grid(profile: Profile, bottleneck: int, **fields) -> list[RunC
     for seed in profile.seeds:
         runs.append(RunConfig(seed=seed, **common))
         runs += [RunConfig(seed=seed, penalty="signed", alpha=a, **common) for a in profile.alphas]
+    return runs
+
+
+def variant_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
+    """The penalty-variants chapter for one code size: every variant seed x (standard + every
+    penalty at every variant alpha). Standard runs are shared with decorrelation_grid."""
+    common = dict(bottleneck=bottleneck, epochs=profile.epochs, batch_size=profile.batch_size,
+                  train_size=profile.train_size, **fields)
+    runs = []
+    for seed in profile.variant_seeds:
+        runs.append(RunConfig(seed=seed, **common))
+        runs += [RunConfig(seed=seed, penalty=p, alpha=a, **common)
+                 for p in PENALTIES if p != "none" for a in profile.variant_alphas]
     return runs

@@ -1,16 +1,25 @@
 """Penalties on the bottleneck codes, computed per batch and per model.
 
 Every penalty maps codes (K, B, n) to one value per model, (K,), and is differentiable. The
-training loss is reconstruction + alpha * penalty (see train.loss_terms).
-
-The paper's eq. 3, with g the codes of a batch of m samples and mu_i the batch mean of g_i:
+training loss is reconstruction + alpha * penalty (see train.loss_terms). With g the codes of a
+batch of m samples and mu_i the batch mean of g_i:
 
     C_ij = 1/m sum_b (g_bi - mu_i)(g_bj - mu_j)          (biased batch covariance)
-    P    = sum_{i != j} C_ij                              (signed: nothing bounds it below)
+    R_ij = C_ij / sqrt((C_ii + eps) (C_jj + eps))       (Pearson correlation)
+
+    signed       sum_{i != j} C_ij       the paper's eq. 3 as written; nothing bounds it below
+    squared      sum_{i != j} C_ij^2     DeCov (Cogswell et al. 2016, who also halve it)
+    abs          sum_{i != j} |C_ij|
+    correlation  sum_{i != j} R_ij^2     scale-free: shrinking the codes does not lower it
+
+signed, squared and abs can all be lowered by shrinking the codes (the decoder scales its first
+weights back up), so every run also records the std of each code dimension (train.train_runs).
 """
 from __future__ import annotations
 
 import torch
+
+EPS = 1e-6  # added to the variances in `correlation`: a dead code dimension gives 0, not NaN
 
 
 def batch_covariance(codes: torch.Tensor) -> torch.Tensor:
@@ -27,12 +36,37 @@ def off_diagonal(matrices: torch.Tensor) -> torch.Tensor:
     return matrices * mask
 
 
+def batch_correlation(codes: torch.Tensor) -> torch.Tensor:
+    """Pearson correlation within each model's batch: (K, B, n) -> (K, n, n)."""
+    cov = batch_covariance(codes)                                          # (K, n, n)
+    std = (torch.diagonal(cov, dim1=1, dim2=2) + EPS).sqrt()               # (K, n)
+    return cov / (std.unsqueeze(2) * std.unsqueeze(1))                     # (K, n, 1) * (K, 1, n)
+
+
 def signed_covariance(codes: torch.Tensor) -> torch.Tensor:
     """Eq. 3 as written: the signed sum of off-diagonal batch covariances. (K, B, n) -> (K,)."""
     return off_diagonal(batch_covariance(codes)).sum(dim=(1, 2))
 
 
+def squared_covariance(codes: torch.Tensor) -> torch.Tensor:
+    """DeCov: the sum of squared off-diagonal covariances. (K, B, n) -> (K,)."""
+    return off_diagonal(batch_covariance(codes)).square().sum(dim=(1, 2))
+
+
+def abs_covariance(codes: torch.Tensor) -> torch.Tensor:
+    """The sum of absolute off-diagonal covariances. (K, B, n) -> (K,)."""
+    return off_diagonal(batch_covariance(codes)).abs().sum(dim=(1, 2))
+
+
+def squared_correlation(codes: torch.Tensor) -> torch.Tensor:
+    """The sum of squared off-diagonal Pearson correlations. (K, B, n) -> (K,)."""
+    return off_diagonal(batch_correlation(codes)).square().sum(dim=(1, 2))
+
+
 # Name -> function. config.PENALTIES lists the same names (plus "none") for validation.
 PENALTIES = {
     "signed": signed_covariance,
+    "squared": squared_covariance,
+    "abs": abs_covariance,
+    "correlation": squared_correlation,
 }

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import correlation_matrix, mean_abs_offdiag
+from .train import runaway_epoch
 
 # Table 1 of the paper: mean test RMSE over 3 runs. Reference values, not our results.
 PAPER_TABLE1 = pd.DataFrame(
@@ -40,29 +41,35 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "val_rmse": metrics["val_rmse"], "test_rmse": metrics["test_rmse"],
             "test_rmse_per_image": metrics["test_rmse_per_image"],
             "diverged": metrics["diverged_epoch"] >= 0 or not finite,
+            "runaway": runaway_epoch(run["history"], cfg["alpha"]) >= 0 or not finite,
             "corr_mean": mean_abs_offdiag(correlation_matrix(codes)) if finite else np.nan,
             "code_std_mean": float(run["code_std"].mean()),
         })
     return pd.DataFrame(rows)
 
 
+SELECTION_GROUP = ["bottleneck", "code_activation", "penalty"]  # one alpha chosen per group
+
+
 def alpha_selection(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean validation RMSE per (n, alpha) over seeds, and which alpha each n selects."""
+    """Mean validation RMSE per (n, code activation, penalty, alpha) over seeds, and which alpha
+    each (n, code activation, penalty) selects."""
     penalised = frame[frame.method == "penalty"].copy()
     penalised["val_score"] = penalised.val_rmse.where(~penalised.diverged, np.inf)
-    table = (penalised.groupby(["bottleneck", "alpha"])
+    table = (penalised.groupby([*SELECTION_GROUP, "alpha"])
              .agg(val_rmse_mean=("val_score", "mean"), n_seeds=("seed", "nunique"),
-                  n_diverged=("diverged", "sum"))
+                  n_diverged=("diverged", "sum"), n_runaway=("runaway", "sum"))
              .reset_index())
     # idxmin takes the first minimum: ties (every alpha diverged) go to the smallest alpha
-    table["selected"] = table.index.isin(table.groupby("bottleneck").val_rmse_mean.idxmin())
-    return table.sort_values(["bottleneck", "alpha"], ascending=[False, True], ignore_index=True)
+    table["selected"] = table.index.isin(table.groupby(SELECTION_GROUP).val_rmse_mean.idxmin())
+    return table.sort_values(["bottleneck", "code_activation", "penalty", "alpha"],
+                             ascending=[False, False, True, True], ignore_index=True)
 
 
 def selected_runs(frame: pd.DataFrame) -> pd.DataFrame:
-    """The standard runs plus the penalty runs at the selected alpha."""
-    chosen = alpha_selection(frame).query("selected")[["bottleneck", "alpha"]]
-    penalty = frame[frame.method == "penalty"].merge(chosen, on=["bottleneck", "alpha"])
+    """The standard runs plus the penalty runs at their selected alpha."""
+    chosen = alpha_selection(frame).query("selected")[[*SELECTION_GROUP, "alpha"]]
+    penalty = frame[frame.method == "penalty"].merge(chosen, on=[*SELECTION_GROUP, "alpha"])
     return pd.concat([frame[frame.method == "standard"], penalty], ignore_index=True)
 
 
@@ -92,3 +99,38 @@ def paired_differences(frame: pd.DataFrame) -> pd.DataFrame:
     wide = chosen.pivot_table(index=["bottleneck", "seed"], columns="method", values="test_rmse")
     wide["diff"] = wide["penalty"] - wide["standard"]
     return wide.reset_index()
+
+
+VARIANT_COLUMNS = ["bottleneck", "variant", "activation", "alpha", "rmse_mean", "rmse_std", "corr_mean",
+                   "diff_mean", "diff_ci_low", "diff_ci_high", "p_value", "n_seeds", "code_std_mean", "n_runaway"]
+
+
+def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (n, variant, code activation) at the selected alpha: test RMSE, code
+    correlation and scale, and the paired difference to the standard loss over the same seeds
+    (mean, 95% t confidence interval, paired t-test p-value; NaN for the standard rows)."""
+    from scipy import stats
+
+    chosen = selected_runs(frame)
+    standard = (chosen[chosen.method == "standard"].set_index(["bottleneck", "code_activation", "seed"])
+                .test_rmse.sort_index())
+    rows = []
+    for (n, activation, penalty), group in chosen.groupby(SELECTION_GROUP, sort=False):
+        row = {"bottleneck": n, "variant": "standard" if penalty == "none" else penalty,
+               "activation": activation, "alpha": group.alpha.iloc[0],
+               "rmse_mean": group.test_rmse.mean(), "rmse_std": group.test_rmse.std(),
+               "corr_mean": group.corr_mean.mean(), "n_seeds": group.seed.nunique(),
+               "code_std_mean": group.code_std_mean.mean(), "n_runaway": int(group.runaway.sum()),
+               "diff_mean": np.nan, "diff_ci_low": np.nan, "diff_ci_high": np.nan, "p_value": np.nan}
+        if penalty != "none":
+            ours = group.set_index("seed").test_rmse.sort_index()
+            base = standard.loc[(n, activation)].reindex(ours.index)          # the same seeds
+            diff = (ours - base).to_numpy()
+            half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
+            row.update(diff_mean=diff.mean(), diff_ci_low=diff.mean() - half, diff_ci_high=diff.mean() + half,
+                       p_value=stats.ttest_rel(ours.to_numpy(), base.to_numpy()).pvalue)
+        rows.append(row)
+    table = pd.DataFrame(rows)[VARIANT_COLUMNS]
+    order = {"standard": 0, "signed": 1, "squared": 2, "abs": 3, "correlation": 4}
+    return table.sort_values(["bottleneck", "activation", "variant"], ascending=[False, False, True],
+                             key=lambda s: s.map(order) if s.name == "variant" else s, ignore_index=True)

@@ -26,6 +26,11 @@ from .model import StackedAutoencoder
 from .penalties import PENALTIES
 
 CHECKPOINT_EVERY = 5  # epochs
+# A run "runs away" when its weighted penalty outweighs the reconstruction loss this many times
+# over, or its codes grow this many times their first-epoch scale: it is then optimising the
+# penalty, not the reconstruction. Recorded, never used to stop a run (see runaway_epoch).
+RUNAWAY_RATIO = 10.0
+CODE_GROWTH = 100.0
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -45,6 +50,20 @@ def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The data order of one epoch: a permutation that depends on (seed, epoch) only."""
     state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
     return torch.randperm(n, generator=torch.Generator().manual_seed(int(state)))
+
+
+def runaway_epoch(history: dict, alpha: float) -> int:
+    """First epoch (0-based) in which a run's loss is non-finite, |alpha * penalty| exceeds
+    RUNAWAY_RATIO x its reconstruction loss, or its mean validation code std exceeds CODE_GROWTH
+    x the first epoch's; -1 if none. Works on any cached history (val_code_std may be absent)."""
+    recon = np.asarray(history["train_recon"], dtype=float)
+    weighted = np.abs(alpha * np.asarray(history["train_penalty"], dtype=float))
+    bad = ~np.isfinite(np.asarray(history["train_loss"], dtype=float)) | (weighted > RUNAWAY_RATIO * recon)
+    if history.get("val_code_std"):
+        scale = np.asarray(history["val_code_std"], dtype=float)
+        bad |= ~np.isfinite(scale) | (scale > CODE_GROWTH * scale[0])
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if len(hits) else -1
 
 
 @dataclass
@@ -99,12 +118,12 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
     seeds = sorted({c.seed for c in configs})
     seed_of_run = torch.tensor([seeds.index(c.seed) for c in configs], device=device)  # (K,)
 
-    names = ("train_loss", "train_recon", "train_penalty", "val_rmse")
+    names = ("train_loss", "train_recon", "train_penalty", "val_rmse", "val_code_std")
     history = [{name: [] for name in names} for _ in configs]
     start_epoch, keys = 0, [c.key() for c in configs]
     saved = cache.load_torch(checkpoint, {"epoch", "keys", "model", "optimizer", "history"}) \
         if checkpoint is not None and checkpoint.is_file() else None
-    if saved is not None and saved["keys"] == keys:
+    if saved is not None and saved["keys"] == keys and all(set(names) <= set(h) for h in saved["history"]):
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         start_epoch, history = saved["epoch"], saved["history"]
@@ -125,13 +144,15 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
             optimizer.step()
             with torch.no_grad():
                 sums += torch.stack([terms.total, terms.recon, terms.penalty]) * index.shape[1]
-        val_errors, _ = evaluate(model, val)                                        # (K, Nval)
+        val_errors, val_codes = evaluate(model, val)                                # (K, Nval), (K, Nval, n)
         epoch_means = (sums / N).cpu()                                              # one sync per epoch
         val_rmse = val_errors.mean(dim=1).sqrt().cpu()
+        val_code_std = val_codes.std(dim=1).mean(dim=1).cpu()                       # (K,)
         for k in range(K):
             for name, value in zip(("train_loss", "train_recon", "train_penalty"), epoch_means[:, k]):
                 history[k][name].append(float(value))
             history[k]["val_rmse"].append(float(val_rmse[k]))
+            history[k]["val_code_std"].append(float(val_code_std[k]))
         for k in range(K):  # report a run the epoch its loss first turns non-finite
             losses = history[k]["train_loss"]
             if not np.isfinite(losses[-1]) and np.isfinite(losses[:-1]).all():
@@ -161,6 +182,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                 "val_rmse": val_metrics["rmse"], "val_rmse_per_image": val_metrics["rmse_per_image"],
                 "test_rmse": test_metrics["rmse"], "test_rmse_per_image": test_metrics["rmse_per_image"],
                 "diverged_epoch": int(bad[0]) if len(bad) else -1,
+                "runaway_epoch": runaway_epoch(history[k], c.alpha),
                 "train_seconds_shared": seconds, "runs_trained_together": K,
             },
             "history": history[k],
