@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= paper
+NOTEBOOKS ?=
 STAMP := $(VENV)/.installed
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
@@ -24,8 +25,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Executed notebooks go to book/executed/; finished runs come from results/runs/ (resumable).
+# NOTEBOOKS="decorrelation embeddings" re-executes only those (default: all, in order).
 notebooks: $(STAMP) results/bench.csv
-	$(BIN)/python -m aebottleneck.execute --profile $(PROFILE)
+	$(BIN)/python -m aebottleneck.execute $(NOTEBOOKS) --profile $(PROFILE)
 
 book: notebooks
 	$(BIN)/jupyter-book build book $(JB_FLAGS)

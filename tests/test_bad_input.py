@@ -16,9 +16,14 @@ import torch
     (dict(penalty="signed", alpha="0.1"), "alpha='0.1' is not allowed: expected a number"),
     (dict(alpha=0.1), "alpha=0.1 is not allowed: must be 0 when penalty='none'"),
     (dict(bottleneck=0), "bottleneck=0 is not allowed: must be >= 1"),
-    (dict(bottleneck=785), "bottleneck=785 is not allowed: must be <= 784"),
+    (dict(bottleneck=785), "bottleneck=785 is not allowed: must be <= 784 for an undercomplete code "
+                           "(set overcomplete=True"),
+    (dict(bottleneck=5000, overcomplete=True), "bottleneck=5000 is not allowed: must be <= 3136"),
+    (dict(overcomplete="yes"), "overcomplete='yes' is not allowed: expected True or False"),
+    (dict(hidden=[128, 64]), "hidden=[128, 64] is not allowed: a tuple of layer widths"),
     (dict(bottleneck=2.5), "bottleneck=2.5 is not allowed: expected an integer"),
-    (dict(penalty="decov"), "penalty='decov' is not allowed: must be one of 'none', 'signed'"),
+    (dict(penalty="decov"), "penalty='decov' is not allowed: must be one of 'none', 'signed', 'squared', 'abs', "
+                            "'correlation', 'l1', 'l2'"),
     (dict(activation="gelu"), "activation='gelu' is not allowed: must be one of"),
     (dict(code_activation="softmax"), "code_activation='softmax' is not allowed"),
     (dict(loss="l1"), "loss='l1' is not allowed: must be one of 'bce', 'mse'"),

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from aebottleneck.metrics import correlation_matrix, mean_abs_offdiag, pca_rmse, rmse_from_squared_errors
+from aebottleneck.metrics import (correlation_matrix, fit_pca, mean_abs_offdiag, pca_rmse, principal_angles,
+                                  rmse_from_squared_errors)
 
 
 def test_pca_rmse_matches_the_measured_reference():
@@ -12,7 +13,7 @@ def test_pca_rmse_matches_the_measured_reference():
     from aebottleneck.data import load_splits
 
     splits = load_splits("mnist")
-    rmse = pca_rmse(splits.train.images, splits.test.images, [2, 8, 64])
+    rmse = pca_rmse(fit_pca(splits.train.images, 64), splits.test.images, [2, 8, 64])
     assert rmse == pytest.approx({2: 0.2359, 8: 0.1935, 64: 0.0951}, abs=5e-4)
 
 
@@ -31,3 +32,12 @@ def test_correlation_matrix_against_numpy():
     constant = np.hstack([codes[:, :2], np.ones((200, 1))])
     assert correlation_matrix(constant)[2, :2].tolist() == [0.0, 0.0]
     assert mean_abs_offdiag(np.eye(3)) == 0.0
+
+
+def test_principal_angles():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(784, 3))
+    mixed = a @ rng.normal(size=(3, 3))                    # same column space, other basis
+    np.testing.assert_allclose(principal_angles(a, mixed), 0.0, atol=1e-5)
+    other = np.linalg.qr(np.hstack([a, rng.normal(size=(784, 3))]))[0][:, 3:]  # orthogonal to a
+    np.testing.assert_allclose(principal_angles(a, other), 90.0, atol=1e-5)

@@ -64,6 +64,10 @@ def test_bottleneck_activation(code_activation):
     (dict(hidden=(8,), bottleneck=4, output="sigmoid", loss="mse"), [(784, 8), (8, 4), (4, 8), (8, 784)], 0, 1),
     (dict(hidden=(128, 64), bottleneck=2, activation="linear", code_activation="linear", output="linear", loss="mse"),
      [(784, 128), (128, 64), (64, 2), (2, 64), (64, 128), (128, 784)], None, None),
+    # the lecture's models: PCA as a one-layer linear autoencoder, and an overcomplete code
+    (dict(hidden=(), bottleneck=16, activation="linear", code_activation="linear", output="linear", loss="mse"),
+     [(784, 16), (16, 784)], None, None),
+    (dict(hidden=(), bottleneck=1024, overcomplete=True), [(784, 1024), (1024, 784)], 0, 1),
 ])
 def test_configurable_variants(fields, widths, low, high):
     model = StackedAutoencoder(RunConfig(**fields), seeds=[0, 1])
@@ -77,7 +81,7 @@ def test_configurable_variants(fields, widths, low, high):
     recon = model.reconstructions(x)
     assert recon.shape == (2, 7, 784)
     if low is not None:
-        assert recon.min() >= low and (recon == 0).any() == (fields["output"] == "relu")
+        assert recon.min() >= low and (recon == 0).any() == (fields.get("output") == "relu")
     else:
         assert recon.min() < 0
     if high is not None:

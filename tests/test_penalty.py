@@ -23,10 +23,13 @@ BRUTE_FORCE = {  # name -> the term summed over i != j
     "correlation": lambda c, i, j: brute_force_cov(c, i, j) ** 2
     / ((brute_force_cov(c, i, i) + EPS) * (brute_force_cov(c, j, j) + EPS)),
 }
+ACTIVITY = {"l1": abs, "l2": lambda v: v * v}  # name -> the term averaged over b, summed over i
 
 
 def brute_force(name: str, codes: torch.Tensor) -> float:
-    n = codes.shape[1]
+    m, n = codes.shape
+    if name in ACTIVITY:
+        return sum(ACTIVITY[name](codes[b, i].item()) for b in range(m) for i in range(n)) / m
     return sum(BRUTE_FORCE[name](codes, i, j) for i in range(n) for j in range(n) if i != j)
 
 
@@ -87,7 +90,8 @@ def test_every_penalty_has_the_right_gradient(name):
 def test_hand_computed_values():
     """Two codes over a batch of 2: g = [(1, 2), (3, 0)]. mu = (2, 1); C = [[1, -1], [-1, 1]]."""
     codes = torch.tensor([[[1.0, 2.0], [3.0, 0.0]]], dtype=torch.float64)  # (1, 2, 2)
-    expected = {"signed": -2.0, "squared": 2.0, "abs": 2.0, "correlation": 2 * (1 / (1 + EPS)) ** 2}
+    expected = {"signed": -2.0, "squared": 2.0, "abs": 2.0, "correlation": 2 * (1 / (1 + EPS)) ** 2,
+                "l1": (3 + 3) / 2, "l2": (5 + 9) / 2}
     for name, value in expected.items():
         assert PENALTIES[name](codes).item() == pytest.approx(value, rel=1e-12), name
 

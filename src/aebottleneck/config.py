@@ -22,9 +22,14 @@ CODE_VERSION = "1"
 ACTIVATIONS = ("leaky_relu", "relu", "sigmoid", "tanh", "linear")
 OUTPUTS = ("sigmoid", "relu", "linear")
 LOSSES = ("bce", "mse")
-PENALTIES = ("none", "signed", "squared", "abs", "correlation")  # = aebottleneck.penalties.PENALTIES
+PENALTIES = ("none", "signed", "squared", "abs", "correlation", "l1", "l2")  # = penalties.PENALTIES
 DATASETS = ("mnist", "fashion_mnist")
 IMAGE_SIZE = 784  # 28 x 28, flattened
+MAX_OVERCOMPLETE = 4 * IMAGE_SIZE
+# Fields added after runs were first cached enter the cache key only when they differ from
+# their default, which reproduces the behaviour from before they existed: adding an option
+# never invalidates finished runs. Changing one of these defaults needs a CODE_VERSION bump.
+KEYED_WHEN_SET = ("overcomplete",)
 
 
 class ConfigError(ValueError):
@@ -77,14 +82,23 @@ class RunConfig:
     lr: float = 5e-4
     seed: int = 0
     train_size: int = 50_000                 # first N of the 50k training split
+    overcomplete: bool = False               # allow bottleneck > 784 (a code wider than the input)
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS)
-        if not isinstance(self.hidden, tuple) or not self.hidden:
-            _fail("hidden", self.hidden, "a non-empty tuple of layer widths")
+        if not isinstance(self.hidden, tuple):
+            _fail("hidden", self.hidden, "a tuple of layer widths (empty for 784-n-784)")
         for width in self.hidden:
             check_int("hidden", width, minimum=1)
-        check_int("bottleneck", self.bottleneck, minimum=1, maximum=IMAGE_SIZE)
+        if not isinstance(self.overcomplete, bool):
+            _fail("overcomplete", self.overcomplete, "expected True or False")
+        if self.overcomplete:
+            check_int("bottleneck", self.bottleneck, minimum=1, maximum=MAX_OVERCOMPLETE)
+        elif isinstance(self.bottleneck, int) and not isinstance(self.bottleneck, bool) and self.bottleneck > IMAGE_SIZE:
+            _fail("bottleneck", self.bottleneck, f"must be <= {IMAGE_SIZE} for an undercomplete code "
+                  "(set overcomplete=True for a code wider than the input)")
+        else:
+            check_int("bottleneck", self.bottleneck, minimum=1, maximum=IMAGE_SIZE)
         check_choice("activation", self.activation, ACTIVATIONS)
         check_choice("code_activation", self.code_activation, ACTIVATIONS)
         check_choice("output", self.output, OUTPUTS)
@@ -106,14 +120,17 @@ class RunConfig:
     def architecture(self) -> tuple:
         """Runs that share this can be trained together as one stacked model."""
         return (self.dataset, self.hidden, self.bottleneck, self.activation, self.code_activation,
-                self.output, self.loss, self.epochs, self.batch_size, self.lr, self.train_size)
+                self.output, self.loss, self.epochs, self.batch_size, self.lr, self.train_size,
+                self.overcomplete)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def key(self) -> str:
         """Cache key: a hash of every field and of the code version."""
-        payload = json.dumps({"code_version": CODE_VERSION, **self.to_dict()}, sort_keys=True)
+        fields = {name: value for name, value in self.to_dict().items()
+                  if name not in KEYED_WHEN_SET or value != getattr(RunConfig, name)}
+        payload = json.dumps({"code_version": CODE_VERSION, **fields}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def label(self) -> str:

@@ -41,12 +41,16 @@ def mean_abs_offdiag(matrix: np.ndarray) -> float:
 
 
 
-def pca_rmse(train: torch.Tensor, test: torch.Tensor, sizes: list[int]) -> dict[int, float]:
-    """Pooled test RMSE of PCA (fit on `train`, (N, 784)) keeping the top n components, for
-    each n in `sizes`. Reconstructions are not clipped to [0, 1]."""
+def fit_pca(train: torch.Tensor, components: int):
+    """scikit-learn PCA with the top `components` directions of `train` (N, 784), exact SVD."""
     from sklearn.decomposition import PCA
 
-    pca = PCA(n_components=max(sizes), svd_solver="full").fit(train.numpy())
+    return PCA(n_components=components, svd_solver="full").fit(train.numpy())
+
+
+def pca_rmse(pca, test: torch.Tensor, sizes: list[int]) -> dict[int, float]:
+    """Pooled test RMSE of a fitted PCA keeping its top n components, for each n in `sizes`.
+    Reconstructions are not clipped to [0, 1]."""
     centered = test.numpy().astype(np.float64) - pca.mean_                    # (N, 784)
     result = {}
     for n in sizes:
@@ -54,3 +58,11 @@ def pca_rmse(train: torch.Tensor, test: torch.Tensor, sizes: list[int]) -> dict[
         recon = centered @ basis.T @ basis                                    # (N, n) @ (n, 784)
         result[n] = float(np.sqrt(np.mean((centered - recon) ** 2)))
     return result
+
+
+def principal_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Principal angles in degrees between the column spaces of a (784, n) and b (784, n),
+    largest first (scipy.linalg.subspace_angles)."""
+    from scipy.linalg import subspace_angles
+
+    return np.degrees(subspace_angles(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)))

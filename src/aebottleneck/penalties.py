@@ -11,6 +11,8 @@ batch of m samples and mu_i the batch mean of g_i:
     squared      sum_{i != j} C_ij^2     DeCov (Cogswell et al. 2016, who also halve it)
     abs          sum_{i != j} |C_ij|
     correlation  sum_{i != j} R_ij^2     scale-free: shrinking the codes does not lower it
+    l1           1/m sum_b sum_i |g_bi|  activity sparsity (the lecture's sparse autoencoder)
+    l2           1/m sum_b sum_i g_bi^2  activity shrinkage
 
 signed, squared and abs can all be lowered by shrinking the codes (the decoder scales its first
 weights back up), so every run also records the std of each code dimension (train.train_runs).
@@ -63,10 +65,22 @@ def squared_correlation(codes: torch.Tensor) -> torch.Tensor:
     return off_diagonal(batch_correlation(codes)).square().sum(dim=(1, 2))
 
 
+def l1_activity(codes: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of the L1 norm of each code. (K, B, n) -> (K,)."""
+    return codes.abs().sum(dim=2).mean(dim=1)
+
+
+def l2_activity(codes: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of the squared L2 norm of each code. (K, B, n) -> (K,)."""
+    return codes.square().sum(dim=2).mean(dim=1)
+
+
 # Name -> function. config.PENALTIES lists the same names (plus "none") for validation.
 PENALTIES = {
     "signed": signed_covariance,
     "squared": squared_covariance,
     "abs": abs_covariance,
     "correlation": squared_correlation,
+    "l1": l1_activity,
+    "l2": l2_activity,
 }
