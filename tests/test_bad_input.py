@@ -86,3 +86,4 @@ def test_device_from_environment_is_checked(monkeypatch):
     monkeypatch.setenv("AEB_DEVICE", "gpu")
     with pytest.raises(ConfigError, match="device='gpu' is not allowed: must be 'auto', 'cpu' or 'cuda'"):
         pick_device()
+

@@ -38,3 +38,14 @@ def test_loss_terms_are_recorded_separately():
     assert len(history["train_loss"]) == 2
     for total, recon, penalty in zip(history["train_loss"], history["train_recon"], history["train_penalty"]):
         assert abs(total - (recon + 0.01 * penalty)) < 1e-5
+
+
+def test_variant_grid_holds_the_four_decorrelation_penalties():
+    from aebottleneck.config import variant_grid
+
+    from aebottleneck.config import load_profile
+
+    settings = load_profile("quick")
+    grid = variant_grid(settings, 4)
+    assert len(grid) == len(settings.variant_seeds) * (1 + 4 * len(settings.variant_alphas))
+    assert {c.penalty for c in grid} == {"none", "signed", "squared", "abs", "correlation"}

@@ -23,6 +23,7 @@ ACTIVATIONS = ("leaky_relu", "relu", "sigmoid", "tanh", "linear")
 OUTPUTS = ("sigmoid", "relu", "linear")
 LOSSES = ("bce", "mse")
 PENALTIES = ("none", "signed", "squared", "abs", "correlation", "l1", "l2")  # = penalties.PENALTIES
+DECORRELATION_PENALTIES = ("signed", "squared", "abs", "correlation")  # the penalty chapter's variants
 DATASETS = ("mnist", "fashion_mnist")
 IMAGE_SIZE = 784  # 28 x 28, flattened
 MAX_OVERCOMPLETE = 4 * IMAGE_SIZE
@@ -257,5 +258,5 @@ def variant_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]
     for seed in profile.variant_seeds:
         runs.append(RunConfig(seed=seed, **common))
         runs += [RunConfig(seed=seed, penalty=p, alpha=a, **common)
-                 for p in PENALTIES if p != "none" for a in profile.variant_alphas]
+                 for p in DECORRELATION_PENALTIES for a in profile.variant_alphas]
     return runs
