@@ -86,7 +86,6 @@ def test_checkpoint_of_other_runs_is_not_used(results):
     cfg = small_config(epochs=train.CHECKPOINT_EVERY + 1)
     other = small_config(epochs=train.CHECKPOINT_EVERY + 1, penalty="signed", alpha=0.5)
     path = results / "checkpoint.pt"
-    train.train_runs([other], progress=False, checkpoint=path)  # leaves none: it finished
     cache.save_torch({"epoch": 5, "keys": [other.key()], "model": {}, "optimizer": {}, "history": []}, path)
     run, = train.train_runs([cfg], progress=False, checkpoint=path)
     alone, = train.train_runs([cfg], progress=False)

@@ -33,10 +33,6 @@ def brute_force(name: str, codes: torch.Tensor) -> float:
     return sum(BRUTE_FORCE[name](codes, i, j) for i in range(n) for j in range(n) if i != j)
 
 
-def brute_force_signed(codes: torch.Tensor) -> float:
-    return brute_force("signed", codes)
-
-
 def test_signed_matches_double_loop():
     generator = torch.Generator().manual_seed(0)
     codes = torch.randn(3, 16, 5, generator=generator, dtype=torch.float64)  # (K, B, n)
@@ -45,7 +41,7 @@ def test_signed_matches_double_loop():
     values = signed_covariance(codes)
     assert values.shape == (3,)
     for k in range(3):
-        assert abs(values[k].item() - brute_force_signed(codes[k])) < 1e-10
+        assert abs(values[k].item() - brute_force("signed", codes[k])) < 1e-10
     assert values[2] < values[0] - 1  # the anti-correlated pair pulls the signed sum down
 
 

@@ -159,6 +159,10 @@ class Profile:
     variant_seeds: tuple[int, ...]     # the penalty-variants chapter (more seeds, wider alphas)
     variant_alphas: tuple[float, ...]
 
+    def run_fields(self) -> dict:
+        """The RunConfig fields every run of this profile shares."""
+        return dict(epochs=self.epochs, batch_size=self.batch_size, train_size=self.train_size)
+
 
 def profile_names() -> list[str]:
     return list(_read_profiles())
@@ -234,29 +238,26 @@ def data_dir() -> Path:
     return project_root() / "data"
 
 
-def decorrelation_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
-    """The paper's runs for one code size: every seed x (standard + the penalty at each alpha).
+def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:
+    """For one code size: every seed x (the standard loss + every penalty at every alpha).
 
     Alpha is chosen afterwards on validation from these same runs, so one grid serves the
-    selection and the test table; `fields` overrides RunConfig fields (e.g. dataset).
-    """
-    common = dict(bottleneck=bottleneck, epochs=profile.epochs, batch_size=profile.batch_size,
-                  train_size=profile.train_size, **fields)
+    selection and the test table; `fields` overrides RunConfig fields (e.g. dataset)."""
+    common = dict(bottleneck=bottleneck, **profile.run_fields(), **fields)
     runs = []
-    for seed in profile.seeds:
+    for seed in seeds:
         runs.append(RunConfig(seed=seed, **common))
-        runs += [RunConfig(seed=seed, penalty="signed", alpha=a, **common) for a in profile.alphas]
+        runs += [RunConfig(seed=seed, penalty=p, alpha=a, **common) for p in penalties for a in alphas]
     return runs
+
+
+def decorrelation_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
+    """The paper's runs: the profile seeds x (standard + eq. 3 at each of the profile alphas)."""
+    return penalty_grid(profile, bottleneck, profile.seeds, ("signed",), profile.alphas, **fields)
 
 
 def variant_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
-    """The penalty-variants chapter for one code size: every variant seed x (standard + every
-    penalty at every variant alpha). Standard runs are shared with decorrelation_grid."""
-    common = dict(bottleneck=bottleneck, epochs=profile.epochs, batch_size=profile.batch_size,
-                  train_size=profile.train_size, **fields)
-    runs = []
-    for seed in profile.variant_seeds:
-        runs.append(RunConfig(seed=seed, **common))
-        runs += [RunConfig(seed=seed, penalty=p, alpha=a, **common)
-                 for p in DECORRELATION_PENALTIES for a in profile.variant_alphas]
-    return runs
+    """The penalty chapter: variant seeds x (standard + every decorrelation penalty at every
+    variant alpha). Its standard and signed runs are shared with decorrelation_grid's."""
+    return penalty_grid(profile, bottleneck, profile.variant_seeds, DECORRELATION_PENALTIES,
+                        profile.variant_alphas, **fields)
