@@ -24,10 +24,30 @@ BRUTE_FORCE = {  # name -> the term summed over i != j
     / ((brute_force_cov(c, i, i) + EPS) * (brute_force_cov(c, j, j) + EPS)),
 }
 ACTIVITY = {"l1": abs, "l2": lambda v: v * v}  # name -> the term averaged over b, summed over i
+RHO = 0.1  # the KL penalty's target in these tests
+
+
+def brute_force_kl(codes: torch.Tensor, rho: float) -> float:
+    """sum_i KL(rho || mean_b g_bi), with plain loops."""
+    m, n = codes.shape
+    total = 0.0
+    for i in range(n):
+        r = sum(codes[b, i].item() for b in range(m)) / m
+        total += rho * math.log(rho / r) + (1 - rho) * math.log((1 - rho) / (1 - r))
+    return total
+
+
+def penalty(name: str, codes: torch.Tensor) -> torch.Tensor:
+    """Every penalty takes the codes; "kl" also its target rho, one per model."""
+    if name == "kl":
+        return PENALTIES[name](codes, torch.full((codes.shape[0],), RHO, dtype=codes.dtype))
+    return PENALTIES[name](codes)
 
 
 def brute_force(name: str, codes: torch.Tensor) -> float:
     m, n = codes.shape
+    if name == "kl":
+        return brute_force_kl(codes, RHO)
     if name in ACTIVITY:
         return sum(ACTIVITY[name](codes[b, i].item()) for b in range(m) for i in range(n)) / m
     return sum(BRUTE_FORCE[name](codes, i, j) for i in range(n) for j in range(n) if i != j)
@@ -60,18 +80,18 @@ def test_signed_is_unbounded_below():
     assert values[2] < -1000
 
 
-def variant_codes() -> torch.Tensor:
+def variant_codes(name: str = "") -> torch.Tensor:
     generator = torch.Generator().manual_seed(1)
     codes = torch.randn(3, 12, 4, generator=generator, dtype=torch.float64)  # (K, B, n)
     codes[1] *= 7
     codes[2, :, 3] = 0.5 * codes[2, :, 0] - 0.1 * codes[2, :, 1]            # a correlated pair
-    return codes
+    return torch.sigmoid(codes) if name == "kl" else codes                  # kl: a sigmoid code
 
 
 @pytest.mark.parametrize("name", sorted(PENALTIES))
 def test_every_penalty_matches_brute_force(name):
-    codes = variant_codes()
-    values = PENALTIES[name](codes)
+    codes = variant_codes(name)
+    values = penalty(name, codes)
     assert values.shape == (3,)
     for k in range(3):
         assert math.isclose(values[k].item(), brute_force(name, codes[k]), rel_tol=1e-10, abs_tol=1e-12)
@@ -79,8 +99,8 @@ def test_every_penalty_matches_brute_force(name):
 
 @pytest.mark.parametrize("name", sorted(PENALTIES))
 def test_every_penalty_has_the_right_gradient(name):
-    codes = variant_codes().requires_grad_(True)
-    assert torch.autograd.gradcheck(PENALTIES[name], (codes,))
+    codes = variant_codes(name).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda c: penalty(name, c), (codes,))
 
 
 def test_hand_computed_values():
@@ -90,6 +110,23 @@ def test_hand_computed_values():
                 "l1": (3 + 3) / 2, "l2": (5 + 9) / 2}
     for name, value in expected.items():
         assert PENALTIES[name](codes).item() == pytest.approx(value, rel=1e-12), name
+
+
+def test_kl_hand_computed_value():
+    """A sigmoid code over a batch of 2: g = [(0.1, 0.5), (0.3, 0.5)], mean activations (0.2, 0.5).
+    With rho = 0.2 the first unit costs nothing; the second 0.2 log(0.2/0.5) + 0.8 log(0.8/0.5)."""
+    codes = torch.tensor([[[0.1, 0.5], [0.3, 0.5]]], dtype=torch.float64)   # (1, 2, 2)
+    value = PENALTIES["kl"](codes, torch.tensor([0.2], dtype=torch.float64)).item()
+    assert value == pytest.approx(0.2 * math.log(0.4) + 0.8 * math.log(1.6), rel=1e-12)
+    assert value == pytest.approx(0.192745, abs=1e-6)
+
+
+def test_kl_is_zero_at_the_target_and_grows_away_from_it():
+    codes = torch.full((1, 8, 3), 0.05, dtype=torch.float64)
+    rho = torch.tensor([0.05], dtype=torch.float64)
+    assert PENALTIES["kl"](codes, rho).item() == pytest.approx(0.0, abs=1e-12)
+    values = [PENALTIES["kl"](torch.full((1, 8, 3), a, dtype=torch.float64), rho).item() for a in (0.1, 0.3, 0.6)]
+    assert 0 < values[0] < values[1] < values[2]
 
 
 def test_only_the_correlation_form_is_scale_free():

@@ -128,3 +128,33 @@ def test_linear_autoencoder_matches_pca():
     assert len(overcomplete) == 3
     # the L1 penalty makes the overcomplete code sparse
     assert (overcomplete.active_units_per_image.iloc[1:] < overcomplete.active_units_per_image.iloc[0]).all()
+
+
+# model -> rmse_mean: the lecture's regularisers chapter, quick profile, n = 32 (measured)
+EXPECTED_REGULARIZERS = {
+    "standard": 0.2012, "L1, alpha=0.0001": 0.1905, "L1, alpha=0.001": 0.2205, "L2, alpha=0.001": 0.2276,
+    "sigmoid code": 0.2462, "KL rho=0.05, alpha=0.001": 0.2365, "8-sparse": 0.2025,
+    "denoising, gaussian 0.3": 0.2463, "denoising, masking 0.3": 0.2173, "convolutional": 0.1352,
+}
+
+
+def test_regularizers_table():
+    from aebottleneck.report import SUMMARY_COLUMNS
+
+    path = results_dir() / "quick" / "regularizers.csv"
+    assert path.is_file(), f"{path} is missing: the regularizers notebook did not run"
+    table = pd.read_csv(path)
+    assert list(table.columns) == SUMMARY_COLUMNS
+    assert list(table.model) == list(EXPECTED_REGULARIZERS) and (table.n_seeds == 3).all()
+    for row in table.itertuples():
+        assert math.isclose(row.rmse_mean, EXPECTED_REGULARIZERS[row.model], abs_tol=RMSE_TOL), (row.model, row.rmse_mean)
+    by_model = table.set_index("model")
+    # k-sparse: 24 of 32 entries are exactly zero; L1 zeroes more entries than no penalty
+    assert by_model.loc["8-sparse", "near_zero"] >= 1 - 8 / 32
+    assert by_model.loc["L1, alpha=0.001", "near_zero"] > by_model.loc["standard", "near_zero"]
+    denoising = pd.read_csv(results_dir() / "quick" / "denoising.csv")
+    assert set(denoising.noise) == {"gaussian", "masking"} and denoising.level.nunique() == 6
+    at = denoising.set_index(["noise", "level", "model"]).rmse
+    # at its own training noise, each denoising model beats the model trained on clean images
+    assert at[("gaussian", 0.3, "denoising, gaussian 0.3")] < at[("gaussian", 0.3, "standard")]
+    assert at[("masking", 0.3, "denoising, masking 0.3")] < at[("masking", 0.3, "standard")]

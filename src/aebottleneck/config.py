@@ -22,15 +22,18 @@ CODE_VERSION = "1"
 ACTIVATIONS = ("leaky_relu", "relu", "sigmoid", "tanh", "linear")
 OUTPUTS = ("sigmoid", "relu", "linear")
 LOSSES = ("bce", "mse")
-PENALTIES = ("none", "signed", "squared", "abs", "correlation", "l1", "l2")  # = penalties.PENALTIES
+PENALTIES = ("none", "signed", "squared", "abs", "correlation", "l1", "l2", "kl")  # = penalties.PENALTIES
 DECORRELATION_PENALTIES = ("signed", "squared", "abs", "correlation")  # the penalty chapter's variants
 DATASETS = ("mnist", "fashion_mnist")
+ARCHS = ("mlp", "conv")                 # conv: `hidden` holds channel counts, 28 -> 14 -> 7 pixels
+NOISES = ("none", "gaussian", "masking")  # input corruption of a denoising autoencoder
+MAX_CONV_LAYERS = 2                     # each halves the image: 28 -> 14 -> 7
 IMAGE_SIZE = 784  # 28 x 28, flattened
 MAX_OVERCOMPLETE = 4 * IMAGE_SIZE
 # Fields added after runs were first cached enter the cache key only when they differ from
 # their default, which reproduces the behaviour from before they existed: adding an option
 # never invalidates finished runs. Changing one of these defaults needs a CODE_VERSION bump.
-KEYED_WHEN_SET = ("overcomplete",)
+KEYED_WHEN_SET = ("overcomplete", "arch", "code_topk", "rho", "noise", "noise_level")
 
 
 class ConfigError(ValueError):
@@ -84,6 +87,11 @@ class RunConfig:
     seed: int = 0
     train_size: int = 50_000                 # first N of the 50k training split
     overcomplete: bool = False               # allow bottleneck > 784 (a code wider than the input)
+    arch: str = "mlp"                        # "conv": stride-2 convolutions, transposed in the decoder
+    code_topk: int = 0                       # k-sparse: keep the k largest code entries per sample (0: off)
+    rho: float = 0.05                        # target mean activation of penalty="kl"
+    noise: str = "none"                      # denoising: corrupt the input, reconstruct the clean image
+    noise_level: float = 0.0                 # gaussian: std; masking: probability a pixel is zeroed
 
     def __post_init__(self):
         check_choice("dataset", self.dataset, DATASETS)
@@ -116,13 +124,34 @@ class RunConfig:
             _fail("lr", self.lr, "must be a finite float > 0")
         check_int("seed", self.seed, minimum=0)
         check_int("train_size", self.train_size, minimum=1, maximum=50_000)
+        check_choice("arch", self.arch, ARCHS)
+        if self.arch == "conv" and not 1 <= len(self.hidden) <= MAX_CONV_LAYERS:
+            _fail("hidden", self.hidden, f"arch='conv' needs 1 to {MAX_CONV_LAYERS} channel counts, e.g. (16, 32)")
+        if self.arch == "conv" and self.overcomplete:
+            _fail("overcomplete", self.overcomplete, "only for arch='mlp'")
+        check_int("code_topk", self.code_topk, minimum=0, maximum=self.bottleneck - 1)
+        check_alpha("rho", self.rho)
+        if not 0 < self.rho < 1:
+            _fail("rho", self.rho, "a target mean activation must lie strictly between 0 and 1")
+        if self.penalty == "kl" and self.code_activation != "sigmoid":
+            _fail("penalty", self.penalty, "'kl' needs code_activation='sigmoid' (codes in (0, 1)), "
+                  f"got code_activation={self.code_activation!r}")
+        if self.penalty != "kl" and self.rho != RunConfig.rho:
+            _fail("rho", self.rho, "only used by penalty='kl'; leave it at its default")
+        check_choice("noise", self.noise, NOISES)
+        check_alpha("noise_level", self.noise_level)
+        if (self.noise == "none") != (self.noise_level == 0):
+            _fail("noise_level", self.noise_level, "must be > 0 with a noise and 0 without one "
+                  f"(noise={self.noise!r})")
+        if self.noise == "masking" and self.noise_level >= 1:
+            _fail("noise_level", self.noise_level, "a masking probability must be < 1")
 
     @property
     def architecture(self) -> tuple:
         """Runs that share this can be trained together as one stacked model."""
         return (self.dataset, self.hidden, self.bottleneck, self.activation, self.code_activation,
                 self.output, self.loss, self.epochs, self.batch_size, self.lr, self.train_size,
-                self.overcomplete)
+                self.overcomplete, self.arch, self.code_topk)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -136,7 +165,10 @@ class RunConfig:
 
     def label(self) -> str:
         method = "standard" if self.penalty == "none" else f"{self.penalty} a={self.alpha:g}"
-        return f"n={self.bottleneck} {method} seed={self.seed}"
+        extras = [f"{self.arch}"] if self.arch != "mlp" else []
+        extras += [f"top{self.code_topk}"] if self.code_topk else []
+        extras += [f"{self.noise} {self.noise_level:g}"] if self.noise != "none" else []
+        return " ".join([f"n={self.bottleneck}", method, *extras, f"seed={self.seed}"])
 
 
 # ----------------------------------------------------------------------------------- profiles

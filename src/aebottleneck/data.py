@@ -120,3 +120,26 @@ def _load_splits(dataset: str, folder: Path) -> Splits:
     return Splits(train=split(train_images[:TRAIN_SIZE], train_labels[:TRAIN_SIZE]),
                   val=split(train_images[TRAIN_SIZE:], train_labels[TRAIN_SIZE:]),
                   test=split(test_images, test_labels))
+
+
+# ----------------------------------------------------------------- input noise (denoising AE)
+
+def noise_draws(shape: tuple, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The randomness of one corruption: standard normal and uniform [0, 1) values of `shape`.
+    Both are drawn always, so a run's noise does not depend on which kinds share its stack."""
+    return (torch.randn(shape, generator=generator), torch.rand(shape, generator=generator))
+
+
+def corrupt(images: torch.Tensor, noise: str, level, normal: torch.Tensor, uniform: torch.Tensor):
+    """A noisy copy of images in [0, 1] (the denoising autoencoder's input; its target stays clean).
+
+    gaussian: clip(x + level * normal, 0, 1)          level = the noise std
+    masking:  x * (uniform >= level)                  level = the probability a pixel is zeroed
+    `level` is a number or a tensor that broadcasts against `images` (one level per model)."""
+    if noise == "gaussian":
+        return (images + level * normal).clamp(0, 1)
+    if noise == "masking":
+        return images * (uniform >= level)
+    if noise == "none":
+        return images
+    raise ValueError(f"noise={noise!r} is not allowed: must be 'none', 'gaussian' or 'masking'")

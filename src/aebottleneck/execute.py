@@ -20,7 +20,8 @@ from .config import ConfigError, Profile, data_dir, load_profile, project_root
 from .data import DataError
 
 # Execution order: later notebooks reuse the runs cached by earlier ones.
-NOTEBOOKS = ("data", "decorrelation", "embeddings", "penalty_variants", "pca_vs_ae", "activations_losses", "speed")
+NOTEBOOKS = ("data", "decorrelation", "embeddings", "penalty_variants", "pca_vs_ae", "regularizers", "activations_losses",
+             "speed")
 
 
 def declared_parameters(path: Path) -> set[str]:

@@ -40,6 +40,17 @@ def mean_abs_offdiag(matrix: np.ndarray) -> float:
     return float(np.abs(matrix[~np.eye(n, dtype=bool)]).mean())
 
 
+NEAR_ZERO = 0.01  # a code entry is "near zero" below this fraction of the model's code RMS
+
+
+def near_zero_fraction(codes: np.ndarray | torch.Tensor) -> float:
+    """Fraction of entries of codes (N, n) with |g| < NEAR_ZERO x RMS of all entries. Relative
+    to the code's own scale, so sigmoid codes in (0, 1) and LeakyReLU codes of any size compare;
+    a k-sparse code of n units has at least 1 - k/n."""
+    codes = torch.as_tensor(codes, dtype=torch.float64)
+    rms = codes.square().mean().sqrt()
+    return float((codes.abs() < NEAR_ZERO * rms).double().mean()) if rms > 0 else 1.0
+
 
 def fit_pca(train: torch.Tensor, components: int):
     """scikit-learn PCA with the top `components` directions of `train` (N, 784), exact SVD."""

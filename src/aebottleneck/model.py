@@ -6,6 +6,8 @@ matmul, so a grid of runs costs a few large matmuls per step instead of many sma
 
 Encoder 784 -> hidden... -> n, decoder n -> reversed(hidden) -> 784. Every layer but the last
 applies `activation` (the bottleneck applies `code_activation`); the output applies `output`.
+With `code_topk` = k > 0 only the k largest code entries of each sample are kept (k-sparse).
+`build` picks the MLP or, for arch="conv", StackedConvAutoencoder (the same interface).
 """
 from __future__ import annotations
 
@@ -57,6 +59,15 @@ def init_linear(fan_in: int, fan_out: int, generator: torch.Generator):
     return weight.T.contiguous(), bias  # (in, out), (out,)
 
 
+def keep_topk(codes: torch.Tensor, k: int) -> torch.Tensor:
+    """k-sparse: zero all but the k largest entries of each code; k = 0 keeps all. (K, B, n).
+    The gradient reaches only the kept entries (Makhzani & Frey 2013)."""
+    if k == 0:
+        return codes
+    values, index = codes.topk(k, dim=-1)                                  # (K, B, k)
+    return torch.zeros_like(codes).scatter(-1, index, values)
+
+
 def layer_widths(cfg: RunConfig) -> list[int]:
     """Encoder widths from input to code; the decoder runs them backwards."""
     return [IMAGE_SIZE, *cfg.hidden, cfg.bottleneck]
@@ -94,7 +105,7 @@ class StackedAutoencoder(nn.Module):
         for i, layer in enumerate(self.encoder):
             last = i == len(self.encoder) - 1
             h = activate(self.cfg.code_activation if last else self.cfg.activation, layer(h))
-        return h
+        return keep_topk(h, self.cfg.code_topk)
 
     def decode_logits(self, codes: torch.Tensor) -> torch.Tensor:
         """codes (K, B, n) -> output pre-activations (K, B, 784)."""
@@ -130,7 +141,7 @@ class StackedAutoencoder(nn.Module):
     @classmethod
     def from_states(cls, cfg: RunConfig, states: list[dict]) -> "StackedAutoencoder":
         """Stack saved single-model weights back into a module (for codes, recon, ...)."""
-        model = cls(cfg, seeds=[0] * len(states))
+        model = build(cfg, seeds=[0] * len(states))
         with torch.no_grad():
             for name, p in model.named_parameters():
                 p.copy_(torch.stack([s[name] for s in states]))
@@ -142,10 +153,95 @@ class StackedAutoencoder(nn.Module):
         configs = [RunConfig(**{**run["config"], "hidden": tuple(run["config"]["hidden"])}) for run in runs]
         if any(c.architecture != configs[0].architecture for c in configs):
             raise ValueError("from_runs needs runs of one architecture")
-        return cls.from_states(configs[0], [run["state"] for run in runs]).eval()
+        return StackedAutoencoder.from_states(configs[0], [run["state"] for run in runs]).eval()
 
     @torch.no_grad()
     def reconstructions(self, images: torch.Tensor) -> torch.Tensor:
         """images (N, 784) -> every model's reconstruction (K, N, 784), in the output's range."""
         _, logits = self(images)
         return self.reconstruct(logits)
+
+
+# ------------------------------------------------------------------------ convolutional variant
+
+def init_uniform(shape: tuple, fan_in: int, generator: torch.Generator) -> torch.Tensor:
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for conv weights and biases."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return torch.empty(shape).uniform_(-bound, bound, generator=generator)
+
+
+class StackedConvAutoencoder(StackedAutoencoder):
+    """K convolutional autoencoders at once, as grouped convolutions (group k = model k).
+
+    Encoder: 3x3 stride-2 convolutions 1 -> c1 -> c2 channels (28 -> 14 -> 7 pixels), then a
+    linear map to the n-d code. Decoder: linear n -> c2 x 7 x 7, then 3x3 stride-2 transposed
+    convolutions (torch's ConvTranspose2d, functional form) back to 1 x 28 x 28. `hidden` holds
+    the channel counts. Same interface as the MLP: x (B, 784) or (K, B, 784) -> (K, B, n), (K, B, 784).
+    """
+
+    def __init__(self, cfg: RunConfig, seeds: list[int]):
+        nn.Module.__init__(self)
+        self.cfg = cfg
+        channels = [1, *cfg.hidden]
+        self.side = 28 >> len(cfg.hidden)                                 # 7 for two layers
+        flat = channels[-1] * self.side ** 2                              # c2 * 7 * 7
+        convs, linears, deconvs = [], [], []
+        for seed in seeds:
+            g = torch.Generator().manual_seed(seed)
+            convs.append([(init_uniform((b, a, 3, 3), a * 9, g), init_uniform((b,), a * 9, g))
+                          for a, b in zip(channels[:-1], channels[1:])])  # (out, in, 3, 3), (out,)
+            linears.append([init_linear(flat, cfg.bottleneck, g), init_linear(cfg.bottleneck, flat, g)])
+            deconvs.append([(init_uniform((b, a, 3, 3), a * 9, g), init_uniform((a,), a * 9, g))
+                            for a, b in reversed(list(zip(channels[:-1], channels[1:])))])  # (in, out, 3, 3)
+
+        def stacked(per_model, i):
+            return [nn.Parameter(torch.stack([m[i][j] for m in per_model])) for j in (0, 1)]
+
+        self.convs = nn.ModuleList(_ConvWeights(*stacked(convs, i)) for i in range(len(cfg.hidden)))
+        self.encoder = nn.ModuleList([StackedLinear(*_linear(linears, 0))])
+        self.decoder = nn.ModuleList([StackedLinear(*_linear(linears, 1))])
+        self.deconvs = nn.ModuleList(_ConvWeights(*stacked(deconvs, i)) for i in range(len(cfg.hidden)))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        K = self.k
+        if x.dim() == 2:                      # a shared batch feeds every group's first conv
+            h = x.view(-1, 1, 28, 28)                                     # (B, 1, 28, 28)
+        else:
+            h = x.transpose(0, 1).reshape(-1, K, 28, 28)                  # (B, K, 28, 28)
+        for i, conv in enumerate(self.convs):
+            weight = conv.weight.flatten(0, 1)                            # (K*out, in, 3, 3)
+            groups = 1 if (i == 0 and x.dim() == 2) else K
+            h = F.conv2d(h, weight, conv.bias.flatten(), stride=2, padding=1, groups=groups)
+            h = activate(self.cfg.activation, h)                          # (B, K*out, 28/2^(i+1), ...)
+        h = h.view(h.shape[0], K, -1).transpose(0, 1)                     # (K, B, c2*7*7)
+        codes = activate(self.cfg.code_activation, self.encoder[0](h))    # (K, B, n)
+        return keep_topk(codes, self.cfg.code_topk)
+
+    def decode_logits(self, codes: torch.Tensor) -> torch.Tensor:
+        K, B = codes.shape[:2]
+        h = activate(self.cfg.activation, self.decoder[0](codes))         # (K, B, c2*7*7)
+        h = h.transpose(0, 1).reshape(B, -1, self.side, self.side)        # (B, K*c2, 7, 7)
+        for i, deconv in enumerate(self.deconvs):
+            weight = deconv.weight.flatten(0, 1)                          # (K*in, out, 3, 3)
+            h = F.conv_transpose2d(h, weight, deconv.bias.flatten(), stride=2, padding=1,
+                                   output_padding=1, groups=K)            # doubles the side
+            if i < len(self.deconvs) - 1:
+                h = activate(self.cfg.activation, h)
+        return h.view(B, K, -1).transpose(0, 1)                           # (K, B, 784)
+
+
+class _ConvWeights(nn.Module):
+    def __init__(self, weight: nn.Parameter, bias: nn.Parameter):
+        super().__init__()
+        self.weight, self.bias = weight, bias  # (K, out, in, 3, 3) or (K, in, out, 3, 3); (K, out)
+
+
+def _linear(per_model, i):
+    weight = torch.stack([m[i][0] for m in per_model])                    # (K, in, out)
+    bias = torch.stack([m[i][1] for m in per_model]).unsqueeze(1)         # (K, 1, out)
+    return weight, bias
+
+
+def build(cfg: RunConfig, seeds: list[int]) -> StackedAutoencoder:
+    """The stacked model for `cfg`'s architecture, model k initialised from seeds[k]."""
+    return (StackedConvAutoencoder if cfg.arch == "conv" else StackedAutoencoder)(cfg, seeds)

@@ -13,6 +13,9 @@ batch of m samples and mu_i the batch mean of g_i:
     correlation  sum_{i != j} R_ij^2     scale-free: shrinking the codes does not lower it
     l1           1/m sum_b sum_i |g_bi|  activity sparsity (the lecture's sparse autoencoder)
     l2           1/m sum_b sum_i g_bi^2  activity shrinkage
+    kl           sum_i KL(rho || rho_i)  sparsity of a sigmoid code: rho_i = 1/m sum_b g_bi is
+                 unit i's mean activation, pulled towards the target rho (the lecture's sparse AE)
+                 KL(rho || r) = rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r))
 
 signed, squared and abs can all be lowered by shrinking the codes (the decoder scales its first
 weights back up), so every run also records the std of each code dimension (train.train_runs).
@@ -75,7 +78,17 @@ def l2_activity(codes: torch.Tensor) -> torch.Tensor:
     return codes.square().sum(dim=2).mean(dim=1)
 
 
-# Name -> function. config.PENALTIES lists the same names (plus "none") for validation.
+def kl_sparsity(codes: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
+    """KL(rho || mean activation), summed over code units; codes in (0, 1) (a sigmoid code),
+    rho one target per model. (K, B, n), (K,) -> (K,)."""
+    rho = rho.reshape(-1, 1)                                              # (K, 1)
+    mean = codes.mean(dim=1).clamp(EPS, 1 - EPS)                          # (K, n)
+    kl = rho * torch.log(rho / mean) + (1 - rho) * torch.log((1 - rho) / (1 - mean))
+    return kl.sum(dim=1)
+
+
+# Name -> function of the codes. config.PENALTIES lists the same names (plus "none") for
+# validation; "kl" also takes each model's target rho (train.loss_terms passes it).
 PENALTIES = {
     "signed": signed_covariance,
     "squared": squared_covariance,
@@ -83,4 +96,5 @@ PENALTIES = {
     "correlation": squared_correlation,
     "l1": l1_activity,
     "l2": l2_activity,
+    "kl": kl_sparsity,
 }

@@ -20,10 +20,25 @@ def image_grid(ax, images: torch.Tensor, nrow: int = 10, title: str | None = Non
         ax.set_title(title)
 
 
+def image_rows(ax, rows: list[torch.Tensor], title: str | None = None):
+    """Rows of images, each (N, 784), one column per image (e.g. noisy / reconstructed /
+    original). Values outside [0, 1] (a ReLU or linear output) are clipped for display only."""
+    image_grid(ax, torch.cat(rows), nrow=len(rows[0]), title=title)
+
+
 def reconstruction_grid(ax, originals: torch.Tensor, recon: torch.Tensor, title: str | None = None):
-    """Originals (N, 784) above their reconstructions (N, 784), one column per image. Values
-    outside [0, 1] (a ReLU or linear output) are clipped for display only."""
-    image_grid(ax, torch.cat([originals, recon]), nrow=len(originals), title=title)
+    """Originals (N, 784) above their reconstructions (N, 784)."""
+    image_rows(ax, [originals, recon], title=title)
+
+
+def code_heatmap(ax, codes: np.ndarray | torch.Tensor, title: str = ""):
+    """Codes (N, n) of a few images as an N x n picture, each row scaled by its largest |entry|
+    (so models of any code scale compare): white = 0, dark = large."""
+    codes = np.abs(np.asarray(codes, dtype=float))
+    scaled = codes / np.maximum(codes.max(axis=1, keepdims=True), 1e-12)
+    ax.imshow(scaled, cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    ax.set(title=title, xlabel="code unit", ylabel="image")
+    ax.set_yticks([])
 
 
 def scatter_codes(ax, points: np.ndarray, labels: np.ndarray, title: str = "", class_names=None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import correlation_matrix, mean_abs_offdiag
+from .metrics import correlation_matrix, mean_abs_offdiag, near_zero_fraction
 from .train import runaway_epoch
 
 # Table 1 of the paper: mean test RMSE over 3 runs. Reference values, not our results.
@@ -44,6 +44,7 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "runaway": runaway_epoch(run["history"], cfg["alpha"]) >= 0 or not finite,
             "corr_mean": mean_abs_offdiag(correlation_matrix(codes)) if finite else np.nan,
             "code_std_mean": float(run["code_std"].mean()),
+            "near_zero": near_zero_fraction(codes) if finite else np.nan,
         })
     return pd.DataFrame(rows)
 
@@ -134,3 +135,17 @@ def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
     order = {"standard": 0, "signed": 1, "squared": 2, "abs": 3, "correlation": 4}
     return table.sort_values(["bottleneck", "activation", "variant"], ascending=[False, False, True],
                              key=lambda s: s.map(order) if s.name == "variant" else s, ignore_index=True)
+
+
+SUMMARY_COLUMNS = ["model", "rmse_mean", "rmse_std", "near_zero", "corr_mean", "n_seeds"]
+
+
+def model_summary(frame: pd.DataFrame, by: str = "model") -> pd.DataFrame:
+    """Per model (a column of `frame` naming it), means over seeds of test RMSE, the fraction of
+    near-zero code entries and the mean |correlation| between code units; in first-seen order."""
+    table = (frame.groupby(by, sort=False)
+             .agg(rmse_mean=("test_rmse", "mean"), rmse_std=("test_rmse", "std"),
+                  near_zero=("near_zero", "mean"), corr_mean=("corr_mean", "mean"),
+                  n_seeds=("seed", "nunique"))
+             .reset_index().rename(columns={by: "model"}))
+    return table[SUMMARY_COLUMNS]

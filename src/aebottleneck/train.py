@@ -5,7 +5,8 @@ alpha; the loss is the sum of the K per-run losses, whose gradients do not mix, 
 elementwise, so each run follows exactly the trajectory it would follow alone (tested up to
 float round-off). Runs with the same seed see the same batches: a standard run and a penalty
 run with one seed start from the same weights and differ only by the penalty (a paired
-comparison), and their shared batch makes the first layer one wide GEMM.
+comparison), and their shared batch makes the first layer one wide GEMM. A denoising run's
+input noise comes from its own (seed, epoch) stream too, so it also trains as it would alone.
 """
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from tqdm import tqdm
 
 from . import cache
 from .config import ConfigError, RunConfig
-from .data import Splits, load_splits
+from .data import Splits, corrupt, load_splits, noise_draws
 from .metrics import rmse_from_squared_errors
-from .model import StackedAutoencoder
+from .model import StackedAutoencoder, build
 from .penalties import PENALTIES
 
 CHECKPOINT_EVERY = 5  # epochs
@@ -46,10 +47,22 @@ def pick_device(name: str | None = None) -> torch.device:
     return torch.device(name)
 
 
+def _generator(*entropy: int) -> torch.Generator:
+    state = np.random.SeedSequence(list(entropy)).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The data order of one epoch: a permutation that depends on (seed, epoch) only."""
-    state = np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0]
-    return torch.randperm(n, generator=torch.Generator().manual_seed(int(state)))
+    return torch.randperm(n, generator=_generator(seed, epoch))
+
+
+NOISE_STREAM = 1  # the input noise of epoch e comes from SeedSequence([seed, e, NOISE_STREAM])
+
+
+def noise_generator(seed: int, epoch: int) -> torch.Generator:
+    """The input-noise stream of one epoch of a denoising run: depends on (seed, epoch) only."""
+    return _generator(seed, epoch, NOISE_STREAM)
 
 
 def runaway_epoch(history: dict, alpha: float) -> int:
@@ -74,24 +87,45 @@ class LossTerms:
 
 
 def loss_terms(model: StackedAutoencoder, x: torch.Tensor, penalty_masks: dict,
-               alpha: torch.Tensor) -> LossTerms:
-    """x (B, 784) shared or (K, B, 784); penalty_masks: name -> (K,) bool; alpha (K,)."""
-    codes, logits = model(x)                                   # (K, B, n), (K, B, 784)
+               alpha: torch.Tensor, rho: torch.Tensor | None = None,
+               inputs: torch.Tensor | None = None) -> LossTerms:
+    """x (B, 784) shared or (K, B, 784), the target; inputs: what the models see (a noisy x
+    for denoising runs, else x itself); penalty_masks: name -> (K,) bool; alpha, rho (K,)."""
+    codes, logits = model(x if inputs is None else inputs)    # (K, B, n), (K, B, 784)
     recon = model.reconstruction_loss(logits, x)               # (K,)
     penalty = torch.zeros_like(recon)
     for name, mask in penalty_masks.items():
-        penalty = torch.where(mask, PENALTIES[name](codes), penalty)
+        value = PENALTIES[name](codes, rho) if name == "kl" else PENALTIES[name](codes)
+        penalty = torch.where(mask, value, penalty)
     return LossTerms(recon + alpha * penalty, recon, penalty)
 
 
+def noisy_inputs(x: torch.Tensor, noise_masks: dict, levels: torch.Tensor,
+                 generators: list[torch.Generator], seed_of_run: torch.Tensor) -> torch.Tensor:
+    """Each run's corrupted copy of its batch, (K, b, 784), from its seed's noise stream.
+    x (b, 784) shared by one seed or (K, b, 784); noise_masks: kind -> (K,) bool; levels (K,)."""
+    shape = (x.shape[-2], x.shape[-1])
+    draws = [noise_draws(shape, g) for g in generators]                      # per seed
+    normal = torch.stack([d[0] for d in draws]).to(x.device)[seed_of_run]   # (K, b, 784)
+    uniform = torch.stack([d[1] for d in draws]).to(x.device)[seed_of_run]
+    inputs = x.expand(len(levels), *shape)
+    level = levels.view(-1, 1, 1)                                            # (K, 1, 1)
+    for kind, mask in noise_masks.items():
+        inputs = torch.where(mask.view(-1, 1, 1), corrupt(x, kind, level, normal, uniform), inputs)
+    return inputs
+
+
 @torch.no_grad()
-def evaluate(model: StackedAutoencoder, images: torch.Tensor, chunk: int = 2000):
-    """Per-image MSE (K, N) and codes (K, N, n) of every model on `images` (N, 784)."""
+def evaluate(model: StackedAutoencoder, images: torch.Tensor, targets: torch.Tensor | None = None,
+             chunk: int = 2000):
+    """Per-image MSE (K, N) and codes (K, N, n) of every model given `images` (N, 784), against
+    `targets` (N, 784; default the images themselves, e.g. the clean images of noisy inputs)."""
+    targets = images if targets is None else targets
     errors, codes = [], []
     for start in range(0, len(images), chunk):
         x = images[start:start + chunk]                        # (b, 784)
         z, logits = model(x)
-        errors.append((model.reconstruct(logits) - x).square().mean(dim=2))  # (K, b)
+        errors.append((model.reconstruct(logits) - targets[start:start + chunk]).square().mean(dim=2))  # (K, b)
         codes.append(z)
     return torch.cat(errors, dim=1), torch.cat(codes, dim=1)
 
@@ -109,10 +143,14 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
     images = splits.train.images[:N].to(device)                # (N, 784), whole split on device
     val, test = splits.val.images.to(device), splits.test.images.to(device)
 
-    model = StackedAutoencoder(cfg, [c.seed for c in configs]).to(device)
+    model = build(cfg, [c.seed for c in configs]).to(device)
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, **fused)
     alpha = torch.tensor([c.alpha for c in configs], device=device)            # (K,)
+    rho = torch.tensor([c.rho for c in configs], device=device)                # (K,)
+    levels = torch.tensor([c.noise_level for c in configs], device=device)     # (K,)
+    noise_masks = {kind: torch.tensor([c.noise == kind for c in configs], device=device)
+                   for kind in {c.noise for c in configs} - {"none"}}
     penalty_masks = {name: torch.tensor([c.penalty == name for c in configs], device=device)
                      for name in {c.penalty for c in configs} - {"none"}}
     seeds = sorted({c.seed for c in configs})
@@ -134,11 +172,13 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                total=cfg.epochs, disable=not progress, unit="epoch")
     for epoch in bar:
         order = torch.stack([epoch_order(s, epoch, N) for s in seeds]).to(device)  # (S, N)
+        generators = [noise_generator(s, epoch) for s in seeds] if noise_masks else []
         sums = torch.zeros(3, K, device=device)  # summed over samples: total, recon, penalty
         for start in range(0, N, B):
             index = order[:, start:start + B]                                      # (S, b)
             x = images[index[0]] if len(seeds) == 1 else images[index][seed_of_run]  # (b, 784) | (K, b, 784)
-            terms = loss_terms(model, x, penalty_masks, alpha)
+            inputs = noisy_inputs(x, noise_masks, levels, generators, seed_of_run) if noise_masks else None
+            terms = loss_terms(model, x, penalty_masks, alpha, rho, inputs)
             optimizer.zero_grad(set_to_none=True)
             terms.total.sum().backward()
             optimizer.step()
