@@ -3,12 +3,23 @@
 #   make test   unit tests, the notebooks in the quick profile, a test build of the book,
 #               and a check of the quick-profile numbers
 # Offline: AEB_DATA_DIR=/path/to/data make ...   (a folder holding MNIST/raw/*-ubyte)
+# Fashion-MNIST: make book DATASET=fashion_mnist  (site in _build/book-fashion_mnist/_build/html)
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PROFILE ?= paper
 NOTEBOOKS ?=
+DATASET ?= mnist
+# MNIST is the paper's data set and the book's own folder; another data set gets a copy of the
+# book (same pages) whose executed notebooks and site are its own. Tables: results/<profile>[-<dataset>]/.
+ifeq ($(DATASET),mnist)
+SITE := book
+HTML := _build/html
+else
+SITE := _build/book-$(DATASET)/book
+HTML := _build/book-$(DATASET)/_build/html
+endif
 STAMP := $(VENV)/.installed
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
@@ -24,14 +35,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (aebottleneck)"
 	touch $(STAMP)
 
-# Executed notebooks go to book/executed/; finished runs come from results/runs/ (resumable).
+# A copy of the book's pages in $(1)/book, built apart from book/ (the test build, other data sets).
+define book_copy
+	mkdir -p $(1)/book
+	cp _config.yml _toc.yml $(1)/
+	cp book/*.md $(1)/book/ && ln -sfn ../_toc.yml $(1)/book/_toc.yml
+endef
+
+# Executed notebooks go to $(SITE)/executed/; finished runs come from results/runs/ (resumable).
 # NOTEBOOKS="decorrelation embeddings" re-executes only those (default: all, in order).
 notebooks: $(STAMP) results/bench.csv
-	$(BIN)/python -m aebottleneck.execute $(NOTEBOOKS) --profile $(PROFILE)
+ifneq ($(DATASET),mnist)
+	$(call book_copy,$(dir $(SITE)))
+endif
+	$(BIN)/python -m aebottleneck.execute $(NOTEBOOKS) --profile $(PROFILE) -p dataset $(DATASET) \
+		--output-dir $(SITE)/executed
 
 book: notebooks
-	$(BIN)/jupyter-book build book $(JB_FLAGS)
-	@echo "Open _build/html/index.html (or book/_build/html/index.html)"
+	$(BIN)/jupyter-book build $(SITE) $(JB_FLAGS)
+	@echo "Open $(HTML)/index.html"
 
 test: unit testbook check-numbers
 
@@ -40,9 +62,8 @@ unit: $(STAMP)
 
 # The quick profile is built in a copy of the book, so it never replaces the paper site.
 testbook: $(STAMP) results/bench.csv
-	rm -rf $(TESTBOOK) && mkdir -p $(TESTBOOK)/book
-	cp _config.yml _toc.yml $(TESTBOOK)/
-	cp book/*.md $(TESTBOOK)/book/ && ln -s ../_toc.yml $(TESTBOOK)/book/_toc.yml
+	rm -rf $(TESTBOOK)
+	$(call book_copy,$(TESTBOOK))
 	$(BIN)/python -m aebottleneck.execute --profile quick --output-dir $(TESTBOOK)/book/executed
 	$(BIN)/jupyter-book build $(TESTBOOK)/book $(JB_FLAGS)
 

@@ -101,3 +101,11 @@ def test_device_from_environment_is_checked(monkeypatch):
     with pytest.raises(ConfigError, match="device='gpu' is not allowed: must be 'auto', 'cpu' or 'cuda'"):
         pick_device()
 
+
+
+def test_profile_dataset_keeps_tables_apart(results):
+    mnist, fashion = load_profile("quick"), load_profile("quick", dataset="fashion_mnist")
+    assert mnist.tables_dir() == results / "quick" and fashion.tables_dir() == results / "quick-fashion_mnist"
+    assert fashion.name == "quick" and fashion.run_fields()["dataset"] == "fashion_mnist"
+    with pytest.raises(ConfigError, match="dataset='cifar10' is not allowed: must be one of 'mnist', 'fashion_mnist'"):
+        load_profile("quick", dataset="cifar10")

@@ -158,3 +158,51 @@ def test_regularizers_table():
     # at its own training noise, each denoising model beats the model trained on clean images
     assert at[("gaussian", 0.3, "denoising, gaussian 0.3")] < at[("gaussian", 0.3, "standard")]
     assert at[("masking", 0.3, "denoising, masking 0.3")] < at[("masking", 0.3, "standard")]
+
+
+VARIANT_METHODS = {"PCA", "standard", "signed", "squared", "abs", "correlation"}
+
+
+def test_rate_distortion_table():
+    path = results_dir() / "quick" / "rate_distortion.csv"
+    assert path.is_file(), f"{path} is missing: the compression notebook did not run"
+    table = pd.read_csv(path)
+    assert list(table.columns) == ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "rmse", "psnr"]
+    assert set(table.method) == VARIANT_METHODS and set(table.bits_per_dim) == set(range(2, 9))
+    assert len(table) == len(VARIANT_METHODS) * 3 * 7
+    assert (table.bits_per_image == table.bottleneck * table.bits_per_dim).all()
+    assert ((table.psnr + 20 * table.rmse.apply(math.log10)).abs() < 1e-9).all()
+    for (method, n), curve in table.groupby(["method", "bottleneck"]):   # more bits never hurt much
+        if method != "signed":
+            rmse = curve.sort_values("bits_per_dim").rmse.to_numpy()
+            assert rmse[-1] <= rmse[0] and (rmse[1:] <= rmse[:-1] + 1e-3).all(), (method, n)
+
+
+def test_code_quality_table():
+    path = results_dir() / "quick" / "code_quality.csv"
+    assert path.is_file(), f"{path} is missing: the code_quality notebook did not run"
+    table = pd.read_csv(path)
+    assert list(table.columns) == ["dataset", "method", "bottleneck", "knn_accuracy", "logreg_accuracy",
+                                   "trustworthiness", "n_seeds"]
+    assert set(table.method) == VARIANT_METHODS and len(table) == len(VARIANT_METHODS) * 3
+    scores = table[["knn_accuracy", "logreg_accuracy", "trustworthiness"]]
+    assert ((scores > 0.1) & (scores <= 1)).all().all()           # above chance (10 classes)
+    pca = table[table.method == "PCA"].set_index("bottleneck")
+    assert pca.knn_accuracy[8] > pca.knn_accuracy[4] > pca.knn_accuracy[2]
+
+
+# bottleneck -> standard rmse_mean on Fashion-MNIST, quick profile (measured)
+EXPECTED_FASHION_STANDARD = {8: 0.1605, 4: 0.1679, 2: 0.1911}
+
+
+def test_datasets_side_by_side(table):
+    path = results_dir() / "quick" / "datasets.csv"
+    assert path.is_file(), f"{path} is missing: the datasets notebook did not run"
+    both = pd.read_csv(path)
+    assert set(both.dataset) == {"mnist", "fashion_mnist"} and len(both) == 12
+    mnist = both[both.dataset == "mnist"].set_index(["bottleneck", "method"])
+    for row in table.itertuples():                                  # the same runs as Table 1
+        assert math.isclose(mnist.rmse_mean[(row.bottleneck, row.method)], row.rmse_mean, abs_tol=1e-9)
+    fashion = both[(both.dataset == "fashion_mnist") & (both.method == "standard")].set_index("bottleneck")
+    for n, mean in EXPECTED_FASHION_STANDARD.items():
+        assert math.isclose(fashion.rmse_mean[n], mean, abs_tol=RMSE_TOL), (n, fashion.rmse_mean[n])

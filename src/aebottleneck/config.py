@@ -178,7 +178,8 @@ class Profile:
     """The settings a notebook reads; one TOML table per profile in profiles.toml.
 
     `name` is the profile's name, with "-custom" appended when a notebook overrode a setting,
-    so that tables written under results/<name>/ never mix the two."""
+    so that tables written under results/<name>/ never mix the two. `dataset` is not a TOML
+    setting: every profile runs on either data set, and tables_dir() keeps their tables apart."""
 
     name: str
     epochs: int
@@ -190,10 +191,18 @@ class Profile:
     tsne_size: int
     variant_seeds: tuple[int, ...]     # the penalty-variants chapter (more seeds, wider alphas)
     variant_alphas: tuple[float, ...]
+    dataset: str = "mnist"
 
     def run_fields(self) -> dict:
         """The RunConfig fields every run of this profile shares."""
-        return dict(epochs=self.epochs, batch_size=self.batch_size, train_size=self.train_size)
+        return dict(dataset=self.dataset, epochs=self.epochs, batch_size=self.batch_size,
+                    train_size=self.train_size)
+
+    def tables_dir(self) -> Path:
+        """Where a notebook writes its CSVs: results/<name>/ for MNIST (the paper's data set),
+        results/<name>-<dataset>/ for another."""
+        suffix = "" if self.dataset == "mnist" else f"-{self.dataset}"
+        return results_dir() / f"{self.name}{suffix}"
 
 
 def profile_names() -> list[str]:
@@ -205,12 +214,14 @@ def _read_profiles() -> dict:
     return tomllib.loads(text)
 
 
-def load_profile(name: str, **overrides) -> Profile:
-    """The named profile with `overrides` (notebook parameters that are not None) applied."""
+def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
+    """The named profile on `dataset`, with `overrides` (notebook parameters that are not None)
+    applied."""
     profiles = _read_profiles()
     check_choice("profile", name, tuple(profiles))
+    check_choice("dataset", dataset, DATASETS)
     values = dict(profiles[name])
-    known = {f.name for f in dataclasses.fields(Profile)} - {"name"}
+    known = {f.name for f in dataclasses.fields(Profile)} - {"name", "dataset"}
     if set(values) != known:
         raise ConfigError(f"profile {name!r} in profiles.toml must set exactly {sorted(known)}; "
                           f"it sets {sorted(values)}")
@@ -238,7 +249,7 @@ def load_profile(name: str, **overrides) -> Profile:
                    alphas=tuple(float(a) for a in values["alphas"]),
                    bottlenecks=tuple(values["bottlenecks"]), tsne_size=values["tsne_size"],
                    variant_seeds=tuple(values["variant_seeds"]),
-                   variant_alphas=tuple(float(a) for a in values["variant_alphas"]))
+                   variant_alphas=tuple(float(a) for a in values["variant_alphas"]), dataset=dataset)
 
 
 # ---------------------------------------------------------------------------------- locations

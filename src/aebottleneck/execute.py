@@ -20,8 +20,8 @@ from .config import ConfigError, Profile, data_dir, load_profile, project_root
 from .data import DataError
 
 # Execution order: later notebooks reuse the runs cached by earlier ones.
-NOTEBOOKS = ("data", "decorrelation", "embeddings", "penalty_variants", "pca_vs_ae", "regularizers", "activations_losses",
-             "speed")
+NOTEBOOKS = ("data", "decorrelation", "embeddings", "penalty_variants", "compression", "code_quality",
+             "datasets", "pca_vs_ae", "regularizers", "activations_losses", "speed")
 
 
 def declared_parameters(path: Path) -> set[str]:
@@ -55,7 +55,7 @@ def check_request(names: list[str], profile: str, parameters: dict, source_dir: 
                               f"it declares: {', '.join(sorted(declared))}")
     # Values, not only names: profile settings, the device and the data folder are checked here,
     # so a typo fails in a second instead of after the first notebook has trained for an hour.
-    settings = {f.name for f in dataclasses.fields(Profile)}
+    settings = {f.name for f in dataclasses.fields(Profile)} - {"name"}
     load_profile(profile, **{k: v for k, v in parameters.items() if k in settings})
     if parameters.get("device") is not None:
         from .train import pick_device
@@ -63,9 +63,12 @@ def check_request(names: list[str], profile: str, parameters: dict, source_dir: 
         pick_device(parameters["device"])
     data_dir()
     if any(name in NOTEBOOKS for name in names):  # every project notebook reads the data
+        from .config import DATASETS
         from .data import load_splits
 
-        load_splits(parameters.get("dataset", "mnist"))  # DataError: missing, truncated, corrupt
+        needed = DATASETS if "datasets" in names else (parameters.get("dataset", "mnist"),)  # `datasets` reads both
+        for dataset in needed:
+            load_splits(dataset)  # DataError: missing, truncated, corrupt
 
 
 class NotebookError(RuntimeError):

@@ -77,3 +77,67 @@ def principal_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     from scipy.linalg import subspace_angles
 
     return np.degrees(subspace_angles(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)))
+
+
+# ------------------------------------------------------------------------- rate and distortion
+
+def quantize(codes: torch.Tensor, low: torch.Tensor, high: torch.Tensor, bits: int) -> torch.Tensor:
+    """Uniform scalar quantisation to 2^bits levels per dimension on [low, high] (from the
+    training codes; values outside are clipped), returned dequantised. codes (..., n); low and
+    high broadcast against them, e.g. (K, 1, n)."""
+    levels = 2 ** bits - 1
+    scale = (high - low).clamp_min(1e-12)
+    steps = ((codes - low) / scale * levels).round().clamp(0, levels)
+    return low + steps / levels * scale
+
+
+def psnr(mse: float) -> float:
+    """Peak signal-to-noise ratio in dB for pixels in [0, 1]: 10 log10(1 / MSE)."""
+    return float(10 * np.log10(1.0 / mse))
+
+
+@torch.no_grad()
+def quantized_mse(model, train: torch.Tensor, test: torch.Tensor, bits: list[int]) -> torch.Tensor:
+    """Pooled test MSE of every model of a stack when its test codes are quantised to b bits per
+    dimension (range from its training codes), for each b: (K, len(bits))."""
+    train_codes = model.codes(train)                                # (K, Ntrain, n)
+    low, high = train_codes.amin(dim=1, keepdim=True), train_codes.amax(dim=1, keepdim=True)  # (K, 1, n)
+    codes = model.codes(test)                                       # (K, Ntest, n)
+    result = torch.empty(model.k, len(bits), dtype=torch.float64)
+    for j, b in enumerate(bits):
+        recon = model.reconstruct(model.decode_logits(quantize(codes, low, high, b)))       # (K, Ntest, 784)
+        result[:, j] = (recon - test).square().mean(dim=(1, 2)).double()
+    return result
+
+
+def pca_quantized_mse(pca, train: torch.Tensor, test: torch.Tensor, n: int, bits: list[int]) -> list[float]:
+    """The same for PCA keeping n components: project, quantise, reconstruct. One MSE per b."""
+    basis = torch.as_tensor(pca.components_[:n], dtype=torch.float64)    # (n, 784)
+    mean = torch.as_tensor(pca.mean_, dtype=torch.float64)
+    train_codes = (train.double() - mean) @ basis.T                      # (Ntrain, n)
+    codes = (test.double() - mean) @ basis.T                             # (Ntest, n)
+    low, high = train_codes.amin(dim=0), train_codes.amax(dim=0)
+    return [float(((quantize(codes, low, high, b) @ basis + mean) - test.double()).square().mean()) for b in bits]
+
+
+# --------------------------------------------------------------------------- what codes are worth
+
+def code_scores(train_codes: np.ndarray, test_codes: np.ndarray, train_labels: np.ndarray,
+                test_labels: np.ndarray, test_images: np.ndarray, size: int) -> dict[str, float]:
+    """How useful a code (N, n) is beyond reconstruction: test accuracy of a 5-nearest-neighbour
+    classifier on the raw codes and of a logistic regression on standardised codes (both fitted
+    on the training codes), and the trustworthiness of the first `size` test codes as an
+    embedding of their images (5 neighbours). NaN for a code with non-finite entries."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.manifold import trustworthiness
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if not (np.isfinite(train_codes).all() and np.isfinite(test_codes).all()):
+        return {"knn_accuracy": np.nan, "logreg_accuracy": np.nan, "trustworthiness": np.nan}
+    knn = KNeighborsClassifier(n_neighbors=5).fit(train_codes, train_labels)
+    logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(train_codes, train_labels)
+    return {"knn_accuracy": float(knn.score(test_codes, test_labels)),
+            "logreg_accuracy": float(logreg.score(test_codes, test_labels)),
+            "trustworthiness": float(trustworthiness(test_images[:size], test_codes[:size], n_neighbors=5))}

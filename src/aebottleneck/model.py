@@ -156,6 +156,11 @@ class StackedAutoencoder(nn.Module):
         return StackedAutoencoder.from_states(configs[0], [run["state"] for run in runs]).eval()
 
     @torch.no_grad()
+    def codes(self, images: torch.Tensor) -> torch.Tensor:
+        """images (N, 784) -> every model's codes (K, N, n)."""
+        return self.encode(images)
+
+    @torch.no_grad()
     def reconstructions(self, images: torch.Tensor) -> torch.Tensor:
         """images (N, 784) -> every model's reconstruction (K, N, 784), in the output's range."""
         _, logits = self(images)

@@ -83,3 +83,29 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 4.0, height: float = 3
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
                              constrained_layout=True, **kwargs)
     return fig, axes
+
+
+def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None = None):
+    """One line per method of `column` against code size (log x), from a table with columns
+    method, bottleneck and `column`."""
+    for method in methods:
+        part = table[table.method == method].sort_values("bottleneck")
+        ax.plot(part.bottleneck, part[column], "o-", label=method)
+    sizes = sorted(set(table.bottleneck))
+    ax.set(xscale="log", xlabel="code size n", ylabel=ylabel or column.replace("_", " "))
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.legend(frameon=False, fontsize=8)
+
+
+def rate_distortion(ax, table, column: str, methods: list[str]):
+    """`column` (rmse or psnr) against bits per image: one colour per method, one line per code
+    size, from a table with columns method, bottleneck, bits_per_image and `column`."""
+    colours = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+    for method in methods:
+        for i, (n, part) in enumerate(table[table.method == method].groupby("bottleneck")):
+            part = part.sort_values("bits_per_image")
+            ax.plot(part.bits_per_image, part[column], ".-", color=colours[method], alpha=0.85,
+                    label=method if i == 0 else None)
+    ax.set(xscale="log", xlabel="bits per image (n x b)", ylabel="PSNR (dB)" if column == "psnr" else "test RMSE")
+    ax.legend(frameon=False, fontsize=8)

@@ -149,3 +149,26 @@ def model_summary(frame: pd.DataFrame, by: str = "model") -> pd.DataFrame:
                   n_seeds=("seed", "nunique"))
              .reset_index().rename(columns={by: "model"}))
     return table[SUMMARY_COLUMNS]
+
+
+def selected_models(runs: list[dict]) -> dict[tuple[int, str], list[dict]]:
+    """(n, variant) -> that model's runs over seeds (seed order): the standard runs and, for each
+    penalty, its runs at the alpha selected on validation (alpha_selection). What the chapters
+    that evaluate trained codes (compression, code quality) compare."""
+    by_key = {run["key"]: run for run in runs}
+    chosen = selected_runs(runs_frame(runs)).sort_values(["bottleneck", "seed"], ascending=[False, True])
+    models = {}
+    for row in chosen.itertuples():
+        variant = "standard" if row.penalty == "none" else row.penalty
+        models.setdefault((row.bottleneck, variant), []).append(by_key[row.key])
+    return models
+
+
+def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str], list[dict]]:
+    """selected_models of the penalty chapter's runs (config.variant_grid) at every code size of
+    the profile, trained first where missing."""
+    from .cache import get_runs
+    from .config import variant_grid
+
+    runs = [run for n in settings.bottlenecks for run in get_runs(variant_grid(settings, n), device=device)]
+    return selected_models(runs)
