@@ -20,6 +20,7 @@ TRAIN_SIZE = 50_000  # the rest of the 60k training images is the validation spl
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 _FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}  # as written in the book
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
     "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
