@@ -15,7 +15,8 @@ def test_every_field_changes_the_key():
     base = RunConfig()
     changed = dict(dataset="fashion_mnist", hidden=(256, 64), bottleneck=3, activation="relu",
                    code_activation="linear", output="linear", loss="mse", penalty="signed", alpha=0.5,
-                   epochs=7, batch_size=64, lr=1e-3, seed=9, train_size=1000, overcomplete=True)
+                   epochs=7, batch_size=64, lr=1e-3, seed=9, train_size=1000, overcomplete=True, arch="conv",
+                   code_topk=1, rho=0.1, noise="gaussian", noise_level=0.2)
     assert set(changed) == {f.name for f in dataclasses.fields(RunConfig)}, "cover every field"
     for name, value in changed.items():
         fields = {name: value}
@@ -25,6 +26,15 @@ def test_every_field_changes_the_key():
             fields["alpha"] = 0.5
         if name == "alpha":
             fields["penalty"] = "signed"
+        if name == "rho":
+            fields.update(penalty="kl", alpha=0.5, code_activation="sigmoid")
+            base_kl = RunConfig(**{**fields, "rho": RunConfig.rho})   # only rho differs
+            assert RunConfig(**fields).key() != base_kl.key(), name
+        if name == "noise":
+            fields["noise_level"] = 0.2
+        if name == "noise_level":
+            fields["noise"] = "masking"
+            assert RunConfig(**fields).key() != RunConfig(noise="masking", noise_level=0.3).key(), name
         assert RunConfig(**fields).key() != base.key(), name
 
 
