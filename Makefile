@@ -1,6 +1,6 @@
 # Two commands for a fresh machine:
 #   make book   create .venv, install, run the notebooks (paper profile), build the site
-#   make test   unit tests, the notebooks in the quick profile, a test build of the book,
+#   make test   unit tests, the notebooks in the quick profile (MNIST and Fashion-MNIST), test builds of the book,
 #               and a check of the quick-profile numbers
 # Offline: AEB_DATA_DIR=/path/to/data make ...   (a folder holding MNIST/raw/*-ubyte)
 # Fashion-MNIST: make book DATASET=fashion_mnist  (site in _build/book-fashion_mnist/_build/html)
@@ -24,7 +24,7 @@ STAMP := $(VENV)/.installed
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book notebooks test unit notebooks-quick testbook check-numbers strip bench clean install
+.PHONY: book notebooks test unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install
 
 install: $(STAMP)
 
@@ -55,7 +55,7 @@ book: notebooks
 	$(BIN)/jupyter-book build $(SITE) $(JB_FLAGS)
 	@echo "Open $(HTML)/index.html"
 
-test: unit testbook check-numbers
+test: unit testbook testbook-fashion check-numbers
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/test_quick_numbers.py
@@ -66,6 +66,14 @@ testbook: $(STAMP) results/bench.csv
 	$(call book_copy,$(TESTBOOK))
 	$(BIN)/python -m aebottleneck.execute --profile quick --output-dir $(TESTBOOK)/book/executed
 	$(BIN)/jupyter-book build $(TESTBOOK)/book $(JB_FLAGS)
+
+# The same quick build on Fashion-MNIST: every notebook must run on the second data set too.
+testbook-fashion: $(STAMP) results/bench.csv
+	rm -rf $(TESTBOOK)-fashion_mnist
+	$(call book_copy,$(TESTBOOK)-fashion_mnist)
+	$(BIN)/python -m aebottleneck.execute --profile quick -p dataset fashion_mnist \
+		--output-dir $(TESTBOOK)-fashion_mnist/book/executed
+	$(BIN)/jupyter-book build $(TESTBOOK)-fashion_mnist/book $(JB_FLAGS)
 
 check-numbers: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_quick_numbers.py

@@ -206,3 +206,18 @@ def test_datasets_side_by_side(table):
     fashion = both[(both.dataset == "fashion_mnist") & (both.method == "standard")].set_index("bottleneck")
     for n, mean in EXPECTED_FASHION_STANDARD.items():
         assert math.isclose(fashion.rmse_mean[n], mean, abs_tol=RMSE_TOL), (n, fashion.rmse_mean[n])
+
+
+def test_fashion_mnist_builds_every_table():
+    """`make testbook-fashion` runs every notebook on Fashion-MNIST; its tables stay apart."""
+    folder = results_dir() / "quick-fashion_mnist"
+    for name in ("table1", "penalty_variants", "rate_distortion", "code_quality", "pca_vs_ae", "regularizers",
+                 "denoising", "activations_losses"):
+        assert (folder / f"{name}.csv").is_file(), f"{folder / name}.csv is missing: make testbook-fashion did not run"
+    assert set(pd.read_csv(folder / "rate_distortion.csv").method) == VARIANT_METHODS
+    assert set(pd.read_csv(folder / "code_quality.csv").dataset) == {"fashion_mnist"}
+    fashion = pd.read_csv(folder / "table1.csv").query("method == 'standard'").set_index("bottleneck")
+    for n, mean in EXPECTED_FASHION_STANDARD.items():   # the same runs as the datasets page
+        assert math.isclose(fashion.rmse_mean[n], mean, abs_tol=RMSE_TOL), n
+    page = project_root() / "_build" / "testbook-fashion_mnist" / "_build" / "html" / "executed" / "data.html"
+    assert page.is_file() and "Fashion-MNIST" in page.read_text()
