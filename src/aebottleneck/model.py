@@ -51,6 +51,13 @@ class StackedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)  # (K, B, in) @ (K, in, out) -> (K, B, out)
 
 
+def stacked_linear(per_model: list[list[tuple]], i: int) -> StackedLinear:
+    """Layer i of K models, each a list of (weight (in, out), bias (out,)) pairs, as one layer."""
+    weight = torch.stack([m[i][0] for m in per_model])                    # (K, in, out)
+    bias = torch.stack([m[i][1] for m in per_model]).unsqueeze(1)         # (K, 1, out)
+    return StackedLinear(weight, bias)
+
+
 def init_linear(fan_in: int, fan_out: int, generator: torch.Generator):
     """nn.Linear's default initialisation, U(-1/sqrt(in), 1/sqrt(in)), drawn from `generator`."""
     bound = 1.0 / math.sqrt(fan_in)
@@ -86,11 +93,7 @@ class StackedAutoencoder(nn.Module):
         for seed in seeds:
             generator = torch.Generator().manual_seed(seed)
             per_model.append([init_linear(a, b, generator) for a, b in shapes])
-        layers = []
-        for i in range(len(shapes)):
-            weight = torch.stack([m[i][0] for m in per_model])            # (K, in, out)
-            bias = torch.stack([m[i][1] for m in per_model]).unsqueeze(1)  # (K, 1, out)
-            layers.append(StackedLinear(weight, bias))
+        layers = [stacked_linear(per_model, i) for i in range(len(shapes))]
         depth = len(widths) - 1
         self.encoder = nn.ModuleList(layers[:depth])
         self.decoder = nn.ModuleList(layers[depth:])
@@ -203,8 +206,8 @@ class StackedConvAutoencoder(StackedAutoencoder):
             return [nn.Parameter(torch.stack([m[i][j] for m in per_model])) for j in (0, 1)]
 
         self.convs = nn.ModuleList(_ConvWeights(*stacked(convs, i)) for i in range(len(cfg.hidden)))
-        self.encoder = nn.ModuleList([StackedLinear(*_linear(linears, 0))])
-        self.decoder = nn.ModuleList([StackedLinear(*_linear(linears, 1))])
+        self.encoder = nn.ModuleList([stacked_linear(linears, 0)])
+        self.decoder = nn.ModuleList([stacked_linear(linears, 1)])
         self.deconvs = nn.ModuleList(_ConvWeights(*stacked(deconvs, i)) for i in range(len(cfg.hidden)))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -241,10 +244,6 @@ class _ConvWeights(nn.Module):
         self.weight, self.bias = weight, bias  # (K, out, in, 3, 3) or (K, in, out, 3, 3); (K, out)
 
 
-def _linear(per_model, i):
-    weight = torch.stack([m[i][0] for m in per_model])                    # (K, in, out)
-    bias = torch.stack([m[i][1] for m in per_model]).unsqueeze(1)         # (K, 1, out)
-    return weight, bias
 
 
 def build(cfg: RunConfig, seeds: list[int]) -> StackedAutoencoder:
