@@ -40,12 +40,17 @@ def test_loss_terms_are_recorded_separately():
         assert abs(total - (recon + 0.01 * penalty)) < 1e-5
 
 
-def test_variant_grid_holds_the_four_decorrelation_penalties():
-    from aebottleneck.config import variant_grid
+def test_variant_grids_select_on_the_profile_seeds_then_fill_the_variant_seeds():
+    from aebottleneck.config import load_profile, variant_grid, variant_selection_grid
 
-    from aebottleneck.config import load_profile
-
-    settings = load_profile("quick")
-    grid = variant_grid(settings, 4)
-    assert len(grid) == len(settings.variant_seeds) * (1 + 4 * len(settings.variant_alphas))
-    assert {c.penalty for c in grid} == {"none", "signed", "squared", "abs", "correlation"}
+    settings = load_profile("paper")
+    selection = variant_selection_grid(settings, 4)
+    assert len(selection) == len(settings.seeds) * (1 + 4 * len(settings.variant_alphas))
+    assert {c.penalty for c in selection} == {"none", "signed", "squared", "abs", "correlation"}
+    assert {c.seed for c in selection} == set(settings.seeds)
+    table = variant_grid(settings, 4, {"signed": 0.001, "squared": 0.1})
+    assert len(table) == len(settings.variant_seeds) * 3 and {c.seed for c in table} == set(settings.variant_seeds)
+    assert {(c.penalty, c.alpha) for c in table} == {("none", 0.0), ("signed", 0.001), ("squared", 0.1)}
+    # the seeds both stages share are the same runs, so the cache trains them once
+    shared = {c.key() for c in selection} & {c.key() for c in table}
+    assert len(shared) == len(set(settings.seeds) & set(settings.variant_seeds)) * 3

@@ -189,7 +189,7 @@ class Profile:
     alphas: tuple[float, ...]
     bottlenecks: tuple[int, ...]
     tsne_size: int
-    variant_seeds: tuple[int, ...]     # the penalty-variants chapter (more seeds, wider alphas)
+    variant_seeds: tuple[int, ...]     # the penalty chapter's table (alpha chosen on `seeds`)
     variant_alphas: tuple[float, ...]
     dataset: str = "mnist"
 
@@ -283,9 +283,7 @@ def data_dir() -> Path:
 
 def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:
     """For one code size: every seed x (the standard loss + every penalty at every alpha).
-
-    Alpha is chosen afterwards on validation from these same runs, so one grid serves the
-    selection and the test table; `fields` overrides RunConfig fields (e.g. dataset)."""
+    `fields` overrides RunConfig fields (e.g. code_activation)."""
     common = dict(bottleneck=bottleneck, **profile.run_fields(), **fields)
     runs = []
     for seed in seeds:
@@ -295,12 +293,25 @@ def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **
 
 
 def decorrelation_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
-    """The paper's runs: the profile seeds x (standard + eq. 3 at each of the profile alphas)."""
+    """The paper's runs: the profile seeds x (standard + eq. 3 at each of the profile alphas).
+    Alpha is chosen afterwards on validation from these same runs (report.alpha_selection)."""
     return penalty_grid(profile, bottleneck, profile.seeds, ("signed",), profile.alphas, **fields)
 
 
-def variant_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
-    """The penalty chapter: variant seeds x (standard + every decorrelation penalty at every
-    variant alpha). Its standard and signed runs are shared with decorrelation_grid's."""
-    return penalty_grid(profile, bottleneck, profile.variant_seeds, DECORRELATION_PENALTIES,
+def variant_selection_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
+    """The penalty chapter, stage 1: the profile seeds x (standard + every decorrelation penalty
+    at every variant alpha), on whose validation RMSE each penalty's alpha is chosen. Its
+    standard and signed runs are shared with decorrelation_grid's."""
+    return penalty_grid(profile, bottleneck, profile.seeds, DECORRELATION_PENALTIES,
                         profile.variant_alphas, **fields)
+
+
+def variant_grid(profile: Profile, bottleneck: int, selected: dict[str, float], **fields) -> list[RunConfig]:
+    """The penalty chapter, stage 2: the variant seeds x (standard + each penalty of `selected`
+    at its alpha, the one stage 1 chose). Seeds shared with stage 1 reuse its runs."""
+    common = dict(bottleneck=bottleneck, **profile.run_fields(), **fields)
+    runs = []
+    for seed in profile.variant_seeds:
+        runs.append(RunConfig(seed=seed, **common))
+        runs += [RunConfig(seed=seed, penalty=p, alpha=float(a), **common) for p, a in selected.items()]
+    return runs

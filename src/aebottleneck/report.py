@@ -164,11 +164,21 @@ def selected_models(runs: list[dict]) -> dict[tuple[int, str], list[dict]]:
     return models
 
 
-def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str], list[dict]]:
-    """selected_models of the penalty chapter's runs (config.variant_grid) at every code size of
-    the profile, trained first where missing."""
+def variant_runs(settings, bottleneck: int, device: str | None = None, **fields) -> tuple[list[dict], list[dict]]:
+    """The penalty chapter's runs at one code size, trained first where missing, in two stages:
+    the selection runs (config.variant_selection_grid: the profile seeds at every variant alpha)
+    and the table runs (config.variant_grid: the variant seeds at the alphas those select)."""
     from .cache import get_runs
-    from .config import variant_grid
+    from .config import DECORRELATION_PENALTIES, variant_grid, variant_selection_grid
 
-    runs = [run for n in settings.bottlenecks for run in get_runs(variant_grid(settings, n), device=device)]
-    return selected_models(runs)
+    selection_runs = get_runs(variant_selection_grid(settings, bottleneck, **fields), device=device)
+    chosen = alpha_selection(runs_frame(selection_runs)).query("selected")
+    alphas = dict(zip(chosen.penalty, chosen.alpha))
+    selected = {penalty: float(alphas[penalty]) for penalty in DECORRELATION_PENALTIES}   # in chapter order
+    return selection_runs, get_runs(variant_grid(settings, bottleneck, selected, **fields), device=device)
+
+
+def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str], list[dict]]:
+    """selected_models of the penalty chapter's table runs (variant_runs) at every code size of
+    the profile: the standard loss and each penalty at its selected alpha, over the variant seeds."""
+    return selected_models([run for n in settings.bottlenecks for run in variant_runs(settings, n, device)[1]])
