@@ -59,16 +59,22 @@ def fit_pca(train: torch.Tensor, components: int):
     return PCA(n_components=components, svd_solver="full").fit(train.numpy())
 
 
+def pca_codes(pca, images: torch.Tensor, n: int) -> np.ndarray:
+    """The top-n principal component scores of `images` (N, 784) under a fitted PCA: (N, n), float64."""
+    centered = images.numpy().astype(np.float64) - pca.mean_               # (N, 784)
+    return centered @ pca.components_[:n].astype(np.float64).T             # (N, 784) @ (784, n)
+
+
+def pca_decode(pca, codes: np.ndarray) -> np.ndarray:
+    """Images (N, 784) back from the scores (N, n) of pca_codes; not clipped to [0, 1]."""
+    n = codes.shape[1]
+    return codes @ pca.components_[:n].astype(np.float64) + pca.mean_      # (N, n) @ (n, 784)
+
+
 def pca_rmse(pca, test: torch.Tensor, sizes: list[int]) -> dict[int, float]:
-    """Pooled test RMSE of a fitted PCA keeping its top n components, for each n in `sizes`.
-    Reconstructions are not clipped to [0, 1]."""
-    centered = test.numpy().astype(np.float64) - pca.mean_                    # (N, 784)
-    result = {}
-    for n in sizes:
-        basis = pca.components_[:n].astype(np.float64)                        # (n, 784)
-        recon = centered @ basis.T @ basis                                    # (N, n) @ (n, 784)
-        result[n] = float(np.sqrt(np.mean((centered - recon) ** 2)))
-    return result
+    """Pooled test RMSE of a fitted PCA keeping its top n components, for each n in `sizes`."""
+    images = test.numpy().astype(np.float64)
+    return {n: float(np.sqrt(np.mean((pca_decode(pca, pca_codes(pca, test, n)) - images) ** 2))) for n in sizes}
 
 
 def principal_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -112,22 +118,24 @@ def quantized_mse(model, train: torch.Tensor, test: torch.Tensor, bits: list[int
 
 def pca_quantized_mse(pca, train: torch.Tensor, test: torch.Tensor, n: int, bits: list[int]) -> list[float]:
     """The same for PCA keeping n components: project, quantise, reconstruct. One MSE per b."""
-    basis = torch.as_tensor(pca.components_[:n], dtype=torch.float64)    # (n, 784)
-    mean = torch.as_tensor(pca.mean_, dtype=torch.float64)
-    train_codes = (train.double() - mean) @ basis.T                      # (Ntrain, n)
-    codes = (test.double() - mean) @ basis.T                             # (Ntest, n)
+    train_codes = torch.from_numpy(pca_codes(pca, train, n))             # (Ntrain, n)
+    codes = torch.from_numpy(pca_codes(pca, test, n))                    # (Ntest, n)
     low, high = train_codes.amin(dim=0), train_codes.amax(dim=0)
-    return [float(((quantize(codes, low, high, b) @ basis + mean) - test.double()).square().mean()) for b in bits]
+    images = test.numpy().astype(np.float64)
+    return [float(np.mean((pca_decode(pca, quantize(codes, low, high, b).numpy()) - images) ** 2)) for b in bits]
 
 
 # --------------------------------------------------------------------------- what codes are worth
 
+NEIGHBOURS = 5  # k of the k-NN classifier and of trustworthiness
+
+
 def code_scores(train_codes: np.ndarray, test_codes: np.ndarray, train_labels: np.ndarray,
                 test_labels: np.ndarray, test_images: np.ndarray, size: int) -> dict[str, float]:
-    """How useful a code (N, n) is beyond reconstruction: test accuracy of a 5-nearest-neighbour
+    """How useful a code (N, n) is beyond reconstruction: test accuracy of a k-nearest-neighbour
     classifier on the raw codes and of a logistic regression on standardised codes (both fitted
     on the training codes), and the trustworthiness of the first `size` test codes as an
-    embedding of their images (5 neighbours). NaN for a code with non-finite entries."""
+    embedding of their images (k neighbours); k = NEIGHBOURS. NaN for a code with non-finite entries."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.manifold import trustworthiness
     from sklearn.neighbors import KNeighborsClassifier
@@ -136,8 +144,8 @@ def code_scores(train_codes: np.ndarray, test_codes: np.ndarray, train_labels: n
 
     if not (np.isfinite(train_codes).all() and np.isfinite(test_codes).all()):
         return {"knn_accuracy": np.nan, "logreg_accuracy": np.nan, "trustworthiness": np.nan}
-    knn = KNeighborsClassifier(n_neighbors=5).fit(train_codes, train_labels)
+    knn = KNeighborsClassifier(n_neighbors=NEIGHBOURS).fit(train_codes, train_labels)
     logreg = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(train_codes, train_labels)
     return {"knn_accuracy": float(knn.score(test_codes, test_labels)),
             "logreg_accuracy": float(logreg.score(test_codes, test_labels)),
-            "trustworthiness": float(trustworthiness(test_images[:size], test_codes[:size], n_neighbors=5))}
+            "trustworthiness": float(trustworthiness(test_images[:size], test_codes[:size], n_neighbors=NEIGHBOURS))}

@@ -22,6 +22,7 @@ PAPER_TABLE1 = pd.DataFrame(
      (2, "standard", 0.1974), (2, "penalty", 0.1969)],
     columns=["bottleneck", "method", "paper_rmse_mean"],
 )
+PAPER_BY_N = PAPER_TABLE1.pivot(index="bottleneck", columns="method", values="paper_rmse_mean")  # columns standard, penalty
 TABLE1_COLUMNS = ["bottleneck", "method", "alpha", "rmse_mean", "rmse_std", "n_seeds"]
 
 
