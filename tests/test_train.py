@@ -54,3 +54,23 @@ def test_variant_grids_select_on_the_profile_seeds_then_fill_the_variant_seeds()
     # the seeds both stages share are the same runs, so the cache trains them once
     shared = {c.key() for c in selection} & {c.key() for c in table}
     assert len(shared) == len(set(settings.seeds) & set(settings.variant_seeds)) * 3
+
+
+def test_variant_runs_choose_alpha_on_the_profile_seeds_and_reuse_their_runs(results):
+    from aebottleneck import report
+    from aebottleneck.config import Profile
+
+    settings = Profile(name="tiny", epochs=1, batch_size=128, train_size=512, seeds=(0, 1), alphas=(0.001,),
+                       bottlenecks=(2,), tsne_size=100, variant_seeds=(0, 1, 2), variant_alphas=(0.001, 10.0))
+    stage1, stage2 = report.variant_runs(settings, 2)
+    assert len(stage1) == 2 * (1 + 4 * 2) and {r["config"]["seed"] for r in stage1} == {0, 1}
+    chosen = report.alpha_selection(report.runs_frame(stage1)).query("selected")
+    table_runs = report.runs_frame(stage2)
+    assert sorted(table_runs.seed.unique()) == [0, 1, 2]
+    assert len(table_runs) == 3 * 5
+    for penalty, alpha in zip(chosen.penalty, chosen.alpha):
+        assert set(table_runs[table_runs.penalty == penalty].alpha) == {alpha}
+    # the table's seeds 0 and 1 are the selection runs themselves, not retrained copies
+    stage1_keys = {run["key"] for run in stage1}
+    assert sum(run["key"] in stage1_keys for run in stage2) == 2 * 5
+    assert len(list((results / "runs").glob("*.pt"))) == len(stage1) + 5
