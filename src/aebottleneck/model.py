@@ -244,8 +244,6 @@ class _ConvWeights(nn.Module):
         self.weight, self.bias = weight, bias  # (K, out, in, 3, 3) or (K, in, out, 3, 3); (K, out)
 
 
-
-
 def build(cfg: RunConfig, seeds: list[int]) -> StackedAutoencoder:
     """The stacked model for `cfg`'s architecture, model k initialised from seeds[k]."""
     return (StackedConvAutoencoder if cfg.arch == "conv" else StackedAutoencoder)(cfg, seeds)
