@@ -109,3 +109,16 @@ def rate_distortion(ax, table, column: str, methods: list[str]):
                     label=method if i == 0 else None)
     ax.set(xscale="log", xlabel="bits per image (n x b)", ylabel="PSNR (dB)" if column == "psnr" else "test RMSE")
     ax.legend(frameon=False, fontsize=8)
+
+
+def throughput(ax, bench, peak: float, title: str = ""):
+    """A benchmark table (benchmarks/bench_training.py's CSV): GFLOP/s of the batched trainer
+    against K, the naive and tensor loops and the matmul peak as horizontal lines."""
+    batched = bench[bench.method == "batched"]
+    ax.plot(batched.k, batched.gflops, "o-", label="batched trainer")
+    for method, style in (("naive", ":"), ("tensor", "--")):
+        ax.axhline(bench[bench.method == method].gflops.item(), linestyle=style, color="grey", label=method)
+    ax.axhline(peak, color="black", label="2048x2048 matmul peak")
+    ax.set(xscale="log", xlabel="K (models trained together)", ylabel="GFLOP/s", ylim=(0, None), title=title)
+    ax.set_xticks(batched.k, [str(k) for k in batched.k])
+    ax.legend(frameon=False, fontsize="small")

@@ -183,3 +183,14 @@ def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str],
     """selected_models of the penalty chapter's table runs (variant_runs) at every code size of
     the profile: the standard loss and each penalty at its selected alpha, over the variant seeds."""
     return selected_models([run for n in settings.bottlenecks for run in variant_runs(settings, n, device)[1]])
+
+
+def bench_ratios(bench: pd.DataFrame) -> pd.DataFrame:
+    """The batched rows of a benchmark table with their speed-ups over the naive and tensor
+    loops (same process), and the matmul peak they imply (gflops / peak_fraction) as `peak`."""
+    seconds = bench.set_index("method").seconds_per_model_epoch
+    batched = bench[bench.method == "batched"].copy()
+    batched["vs_naive"] = seconds["naive"] / batched.seconds_per_model_epoch
+    batched["vs_tensor"] = seconds["tensor"] / batched.seconds_per_model_epoch
+    batched["peak"] = batched.gflops / batched.peak_fraction
+    return batched.reset_index(drop=True)

@@ -213,7 +213,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
         bad = np.flatnonzero(~np.isfinite(losses))
         val_metrics = rmse_from_squared_errors(val_errors[k].cpu())
         test_metrics = rmse_from_squared_errors(test_errors[k].cpu())
-        codes = test_codes[k].cpu()
+        codes = test_codes[k].cpu().clone()  # its own storage: a view would save all K runs' codes
         results.append({
             "key": c.key(),
             "code_version": cache.CODE_VERSION,
