@@ -4,8 +4,9 @@ run files are then copied into results/runs/ of the machine that executes the no
     python benchmarks/train_ahead.py penalty_variants --profile paper --bottlenecks 8
     python benchmarks/train_ahead.py decorrelation --profile paper
 
-The configs are the notebooks' own (config.decorrelation_grid; report.variant_runs of
-penalty_variants, and its linear-code standard runs as `penalty_variants_linear`), so the notebooks find every run cached. A run's
+The configs are the notebooks' own (config.decorrelation_grid; report.variant_runs and
+config.linear_code_grid, the latter as `penalty_variants_linear`), so the notebooks find every
+run cached. A run's
 cache key does not name the device: a GPU-trained run differs from a CPU-trained one only by
 float round-off (tests/test_cuda.py). Prints the wall time of each code size.
 """
@@ -20,7 +21,7 @@ import torch
 
 from aebottleneck import report
 from aebottleneck.cache import get_runs, save_csv
-from aebottleneck.config import decorrelation_grid, load_profile, variant_grid
+from aebottleneck.config import decorrelation_grid, linear_code_grid, load_profile
 from aebottleneck.train import pick_device
 
 CHAPTERS = ("decorrelation", "penalty_variants", "penalty_variants_linear")
@@ -30,7 +31,7 @@ def chapter_runs(chapter: str, settings, n: int, device) -> list[dict]:
     if chapter == "decorrelation":
         return get_runs(decorrelation_grid(settings, n), device=device)
     if chapter == "penalty_variants_linear":   # its linear-code standard runs, apart: they train in parallel
-        return get_runs(variant_grid(settings, n, {}, code_activation="linear"), device=device)
+        return get_runs(linear_code_grid(settings, n), device=device)
     selection, table = report.variant_runs(settings, n, device)
     return selection + table
 
@@ -42,8 +43,8 @@ def main():
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--bottlenecks", type=int, nargs="+", default=None)
     parser.add_argument("--device", default=None)
-    parser.add_argument("--csv", default=None, help="also write the times here (chapter, bottleneck, "
-                        "runs, seconds, device), as in benchmarks/h100/train_times.csv")
+    parser.add_argument("--csv", default=None, help="also write the times here: chapter, bottleneck, "
+                        "runs, seconds, device (benchmarks/h100/train_times.csv adds processes_on_gpu)")
     args = parser.parse_args()
     settings = load_profile(args.profile, dataset=args.dataset, bottlenecks=args.bottlenecks)
     device = pick_device(args.device).type   # checked here, before any work

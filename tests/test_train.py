@@ -74,3 +74,12 @@ def test_variant_runs_choose_alpha_on_the_profile_seeds_and_reuse_their_runs(res
     stage1_keys = {run["key"] for run in stage1}
     assert sum(run["key"] in stage1_keys for run in stage2) == 2 * 5
     assert len(list((results / "runs").glob("*.pt"))) == len(stage1) + 5
+
+
+def test_a_run_keeps_only_its_own_codes():
+    """Each result's test codes own their storage: a view into the stack's (K, N, n) tensor
+    would make every cached run file hold the codes of all K runs."""
+    runs = train_runs([small_config(seed=0), small_config(seed=1)], torch.device("cpu"), progress=False)
+    for run in runs:
+        codes = run["test_codes"]
+        assert codes.untyped_storage().nbytes() == codes.numel() * codes.element_size()

@@ -315,3 +315,9 @@ def variant_grid(profile: Profile, bottleneck: int, selected: dict[str, float], 
         runs.append(RunConfig(seed=seed, **common))
         runs += [RunConfig(seed=seed, penalty=p, alpha=float(a), **common) for p, a in selected.items()]
     return runs
+
+
+def linear_code_grid(profile: Profile, bottleneck: int) -> list[RunConfig]:
+    """The penalty chapter's bottleneck-activation check: the standard loss with a linear code
+    over the variant seeds (its LeakyReLU counterpart is variant_grid's standard runs)."""
+    return variant_grid(profile, bottleneck, {}, code_activation="linear")
