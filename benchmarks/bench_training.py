@@ -26,7 +26,7 @@ from aebottleneck.cache import save_csv
 from aebottleneck.config import RunConfig, results_dir
 from aebottleneck.data import TRAIN_SIZE, load_splits
 from aebottleneck.model import StackedAutoencoder, layer_widths
-from aebottleneck.train import loss_terms, pick_device
+from aebottleneck.train import gather_batch, loss_terms, pick_device
 
 CFG = RunConfig(bottleneck=8)
 STEPS_PER_EPOCH = -(-TRAIN_SIZE // CFG.batch_size)
@@ -150,7 +150,7 @@ def bench_batched(images, k, steps, reps, device) -> float:
         nonlocal position
         index = order[:, position:position + CFG.batch_size]
         position = (position + CFG.batch_size) % (len(images) - CFG.batch_size)
-        x = images[index[0]] if len(seeds) == 1 else images[index][seed_of_run]
+        x = gather_batch(images, index, seed_of_run)
         terms = loss_terms(model, x, masks, alpha)
         optimizer.zero_grad(set_to_none=True)
         terms.total.sum().backward()

@@ -1,8 +1,9 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from aebottleneck.config import RunConfig
-from aebottleneck.model import StackedAutoencoder
+from aebottleneck.model import BCEWithLogits, StackedAutoencoder
 
 
 @pytest.mark.parametrize("n", [2, 4, 8])
@@ -98,3 +99,23 @@ def test_from_runs_rebuilds_cached_models():
     runs = [{"config": {**cfg.to_dict(), "hidden": list(cfg.hidden)}, "state": model.state_of(k)} for k in (1, 0)]
     x = torch.rand(3, 784)
     torch.testing.assert_close(StackedAutoencoder.from_runs(runs).reconstructions(x), model.reconstructions(x).flip(0))
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_bce_matches_pytorch_bit_for_bit_in_the_gradient(scale):
+    """BCEWithLogits: the loss agrees with F.binary_cross_entropy_with_logits to round-off and
+    the gradient is bitwise equal, for a shared (B, P) target and a per-model (K, B, P) one;
+    logits up to +-150 (sigmoid saturates in float32) stay finite."""
+    generator = torch.Generator().manual_seed(0)
+    logits = (torch.randn(3, 16, 784, generator=generator) * scale).requires_grad_()
+    shared = torch.rand(16, 784, generator=generator) * (torch.rand(16, 784, generator=generator) > 0.7)
+    weights = torch.tensor([1.0, 0.5, 2.0])                 # a gradient that differs per model
+    for target in (shared, shared.expand(3, 16, 784).contiguous()):
+        expected = F.binary_cross_entropy_with_logits(logits, target.expand(3, 16, 784),
+                                                      reduction="none").mean(dim=(1, 2))
+        (expected_grad,) = torch.autograd.grad((expected * weights).sum(), logits)
+        loss = BCEWithLogits.apply(logits, target)
+        (grad,) = torch.autograd.grad((loss * weights).sum(), logits)
+        assert torch.isfinite(loss).all()
+        torch.testing.assert_close(loss, expected, rtol=1e-6, atol=1e-7)
+        assert torch.equal(grad, expected_grad)

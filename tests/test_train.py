@@ -1,7 +1,7 @@
 """The batched trainer: each run follows the trajectory it would follow alone."""
 import torch
 
-from aebottleneck.train import epoch_order, train_runs
+from aebottleneck.train import epoch_order, gather_batch, train_runs
 
 from conftest import small_config
 
@@ -83,3 +83,11 @@ def test_a_run_keeps_only_its_own_codes():
     for run in runs:
         codes = run["test_codes"]
         assert codes.untyped_storage().nbytes() == codes.numel() * codes.element_size()
+
+
+def test_gather_batch_gives_each_run_its_seeds_batch():
+    images = torch.arange(20 * 784, dtype=torch.float32).view(20, 784)
+    index = torch.tensor([[3, 1, 4], [15, 9, 2]])                       # (S=2, b=3)
+    seed_of_run = torch.tensor([1, 0, 1])                                # K=3 runs
+    assert torch.equal(gather_batch(images, index, seed_of_run), images[index][seed_of_run])
+    assert torch.equal(gather_batch(images, index[:1], torch.zeros(3, dtype=torch.long)), images[index[0]])

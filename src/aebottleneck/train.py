@@ -79,6 +79,15 @@ def runaway_epoch(history: dict, alpha: float) -> int:
     return int(hits[0]) if len(hits) else -1
 
 
+def gather_batch(images: torch.Tensor, index: torch.Tensor, seed_of_run: torch.Tensor) -> torch.Tensor:
+    """Each run's batch from images (N, 784), given each seed's batch indices index (S, b): one
+    (b, 784) batch when all runs share a seed (the first layer is then one wide GEMM), else
+    (K, b, 784), gathered in one index_select (chained advanced indexing costs 6x as much)."""
+    if index.shape[0] == 1:
+        return images.index_select(0, index[0])                                   # (b, 784)
+    return images.index_select(0, index[seed_of_run].flatten()).view(len(seed_of_run), -1, images.shape[1])
+
+
 @dataclass
 class LossTerms:
     total: torch.Tensor    # (K,) recon + alpha * penalty
@@ -176,7 +185,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
         sums = torch.zeros(3, K, device=device)  # summed over samples: total, recon, penalty
         for start in range(0, N, B):
             index = order[:, start:start + B]                                      # (S, b)
-            x = images[index[0]] if len(seeds) == 1 else images[index][seed_of_run]  # (b, 784) | (K, b, 784)
+            x = gather_batch(images, index, seed_of_run)                            # (b, 784) | (K, b, 784)
             inputs = noisy_inputs(x, noise_masks, levels, generators, seed_of_run) if noise_masks else None
             terms = loss_terms(model, x, penalty_masks, alpha, rho, inputs)
             optimizer.zero_grad(set_to_none=True)
