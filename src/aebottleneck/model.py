@@ -51,30 +51,6 @@ class StackedLinear(nn.Module):
         return torch.baddbmm(self.bias, x, self.weight)  # (K, B, in) @ (K, in, out) -> (K, B, out)
 
 
-class BCEWithLogits(torch.autograd.Function):
-    """Mean BCE of sigmoid(logits) against x, one value per model: (K, B, P), (B, P) | (K, B, P) -> (K,).
-
-    F.binary_cross_entropy_with_logits evaluates log-sigmoid (an exp and a log1p per pixel) and
-    its backward a sigmoid; on the CPU that was a third of a training step. Here one sigmoid s
-    serves both passes: softplus(z) = max(z, 0) - log(max(s, 1 - s)), stable because the log's
-    argument is at least 1/2, and the gradient (s - x) / (B P) is computed exactly as PyTorch
-    computes it, so training follows bit for bit the same weights (tests/test_model.py)."""
-
-    @staticmethod
-    def forward(ctx, logits, x):
-        probs = torch.sigmoid(logits)                                          # (K, B, P)
-        log_max = torch.maximum(probs, 1 - probs).log_()                      # log(max(s, 1 - s))
-        per_pixel = logits.clamp(min=0).sub_(logits * x).sub_(log_max)         # softplus(z) - z x
-        ctx.save_for_backward(probs, x)
-        return per_pixel.mean(dim=(1, 2))
-
-    @staticmethod
-    def backward(ctx, grad):                                                   # grad (K,)
-        probs, x = ctx.saved_tensors
-        pixels = probs.shape[1] * probs.shape[2]
-        return (probs - x).mul_(grad.view(-1, 1, 1) / pixels), None
-
-
 def stacked_linear(per_model: list[list[tuple]], i: int) -> StackedLinear:
     """Layer i of K models, each a list of (weight (in, out), bias (out,)) pairs, as one layer."""
     weight = torch.stack([m[i][0] for m in per_model])                    # (K, in, out)
@@ -102,6 +78,30 @@ def keep_topk(codes: torch.Tensor, k: int) -> torch.Tensor:
 def layer_widths(cfg: RunConfig) -> list[int]:
     """Encoder widths from input to code; the decoder runs them backwards."""
     return [IMAGE_SIZE, *cfg.hidden, cfg.bottleneck]
+
+
+class BCEWithLogits(torch.autograd.Function):
+    """Mean BCE of sigmoid(logits) against x, one value per model: (K, B, P), (B, P) | (K, B, P) -> (K,).
+
+    F.binary_cross_entropy_with_logits evaluates log-sigmoid (an exp and a log1p per pixel) and
+    its backward a sigmoid; on the CPU that was a fifth of a training step. Here one sigmoid s
+    serves both passes: softplus(z) = max(z, 0) - log(max(s, 1 - s)), stable because the log's
+    argument is at least 1/2, and the gradient (s - x) / (B P) is computed exactly as PyTorch
+    computes it, so training follows bit for bit the same weights (tests/test_model.py)."""
+
+    @staticmethod
+    def forward(ctx, logits, x):
+        probs = torch.sigmoid(logits)                                          # (K, B, P)
+        log_max = torch.maximum(probs, 1 - probs).log_()                      # log(max(s, 1 - s))
+        per_pixel = logits.clamp(min=0).sub_(logits * x).sub_(log_max)         # softplus(z) - z x
+        ctx.save_for_backward(probs, x)
+        return per_pixel.mean(dim=(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad):                                                   # grad (K,)
+        probs, x = ctx.saved_tensors
+        pixels = probs.shape[1] * probs.shape[2]
+        return (probs - x).mul_(grad.view(-1, 1, 1) / pixels), None
 
 
 class StackedAutoencoder(nn.Module):
