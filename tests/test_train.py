@@ -91,3 +91,25 @@ def test_gather_batch_gives_each_run_its_seeds_batch():
     seed_of_run = torch.tensor([1, 0, 1])                                # K=3 runs
     assert torch.equal(gather_batch(images, index, seed_of_run), images[index][seed_of_run])
     assert torch.equal(gather_batch(images, index[:1], torch.zeros(3, dtype=torch.long)), images[index[0]])
+
+
+def test_bce_with_logits_trains_the_weights_pytorchs_loss_trains(monkeypatch):
+    """CODE_VERSION 2 changed only the logged loss: a stack trained with model.BCEWithLogits
+    ends with bitwise the weights it gets from F.binary_cross_entropy_with_logits (version 1)."""
+    import torch.nn.functional as F
+
+    from aebottleneck.model import StackedAutoencoder
+
+    configs = [small_config(seed=0), small_config(seed=1, penalty="correlation", alpha=0.01)]
+    ours = train_runs(configs, torch.device("cpu"), progress=False)
+
+    def version_1_loss(self, logits, x):
+        return F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").mean(dim=(1, 2))
+
+    monkeypatch.setattr(StackedAutoencoder, "reconstruction_loss", version_1_loss)
+    pytorchs = train_runs(configs, torch.device("cpu"), progress=False)
+    for a, b in zip(ours, pytorchs):
+        assert all(torch.equal(a["state"][name], b["state"][name]) for name in a["state"])
+        assert a["metrics"]["test_rmse"] == b["metrics"]["test_rmse"]
+        torch.testing.assert_close(torch.tensor(a["history"]["train_recon"]),
+                                   torch.tensor(b["history"]["train_recon"]), rtol=1e-6, atol=0)

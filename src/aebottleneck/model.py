@@ -87,7 +87,7 @@ class BCEWithLogits(torch.autograd.Function):
     its backward a sigmoid; on the CPU that was a fifth of a training step. Here one sigmoid s
     serves both passes: softplus(z) = max(z, 0) - log(max(s, 1 - s)), stable because the log's
     argument is at least 1/2, and the gradient (s - x) / (B P) is computed exactly as PyTorch
-    computes it, so training follows bit for bit the same weights (tests/test_model.py)."""
+    computes it, so training follows bit for bit the same weights (tests/test_model.py, test_train.py)."""
 
     @staticmethod
     def forward(ctx, logits, x):
