@@ -6,15 +6,19 @@ Methods (one MLP autoencoder 784-128-64-8 / 8-64-128-784, batch 128, BCE, Adam 5
   naive    the tutorial loop: torchvision MNIST + ToTensor through a DataLoader, one nn.Module
   tensor   one nn.Module on the training set held as one tensor, randperm batches
   batched  aebottleneck's stacked trainer step (train.loss_terms) for K models at once,
-           seeds spread over 3 values and half the runs penalised, as in the paper's grid
+           seeds spread over 3 values and half the runs penalised, as in the paper's grid;
+           workers = 1 in one process, and workers = 2 (--workers): two processes with
+           half the threads each, each stepping its own stack of K = 6 at the same time
+           (how cache.get_runs trains long jobs on a CPU), timed by the wall clock of both
 Each time is the median of --reps repetitions of --steps steps, scaled to one epoch of 50k
 images per model. GFLOP/s counts forward + backward matmul FLOPs; peak is the median
 GFLOP/s of a 2048x2048 fp32 matmul on this machine. Output: a table, ratios, and
-results/bench.csv (method, k, seconds_per_model_epoch, gflops, peak_fraction).
+results/bench.csv (method, k, workers, seconds_per_model_epoch, gflops, peak_fraction).
 """
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import time
 
@@ -30,6 +34,7 @@ from aebottleneck.train import gather_batch, loss_terms, pick_device
 
 CFG = RunConfig(bottleneck=8)
 STEPS_PER_EPOCH = -(-TRAIN_SIZE // CFG.batch_size)
+WORKER_K = 6  # the stack of each process in the `workers` row
 
 
 def flops_per_image(cfg: RunConfig) -> float:
@@ -133,8 +138,8 @@ def bench_tensor(images, steps, reps, device) -> float:
     return time_steps(step, steps, reps, device)
 
 
-def bench_batched(images, k, steps, reps, device) -> float:
-    """Seconds per step for K models: seeds k % 3, every other run penalised."""
+def batched_step(images, k, device):
+    """One training step of K stacked models: seeds k % 3, every other run penalised."""
     configs = [RunConfig(bottleneck=8, seed=i % 3, penalty="signed" if i % 2 else "none",
                          alpha=0.005 if i % 2 else 0.0) for i in range(k)]
     model = StackedAutoencoder(CFG, [c.seed for c in configs]).to(device)
@@ -156,7 +161,53 @@ def bench_batched(images, k, steps, reps, device) -> float:
         terms.total.sum().backward()
         optimizer.step()
 
-    return time_steps(step, steps, reps, device)
+    return step
+
+
+def bench_batched(images, k, steps, reps, device) -> float:
+    """Seconds per step of a stack of K models."""
+    return time_steps(batched_step(images, k, device), steps, reps, device)
+
+
+def _worker(k, steps, reps, device, threads, go, done):
+    """One of the processes of bench_workers: steps a stack of K models whenever told to."""
+    torch.set_num_threads(threads)
+    step = batched_step(load_splits("mnist").train.images.to(device), k, device)
+    for _ in range(3):
+        step()
+    done.put("ready")
+    for _ in range(reps):
+        go.get()
+        for _ in range(steps):
+            step()
+        sync(device)
+        done.put("done")
+
+
+def bench_workers(k, workers, steps, reps, device) -> float:
+    """Seconds per step of `workers` processes, each with its share of the threads, each stepping
+    its own stack of K models at once (the trainer's cache.train_in_parallel): the wall time of
+    one step of all of them, the median of `reps`."""
+    context = multiprocessing.get_context("spawn")
+    threads = max(1, torch.get_num_threads() // workers)
+    go, done = [context.Queue() for _ in range(workers)], context.Queue()
+    processes = [context.Process(target=_worker, args=(k, steps, reps, device, threads, queue, done))
+                 for queue in go]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        done.get()                      # every worker ready (data loaded, warmed up)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for queue in go:
+            queue.put("go")
+        for _ in processes:
+            done.get()
+        times.append((time.perf_counter() - start) / steps)
+    for process in processes:
+        process.join()
+    return statistics.median(times)
 
 
 def main():
@@ -164,6 +215,8 @@ def main():
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 6, 24])
+    parser.add_argument("--workers", type=int, default=2,
+                        help="also time this many processes, each with a stack of K=6 (1: skip)")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
     device = pick_device(args.device)
@@ -174,17 +227,20 @@ def main():
     print(f"device {device}, {torch.get_num_threads()} threads; matmul peak {peak:.1f} GFLOP/s; "
           f"{flops / 1e6:.2f} MFLOP per image (forward + backward)")
 
-    rows = [("naive", 1, bench_naive(args.steps, args.reps, device)),
-            ("tensor", 1, bench_tensor(images, args.steps, args.reps, device))]
-    rows += [("batched", k, bench_batched(images, k, args.steps, args.reps, device)) for k in args.ks]
-    table = pd.DataFrame(
-        [{"method": m, "k": k, "seconds_per_model_epoch": s * STEPS_PER_EPOCH / k} for m, k, s in rows])
+    rows = [("naive", 1, 1, bench_naive(args.steps, args.reps, device)),
+            ("tensor", 1, 1, bench_tensor(images, args.steps, args.reps, device))]
+    rows += [("batched", k, 1, bench_batched(images, k, args.steps, args.reps, device)) for k in args.ks]
+    if args.workers > 1:
+        rows.append(("batched", WORKER_K, args.workers,
+                     bench_workers(WORKER_K, args.workers, args.steps, args.reps, device)))
+    table = pd.DataFrame([{"method": m, "k": k, "workers": w, "seconds_per_model_epoch": s * STEPS_PER_EPOCH / (k * w)}
+                          for m, k, w, s in rows])
     table["gflops"] = TRAIN_SIZE * flops / table.seconds_per_model_epoch / 1e9
     table["peak_fraction"] = table.gflops / peak
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     naive, tensor = table.seconds_per_model_epoch.iloc[0], table.seconds_per_model_epoch.iloc[1]
     for row in table[table.method == "batched"].itertuples():
-        print(f"batched K={row.k}: {naive / row.seconds_per_model_epoch:.1f}x naive, "
+        print(f"batched K={row.k} x {row.workers} process(es): {naive / row.seconds_per_model_epoch:.1f}x naive, "
               f"{tensor / row.seconds_per_model_epoch:.1f}x tensor, {row.peak_fraction:.0%} of peak")
     path = save_csv(table, results_dir() / "bench.csv")
     print(f"wrote {path}")

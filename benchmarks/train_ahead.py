@@ -9,6 +9,8 @@ config.linear_code_grid, the latter as `penalty_variants_linear`), so the notebo
 run cached. A run's
 cache key does not name the device: a GPU-trained run differs from a CPU-trained one only by
 float round-off (tests/test_cuda.py). Prints the wall time of each code size.
+AEB_WORKERS=3 trains each code size's runs in three processes at once (cache.get_runs), which
+on a GPU overlaps the launch-bound steps of three stacks (not yet measured on one).
 """
 from __future__ import annotations
 

@@ -111,3 +111,11 @@ def test_read_only_results_folder_is_checked_first(results, monkeypatch):
     monkeypatch.setattr(train, "train_runs", lambda *a, **k: pytest.fail("trained before the check"))
     with pytest.raises(cache.CacheError, match=r"results folder .* is not writable \(Permission denied\)"):
         cache.get_runs([small_config()], progress=False)
+
+
+def test_a_file_in_the_way_of_the_runs_folder_is_named(results):
+    """A file where the runs folder should be: a CacheError that names the path, not an OSError."""
+    results.mkdir()
+    (results / "runs").write_text("not a folder")
+    with pytest.raises(cache.CacheError, match=r"cannot write .*runs/.*\.pt: File exists"):
+        cache.get_runs([small_config()], progress=False)

@@ -1,22 +1,28 @@
 """The run cache: a run is a pure function of its RunConfig, stored under results/runs/<key>.pt.
 
 `get_runs(configs)` returns the results of a list of runs, training only the missing ones, all
-runs of one architecture together as one stacked model. Every file is written to a temporary
-name and renamed, so an interrupted write never leaves a half-written result; an unreadable
-or malformed entry is reported and retrained, never used.
+runs of one architecture together as one stacked model (with workers > 1, stacks train in
+several processes at once). Every file is written to a temporary name and renamed, so an
+interrupted write never leaves a half-written result; an unreadable or malformed entry is
+reported and retrained, never used.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import multiprocessing
 import os
+import traceback
 import warnings
 from collections import defaultdict
 from pathlib import Path
+from queue import Empty
 
 import torch
+from tqdm import tqdm
 
-from .config import CODE_VERSION, RunConfig, results_dir
+from .config import CODE_VERSION, ConfigError, RunConfig, results_dir
 
 RUN_KEYS = {"key", "code_version", "config", "metrics", "history", "test_codes", "state"}
 
@@ -35,7 +41,8 @@ def _write_atomic(data: bytes, path: Path) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to remove when the folder itself failed
+            tmp.unlink()
         raise CacheError(f"cannot write {path}: {exc.strerror or exc}. Free some space or set "
                          "AEB_RESULTS_DIR to a writable folder; finished results are untouched.") from exc
 
@@ -101,13 +108,120 @@ def group_key(configs: list[RunConfig]) -> str:
     return hashlib.sha256(",".join(c.key() for c in configs).encode()).hexdigest()[:16]
 
 
-def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool = True) -> list[dict]:
+def pick_workers(workers: int | str | None = None) -> int:
+    """How many processes train at once: an integer >= 1; default $AEB_WORKERS, else 1.
+    Each process gets its share of the CPU threads (or shares the GPU) and trains its own stacks."""
+    workers = os.environ.get("AEB_WORKERS", "1") if workers is None else workers
+    if isinstance(workers, str) and workers.isdigit():
+        workers = int(workers)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers={workers!r} is not allowed: an integer >= 1 "
+                          "(the argument, or $AEB_WORKERS when it is None)")
+    return workers
+
+
+def stacks(missing: list[RunConfig], workers: int) -> list[list[RunConfig]]:
+    """The stacked models that train `missing`: one per architecture when one process trains
+    them or when they divide evenly among `workers` processes; else each architecture's runs
+    are cut into `workers` near-equal parts (sorted by seed, so a part holds few seeds), so
+    that no process sits idle at the end. Stacks for several processes come longest first."""
+    groups = defaultdict(list)
+    for cfg in missing:
+        groups[cfg.architecture].append(cfg)
+    if workers == 1:
+        return list(groups.values())      # in the order the runs were asked for
+    if len(groups) % workers == 0:
+        parts = list(groups.values())
+    else:
+        parts = []
+        for group in groups.values():
+            group, p = sorted(group, key=lambda c: c.seed), min(workers, len(group))
+            parts += [group[i * len(group) // p:(i + 1) * len(group) // p] for i in range(p)]
+    return sorted(parts, key=lambda part: -sum(c.epochs * c.train_size for c in part))  # longest first
+
+
+def train_and_save(stack: list[RunConfig], device: torch.device, progress: bool = True,
+                   on_epoch=None) -> list[dict]:
+    """Train one stack (resuming from its checkpoint), save each run's file, drop the checkpoint."""
+    from .train import train_runs  # train imports this module for its files
+
+    checkpoint = results_dir() / "checkpoints" / f"{group_key(stack)}.pt"
+    runs = train_runs(stack, device, progress, checkpoint, on_epoch=on_epoch)
+    for cfg, run in zip(stack, runs):
+        save_torch(run, run_path(cfg))
+    checkpoint.unlink(missing_ok=True)
+    return runs
+
+
+def _worker(tasks, reports, device: str, threads: int) -> None:
+    """A worker process: train stacks from `tasks` until None; report epochs, ends and failures."""
+    torch.set_num_threads(threads)
+    while (task := tasks.get()) is not None:
+        index, stack = task
+        try:
+            train_and_save(stack, torch.device(device), progress=False,
+                           on_epoch=lambda done: reports.put(("epoch", index, done)))
+        except Exception:
+            reports.put(("failed", index, traceback.format_exc()))
+            return
+        reports.put(("done", index, None))
+
+
+def train_in_parallel(parts: list[list[RunConfig]], device: torch.device, workers: int,
+                      progress: bool = True) -> None:
+    """Train the stacks `parts` in `workers` processes (each with its share of the threads) and
+    save their runs; one progress bar counts the epochs of all stacks. A failure stops every
+    worker and is raised here; finished stacks are saved, the others resume from checkpoints."""
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has started threads
+    tasks, reports = context.Queue(), context.Queue()
+    for task in [*enumerate(parts), *[None] * workers]:
+        tasks.put(task)
+    threads = max(1, torch.get_num_threads() // workers)
+    processes = [context.Process(target=_worker, args=(tasks, reports, str(device), threads))
+                 for _ in range(workers)]
+    epochs, finished = [0] * len(parts), 0
+    bar = tqdm(total=sum(part[0].epochs for part in parts), disable=not progress, unit="epoch",
+               desc=f"{sum(map(len, parts))} runs in {len(parts)} stacks, {workers} processes")
+    try:
+        for process in processes:
+            process.start()
+        while finished < len(parts):
+            try:
+                kind, index, value = reports.get(timeout=1.0)
+            except Empty:
+                dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(f"a worker process died (exit code {dead[0]}); finished "
+                                       "stacks are saved, the others resume from checkpoints") from None
+                continue
+            if kind == "failed":
+                raise RuntimeError(f"stack {index} ({len(parts[index])} runs) failed in a worker "
+                                   f"process:\n{value}")
+            if kind == "epoch":
+                bar.update(value - epochs[index])
+                epochs[index] = value
+            else:
+                finished += 1
+    finally:  # after a failure or an interrupt, stop the other workers too
+        bar.close()
+        for process in [p for p in processes if p.pid is not None]:  # the started ones
+            if process.is_alive() and finished < len(parts):
+                process.terminate()
+            process.join()
+
+
+def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool = True,
+             workers: int | None = None) -> list[dict]:
     """Results for `configs` (in order): cached ones loaded, missing ones trained and saved.
 
-    Missing runs that share an architecture are trained together as one stacked model; a
-    checkpoint under results/checkpoints lets an interrupted group resume where it stopped.
+    Missing runs that share an architecture are trained together as one stacked model. With
+    `workers` > 1 (default $AEB_WORKERS, else 1) that many processes train stacks at once
+    (`stacks` says which), and scripts need the `if __name__ == "__main__":` guard of
+    multiprocessing's spawn. A run in another stack can differ by float round-off, which a
+    chaotic run (the unbounded signed penalty) amplifies; the default keeps one process.
+    A checkpoint under results/checkpoints lets an interrupted stack resume where it stopped.
     """
-    from .train import pick_device, train_runs  # train imports this module for its files
+    from .train import pick_device
 
     for cfg in configs:
         if not isinstance(cfg, RunConfig):
@@ -115,15 +229,17 @@ def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool
     torch_device = pick_device(device)  # an unavailable device fails here, before any work
     found = {cfg.key(): load_run(cfg) for cfg in configs}
     missing = list({cfg.key(): cfg for cfg in configs if found[cfg.key()] is None}.values())
+    n_workers = pick_workers(workers)  # a bad value fails here too, before any work
     if missing:
         check_writable(results_dir())
-        groups = defaultdict(list)
-        for cfg in missing:
-            groups[cfg.architecture].append(cfg)
-        for group in groups.values():
-            checkpoint = results_dir() / "checkpoints" / f"{group_key(group)}.pt"
-            for cfg, run in zip(group, train_runs(group, torch_device, progress, checkpoint)):
-                save_torch(run, run_path(cfg))
-                found[cfg.key()] = run
-            checkpoint.unlink(missing_ok=True)
+        parts = stacks(missing, n_workers)
+        if n_workers == 1:
+            for part in parts:
+                found.update((cfg.key(), run) for cfg, run in zip(part, train_and_save(part, torch_device, progress)))
+        else:
+            train_in_parallel(parts, torch_device, n_workers, progress)
+            for cfg in missing:
+                found[cfg.key()] = load_run(cfg)
+                if found[cfg.key()] is None:
+                    raise CacheError(f"a worker trained {cfg.label()} but {run_path(cfg)} cannot be read")
     return [found[cfg.key()] for cfg in configs]

@@ -112,13 +112,18 @@ def rate_distortion(ax, table, column: str, methods: list[str]):
 
 
 def throughput(ax, bench, peak: float, title: str = ""):
-    """A benchmark table (benchmarks/bench_training.py's CSV): GFLOP/s of the batched trainer
-    against K, the naive and tensor loops and the matmul peak as horizontal lines."""
-    batched = bench[bench.method == "batched"]
-    ax.plot(batched.k, batched.gflops, "o-", label="batched trainer")
+    """A benchmark table (report.read_bench): GFLOP/s of the batched trainer against the number
+    of models trained at once, in one process (a line) and in several (one marker per row,
+    at K x workers), the naive and tensor loops and the matmul peak as horizontal lines."""
+    batched = bench[(bench.method == "batched") & (bench.workers == 1)]
+    ax.plot(batched.k, batched.gflops, "o-", label="batched trainer, one process")
+    parallel = bench[(bench.method == "batched") & (bench.workers > 1)]
+    for row in parallel.itertuples():
+        ax.plot(row.k * row.workers, row.gflops, "s", label=f"{row.workers} processes x K = {row.k}")
     for method, style in (("naive", ":"), ("tensor", "--")):
         ax.axhline(bench[bench.method == method].gflops.item(), linestyle=style, color="grey", label=method)
     ax.axhline(peak, color="black", label="2048x2048 matmul peak")
-    ax.set(xscale="log", xlabel="K (models trained together)", ylabel="GFLOP/s", ylim=(0, None), title=title)
-    ax.set_xticks(batched.k, [str(k) for k in batched.k])
-    ax.legend(frameon=False, fontsize="small")
+    ax.set(xscale="log", xlabel="models trained at once", ylabel="GFLOP/s", ylim=(0, None), title=title)
+    ticks = sorted({*batched.k, *(parallel.k * parallel.workers)})
+    ax.set_xticks(ticks, [str(k) for k in ticks])
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the axes

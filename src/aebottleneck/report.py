@@ -185,6 +185,15 @@ def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str],
     return selected_models([run for n in settings.bottlenecks for run in variant_runs(settings, n, device)[1]])
 
 
+def read_bench(path) -> pd.DataFrame:
+    """A benchmark table (benchmarks/bench_training.py's CSV). Files from before the `workers`
+    column (every row one process) get workers = 1."""
+    bench = pd.read_csv(path)
+    if "workers" not in bench:
+        bench.insert(2, "workers", 1)
+    return bench
+
+
 def bench_ratios(bench: pd.DataFrame) -> pd.DataFrame:
     """The batched rows of a benchmark table with their speed-ups over the naive and tensor
     loops (same process), and the matmul peak they imply (gflops / peak_fraction) as `peak`."""

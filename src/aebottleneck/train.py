@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -141,8 +142,9 @@ def evaluate(model: StackedAutoencoder, images: torch.Tensor, targets: torch.Ten
 
 def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                progress: bool = True, checkpoint: Path | None = None,
-               splits: Splits | None = None) -> list[dict]:
-    """Train `configs` (one architecture) together; return one result dict per run."""
+               splits: Splits | None = None, on_epoch: Callable[[int], None] | None = None) -> list[dict]:
+    """Train `configs` (one architecture) together; return one result dict per run.
+    on_epoch(epochs_done) is called after every epoch (a worker process reports progress so)."""
     cfg = configs[0]
     if any(c.architecture != cfg.architecture for c in configs):
         raise ValueError("train_runs needs runs of one architecture; use cache.get_runs")
@@ -211,6 +213,8 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
         if checkpoint is not None and (epoch + 1) % CHECKPOINT_EVERY == 0 and epoch + 1 < cfg.epochs:
             cache.save_torch({"epoch": epoch + 1, "keys": keys, "model": model.state_dict(),
                               "optimizer": optimizer.state_dict(), "history": history}, checkpoint)
+        if on_epoch is not None:
+            on_epoch(epoch + 1)
     bar.close()
     seconds = time.perf_counter() - started
 

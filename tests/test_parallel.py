@@ -1,0 +1,82 @@
+"""Training in worker processes (cache.get_runs with workers > 1): same runs, same numbers."""
+import multiprocessing
+
+import pytest
+import torch
+
+from aebottleneck import cache
+from aebottleneck.config import ConfigError
+from aebottleneck.train import train_runs
+
+from conftest import small_config
+
+
+def grid():
+    """Two architectures (code sizes) x two seeds x standard and penalised: 8 small runs."""
+    return [small_config(bottleneck=n, seed=s, penalty=p, alpha=a)
+            for n in (4, 2) for s in (0, 1) for p, a in (("none", 0.0), ("signed", 0.01))]
+
+
+def test_runs_from_workers_are_those_of_their_stacks_trained_here(results, tmp_path, monkeypatch):
+    configs = grid()
+    runs = cache.get_runs(configs, progress=False, workers=2)
+    assert [run["key"] for run in runs] == [c.key() for c in configs]
+    assert all(cache.run_path(c).is_file() for c in configs)
+    here = {}
+    for part in cache.stacks(configs, 2):        # the same stacks, trained in this process
+        here.update((c.key(), run) for c, run in zip(part, train_runs(part, progress=False)))
+    for run in runs:
+        twin = here[run["key"]]
+        assert all(torch.equal(run["state"][name], twin["state"][name]) for name in twin["state"])
+        assert run["metrics"]["test_rmse"] == twin["metrics"]["test_rmse"]
+    # One stack per architecture, in one process: the same runs up to float round-off.
+    monkeypatch.setenv("AEB_RESULTS_DIR", str(tmp_path / "serial"))
+    serial = cache.get_runs(configs, progress=False, workers=1)
+    for run, alone in zip(runs, serial):
+        assert run["metrics"]["test_rmse"] == pytest.approx(alone["metrics"]["test_rmse"], rel=1e-5)
+
+
+def test_stacks_are_cut_only_when_they_do_not_divide_among_workers():
+    configs = grid()
+    keys = sorted(c.key() for c in configs)
+    by_size = {n: [c for c in configs if c.bottleneck == n] for n in (4, 2)}
+    assert cache.stacks(configs, 1) == [by_size[4], by_size[2]]          # as asked, whole
+    assert sorted(map(len, cache.stacks(configs, 2))) == [4, 4]            # 2 stacks, 2 processes
+    three = cache.stacks(configs, 3)                                        # 2 stacks do not divide
+    assert sorted(map(len, three)) == [1, 1, 1, 1, 2, 2]
+    for parts in (cache.stacks(configs, 2), three):
+        assert sorted(c.key() for part in parts for c in part) == keys     # every run exactly once
+        assert all(len({c.architecture for c in part}) == 1 for part in parts)
+    one_size = by_size[4]
+    halves = cache.stacks(one_size, 2)
+    assert [sorted({c.seed for c in part}) for part in halves] == [[0], [1]]  # cut between seeds
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "two", "0"])
+def test_bad_workers_fail_before_any_work(results, workers):
+    with pytest.raises(ConfigError, match="workers="):
+        cache.get_runs([small_config()], progress=False, workers=workers)
+    assert not results.exists()
+
+
+def test_bad_workers_variable_fails_before_any_work(results, monkeypatch):
+    monkeypatch.setenv("AEB_WORKERS", "many")
+    with pytest.raises(ConfigError, match=r"workers='many' is not allowed.*AEB_WORKERS"):
+        cache.get_runs([small_config()], progress=False)
+    assert not results.exists()
+
+
+def test_workers_default_to_one_or_the_variable(monkeypatch):
+    monkeypatch.delenv("AEB_WORKERS", raising=False)
+    assert cache.pick_workers() == 1
+    monkeypatch.setenv("AEB_WORKERS", "3")
+    assert cache.pick_workers() == 3
+    assert cache.pick_workers(2) == 2                 # the argument wins
+
+
+def test_a_failing_worker_is_reported_and_stops_the_others(results):
+    results.mkdir()
+    (results / "runs").write_text("not a folder")   # every worker fails when it saves its runs
+    with pytest.raises(RuntimeError, match=r"(?s)failed in a worker process.*CacheError"):
+        cache.get_runs(grid(), progress=False, workers=2)
+    assert multiprocessing.active_children() == []
