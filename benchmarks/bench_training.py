@@ -9,7 +9,7 @@ Methods (one MLP autoencoder 784-128-64-8 / 8-64-128-784, batch 128, BCE, Adam 5
            seeds spread over 3 values and half the runs penalised, as in the paper's grid;
            workers = 1 in one process, and workers = 2 (--workers): two processes with
            half the threads each, each stepping its own stack of K = 6 at the same time
-           (how cache.get_runs trains long jobs on a CPU), timed by the wall clock of both
+           (how cache.get_runs trains with workers=2), timed by the wall clock of both
 Each time is the median of --reps repetitions of --steps steps, scaled to one epoch of 50k
 images per model. GFLOP/s counts forward + backward matmul FLOPs; peak is the GFLOP/s
 of the fastest of 10 2048x2048 fp32 matmuls on this machine. Output: a table, ratios, and
