@@ -13,7 +13,11 @@ from aebottleneck import cache, train
 from conftest import small_config
 
 # Two architectures: the n=2 group finishes first, then the n=4 group is stopped mid-way.
+# The script restores Python's Ctrl-C handler: a shell that starts the tests in the background
+# (no job control) hands its children SIGINT ignored, and Python then keeps ignoring it.
 SCRIPT = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from aebottleneck.cache import get_runs
 from aebottleneck.config import RunConfig
 common = dict(epochs={epochs}, train_size=4096)
