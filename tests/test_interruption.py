@@ -62,22 +62,27 @@ def test_stopped_process_keeps_finished_runs_and_resumes(results, sig):
     assert not any(checkpoints.iterdir())                               # removed once saved
 
 
-def test_exception_after_checkpoint_resumes_exactly(results, monkeypatch):
-    cfg = small_config(epochs=train.CHECKPOINT_EVERY + 2)
-    reference, = train.train_runs([cfg], progress=False)
+def stop_after_first_checkpoint(configs, monkeypatch) -> None:
+    """get_runs(configs), stopped by an exception right after its first checkpoint is written."""
 
     class Stop(Exception):
         pass
 
     def interrupt(obj, path):
         real_save(obj, path)
-        raise Stop  # stopped right after the first checkpoint is written
+        raise Stop
 
     real_save = cache.save_torch
     monkeypatch.setattr(cache, "save_torch", interrupt)
     with pytest.raises(Stop):
-        cache.get_runs([cfg], progress=False)
+        cache.get_runs(configs, progress=False)
     monkeypatch.setattr(cache, "save_torch", real_save)
+
+
+def test_exception_after_checkpoint_resumes_exactly(results, monkeypatch):
+    cfg = small_config(epochs=train.CHECKPOINT_EVERY + 2)
+    reference, = train.train_runs([cfg], progress=False)
+    stop_after_first_checkpoint([cfg], monkeypatch)
     assert not (results / "runs").exists() or not any((results / "runs").iterdir())
     assert len(list((results / "checkpoints").iterdir())) == 1
     run, = cache.get_runs([cfg], progress=False)
@@ -94,3 +99,18 @@ def test_checkpoint_of_other_runs_is_not_used(results):
     run, = train.train_runs([cfg], progress=False, checkpoint=path)
     alone, = train.train_runs([cfg], progress=False)
     assert run["history"] == alone["history"]
+
+
+def test_checkpoint_of_another_stacking_is_warned_of_and_removed(results, monkeypatch):
+    """A stack resumes only from its own checkpoint. One left by other stacks (another workers
+    setting) is named in a warning, and removed once a run it holds is saved: no stack of
+    missing runs can ever resume from it."""
+    configs = [small_config(seed=s, epochs=train.CHECKPOINT_EVERY + 1) for s in (0, 1)]
+    stop_after_first_checkpoint(configs, monkeypatch)          # a checkpoint of the 2-run stack
+    stale, = (results / "checkpoints").iterdir()
+    with pytest.warns(UserWarning, match=rf"checkpoint .*{stale.name} holds 1 of these runs after "
+                                         rf"{train.CHECKPOINT_EVERY} epochs.*start over"):
+        run, = cache.get_runs(configs[:1], progress=False)     # another stack: run 0 alone
+    alone, = train.train_runs(configs[:1], progress=False)
+    assert run["history"] == alone["history"]                  # trained from the start
+    assert not any((results / "checkpoints").iterdir())        # the leftover is gone

@@ -81,3 +81,15 @@ def test_a_failing_worker_is_reported_and_stops_the_others(results):
     with pytest.raises(RuntimeError, match=r"(?s)failed in a worker process.*CacheError"):
         cache.get_runs(grid(), progress=False, workers=2)
     assert multiprocessing.active_children() == []
+
+
+def test_worker_messages_reach_the_parent(results, capsys):
+    """What a worker writes (here the warning about an unreadable checkpoint) is printed by the
+    parent process: a notebook shows only the parent's output."""
+    configs = grid()
+    first = cache.stacks(configs, 2)[0]
+    cache.checkpoint_path(first).parent.mkdir(parents=True)
+    cache.checkpoint_path(first).write_bytes(b"not a checkpoint")
+    cache.get_runs(configs, progress=False, workers=2)
+    assert f"ignoring unreadable cache entry {cache.checkpoint_path(first)}" in capsys.readouterr().err
+    assert not cache.checkpoint_path(first).exists()          # overwritten by training, then removed

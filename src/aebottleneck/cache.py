@@ -13,6 +13,7 @@ import hashlib
 import io
 import multiprocessing
 import os
+import sys
 import traceback
 import warnings
 from collections import defaultdict
@@ -89,8 +90,9 @@ def check_writable(folder: Path) -> None:
                          "AEB_RESULTS_DIR to a writable folder") from None
 
 
-def run_path(cfg: RunConfig) -> Path:
-    return results_dir() / "runs" / f"{cfg.key()}.pt"
+def run_path(cfg: RunConfig | str) -> Path:
+    """Where a run (a config, or its key) is saved."""
+    return results_dir() / "runs" / f"{cfg if isinstance(cfg, str) else cfg.key()}.pt"
 
 
 def load_run(cfg: RunConfig) -> dict | None:
@@ -106,6 +108,41 @@ def load_run(cfg: RunConfig) -> dict | None:
 
 def group_key(configs: list[RunConfig]) -> str:
     return hashlib.sha256(",".join(c.key() for c in configs).encode()).hexdigest()[:16]
+
+
+def checkpoint_path(stack: list[RunConfig]) -> Path:
+    return results_dir() / "checkpoints" / f"{group_key(stack)}.pt"
+
+
+def checkpoints() -> dict[Path, tuple[int, list[str]]]:
+    """Every readable checkpoint: path -> (epochs done, keys of its runs)."""
+    found = {}
+    for path in sorted((results_dir() / "checkpoints").glob("*.pt")):
+        with contextlib.suppress(Exception):  # an unreadable one is reported by the trainer that owns it
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            found[path] = (int(saved["epoch"]), list(saved["keys"]))
+    return found
+
+
+def warn_unused_checkpoints(parts: list[list[RunConfig]]) -> None:
+    """Warn of checkpoints that hold runs of `parts` stacked otherwise (an interrupted run made
+    with another workers setting): a stack resumes only from its own, so those runs start over."""
+    todo, own = {c.key() for part in parts for c in part}, {checkpoint_path(part) for part in parts}
+    for path, (epoch, keys) in checkpoints().items():
+        shared = todo.intersection(keys)
+        if shared and path not in own:
+            warnings.warn(f"checkpoint {path} holds {len(shared)} of these runs after {epoch} epochs, "
+                          f"stacked with other runs (another workers setting?), so they start over; "
+                          f"rerun with that setting to resume instead. The file goes once they are saved.",
+                          stacklevel=3)
+
+
+def prune_checkpoints() -> None:
+    """Remove every checkpoint that holds a saved run. Stacks are formed of missing runs only,
+    so no stack can ever resume from it (a leftover of another workers setting)."""
+    for path, (_, keys) in checkpoints().items():
+        if any(run_path(key).is_file() for key in keys):
+            path.unlink(missing_ok=True)
 
 
 def pick_workers(workers: int | str | None = None) -> int:
@@ -145,7 +182,7 @@ def train_and_save(stack: list[RunConfig], device: torch.device, progress: bool 
     """Train one stack (resuming from its checkpoint), save each run's file, drop the checkpoint."""
     from .train import train_runs  # train imports this module for its files
 
-    checkpoint = results_dir() / "checkpoints" / f"{group_key(stack)}.pt"
+    checkpoint = checkpoint_path(stack)
     runs = train_runs(stack, device, progress, checkpoint, on_epoch=on_epoch)
     for cfg, run in zip(stack, runs):
         save_torch(run, run_path(cfg))
@@ -153,9 +190,27 @@ def train_and_save(stack: list[RunConfig], device: torch.device, progress: bool 
     return runs
 
 
+class _Messages(io.TextIOBase):
+    """A worker's stdout and stderr (warnings, a diverged run), sent line by line to the parent,
+    which prints them: a notebook shows the parent's output, not its children's."""
+
+    def __init__(self, reports):
+        self.reports, self.pending = reports, ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        for line in lines:
+            self.reports.put(("message", -1, line))
+        return len(text)
+
+
 def _worker(tasks, reports, device: str, threads: int) -> None:
     """A worker process: train stacks from `tasks` until None; report epochs, ends and failures."""
     torch.set_num_threads(threads)
+    sys.stdout = sys.stderr = _Messages(reports)
     while (task := tasks.get()) is not None:
         index, stack = task
         try:
@@ -194,10 +249,12 @@ def train_in_parallel(parts: list[list[RunConfig]], device: torch.device, worker
                     raise RuntimeError(f"a worker process died (exit code {dead[0]}); finished "
                                        "stacks are saved, the others resume from checkpoints") from None
                 continue
-            if kind == "failed":
+            if kind == "message":
+                tqdm.write(value, file=sys.stderr)
+            elif kind == "failed":
                 raise RuntimeError(f"stack {index} ({len(parts[index])} runs) failed in a worker "
                                    f"process:\n{value}")
-            if kind == "epoch":
+            elif kind == "epoch":
                 bar.update(value - epochs[index])
                 epochs[index] = value
             else:
@@ -219,7 +276,9 @@ def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool
     (`stacks` says which), and scripts need the `if __name__ == "__main__":` guard of
     multiprocessing's spawn. A run in another stack can differ by float round-off, which a
     chaotic run (the unbounded signed penalty) amplifies; the default keeps one process.
-    A checkpoint under results/checkpoints lets an interrupted stack resume where it stopped.
+    A checkpoint under results/checkpoints lets an interrupted stack resume where it stopped
+    (run again with the same workers setting: a checkpoint of other stacks is not resumed from;
+    it is warned of, and removed once its runs are saved).
     """
     from .train import pick_device
 
@@ -233,6 +292,7 @@ def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool
     if missing:
         check_writable(results_dir())
         parts = stacks(missing, n_workers)
+        warn_unused_checkpoints(parts)
         if n_workers == 1:
             for part in parts:
                 found.update((cfg.key(), run) for cfg, run in zip(part, train_and_save(part, torch_device, progress)))
@@ -242,4 +302,5 @@ def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool
                 found[cfg.key()] = load_run(cfg)
                 if found[cfg.key()] is None:
                     raise CacheError(f"a worker trained {cfg.label()} but {run_path(cfg)} cannot be read")
+        prune_checkpoints()
     return [found[cfg.key()] for cfg in configs]
