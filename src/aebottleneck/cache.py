@@ -132,9 +132,9 @@ def warn_unused_checkpoints(parts: list[list[RunConfig]]) -> None:
         shared = todo.intersection(keys)
         if shared and path not in own:
             warnings.warn(f"checkpoint {path} holds {len(shared)} of these runs after {epoch} epochs, "
-                          f"stacked with other runs (another workers setting?), so they start over; "
-                          f"rerun with that setting to resume instead. The file goes once they are saved.",
-                          stacklevel=3)
+                          "stacked with other runs (another workers setting?), so they start over; "
+                          "to resume from it instead, interrupt and rerun with that setting. It is "
+                          "removed once they are saved.", stacklevel=3)
 
 
 def prune_checkpoints() -> None:
