@@ -92,4 +92,4 @@ def test_worker_messages_reach_the_parent(results, capsys):
     cache.checkpoint_path(first).write_bytes(b"not a checkpoint")
     cache.get_runs(configs, progress=False, workers=2)
     assert f"ignoring unreadable cache entry {cache.checkpoint_path(first)}" in capsys.readouterr().err
-    assert not cache.checkpoint_path(first).exists()          # overwritten by training, then removed
+    assert not cache.checkpoint_path(first).exists()          # removed once its stack is saved

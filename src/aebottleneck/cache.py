@@ -64,14 +64,17 @@ def save_csv(frame, path: Path) -> Path:
     return path
 
 
-def load_torch(path: Path, required: set[str] = frozenset()):
-    """The object stored at `path`, or None (with a warning) if it is unreadable or incomplete."""
+def load_torch(path: Path, required: set[str] = frozenset(), quiet: bool = False):
+    """The object stored at `path`, or None (with a warning unless `quiet`) if it is unreadable
+    or incomplete."""
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
         missing = required - set(obj) if isinstance(obj, dict) else required or {"<dict>"}
         if missing:
             raise ValueError(f"missing fields {sorted(missing)}")
     except Exception as exc:
+        if quiet:
+            return None
         warnings.warn(f"ignoring unreadable cache entry {path} ({type(exc).__name__}: {exc}); "
                       "it will be recomputed", stacklevel=2)
         return None
@@ -118,9 +121,9 @@ def checkpoints() -> dict[Path, tuple[int, list[str]]]:
     """Every readable checkpoint: path -> (epochs done, keys of its runs)."""
     found = {}
     for path in sorted((results_dir() / "checkpoints").glob("*.pt")):
-        with contextlib.suppress(Exception):  # an unreadable one is reported by the trainer that owns it
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            found[path] = (int(saved["epoch"]), list(saved["keys"]))
+        saved = load_torch(path, {"epoch", "keys"}, quiet=True)  # an unreadable one: its trainer warns
+        if saved is not None:
+            found[path] = (saved["epoch"], saved["keys"])
     return found
 
 
