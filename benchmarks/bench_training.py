@@ -14,6 +14,13 @@ Each time is the median of --reps repetitions of --steps steps, scaled to one ep
 images per model. GFLOP/s counts forward + backward matmul FLOPs; peak is the GFLOP/s
 of the fastest of 10 2048x2048 fp32 matmuls on this machine. Output: a table, ratios, and
 results/bench.csv (method, k, workers, seconds_per_model_epoch, gflops, peak_fraction).
+
+Memory allocator (CPU): the trainer sets glibc's malloc to reuse freed memory
+(train.reuse_freed_memory), which cannot be undone in a process. So the tensor loop and the
+batched K=6 step are first timed with glibc's defaults, then the setting is made and every row
+above (and the matmul peak) is timed with it; the baselines gain from it too. The two timings
+of each, with the page faults per step, go to results/bench_allocator.csv (method, k, reuse_freed_memory,
+seconds_per_model_epoch, page_faults_per_step), rows saying whether the setting was in effect.
 """
 from __future__ import annotations
 
@@ -30,7 +37,7 @@ from aebottleneck.cache import save_csv
 from aebottleneck.config import RunConfig, results_dir
 from aebottleneck.data import TRAIN_SIZE, load_splits
 from aebottleneck.model import StackedAutoencoder, layer_widths
-from aebottleneck.train import gather_batch, loss_terms, pick_device
+from aebottleneck.train import gather_batch, loss_terms, pick_device, reuse_freed_memory
 
 CFG = RunConfig(bottleneck=8)
 STEPS_PER_EPOCH = -(-TRAIN_SIZE // CFG.batch_size)
@@ -77,11 +84,25 @@ def plain_model() -> nn.Module:
     return nn.Sequential(*layers)
 
 
+def minor_page_faults() -> float:
+    """Page faults of this process so far that found the page in memory (NaN where unknown)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def time_steps(step, steps, reps, device) -> float:
     """Median seconds per step."""
+    return time_and_count_faults(step, steps, reps, device)[0]
+
+
+def time_and_count_faults(step, steps, reps, device) -> tuple[float, float]:
+    """Median seconds per step and the page faults per step (minor: memory faulted in again)."""
     for _ in range(3):
         step()
-    times = []
+    times, faults = [], minor_page_faults()
     for _ in range(reps):
         sync(device)
         start = time.perf_counter()
@@ -89,7 +110,8 @@ def time_steps(step, steps, reps, device) -> float:
             step()
         sync(device)
         times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
+    faults = (minor_page_faults() - faults) / (steps * reps)
+    return statistics.median(times), faults
 
 
 def bench_naive(steps, reps, device) -> float:
@@ -122,7 +144,8 @@ def bench_naive(steps, reps, device) -> float:
     return time_steps(step, steps, reps, device)
 
 
-def bench_tensor(images, steps, reps, device) -> float:
+def tensor_step(images, device):
+    """One training step of one nn.Sequential on batches of the in-memory training set."""
     model = plain_model().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=CFG.lr)
     loss_fn = nn.BCELoss()
@@ -138,7 +161,28 @@ def bench_tensor(images, steps, reps, device) -> float:
         loss.backward()
         optimizer.step()
 
-    return time_steps(step, steps, reps, device)
+    return step
+
+
+def bench_tensor(images, steps, reps, device) -> float:
+    return time_steps(tensor_step(images, device), steps, reps, device)
+
+
+def bench_allocator(images, steps, reps) -> pd.DataFrame:
+    """The tensor loop and a stack of WORKER_K on the CPU, timed with the platform's malloc
+    defaults and then after train.reuse_freed_memory() (which stays in effect: call this before
+    any other timing). Column reuse_freed_memory: whether the setting was in effect (False for
+    both timings where the call does nothing, off glibc)."""
+    cpu = torch.device("cpu")
+    steps_of = {("tensor", 1): tensor_step(images, cpu), ("batched", WORKER_K): batched_step(images, WORKER_K, cpu)}
+    rows = []
+    for reuse in (False, True):
+        in_effect = reuse and reuse_freed_memory()
+        for (method, k), step in steps_of.items():
+            seconds, faults = time_and_count_faults(step, steps, reps, cpu)
+            rows.append({"method": method, "k": k, "reuse_freed_memory": in_effect,
+                         "seconds_per_model_epoch": seconds * STEPS_PER_EPOCH / k, "page_faults_per_step": faults})
+    return pd.DataFrame(rows)
 
 
 def batched_step(images, k, device):
@@ -175,6 +219,7 @@ def bench_batched(images, k, steps, reps, device) -> float:
 def _worker(k, steps, reps, device, threads, go, done):
     """One of the processes of bench_workers: steps a stack of K models whenever told to."""
     torch.set_num_threads(threads)
+    reuse_freed_memory()  # as the trainer's worker processes do (train.train_runs)
     step = batched_step(load_splits("mnist").train.images.to(device), k, device)
     for _ in range(3):
         step()
@@ -225,6 +270,10 @@ def main():
     device = pick_device(args.device)
     torch.manual_seed(0)
     images = load_splits("mnist").train.images.to(device)
+    if device.type == "cpu":
+        allocator = bench_allocator(images, args.steps, args.reps)
+        print(allocator.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(f"wrote {save_csv(allocator, results_dir() / 'bench_allocator.csv')}")
     flops = flops_per_image(CFG)
     peak = matmul_peak(device)
     print(f"device {device}, {torch.get_num_threads()} threads; matmul peak {peak:.1f} GFLOP/s; "

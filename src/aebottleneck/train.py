@@ -10,7 +10,9 @@ input noise comes from its own (seed, epoch) stream too, so it also trains as it
 """
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,30 @@ def pick_device(name: str | None = None) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
+
+
+# glibc's mallopt parameters (malloc.h) and the largest mmap threshold it accepts on 64 bits.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD = -1, -3, 32 << 20
+
+
+def reuse_freed_memory() -> bool:
+    """Have glibc's malloc keep freed blocks below 32 MiB for reuse; True if the setting took.
+
+    On the CPU every intermediate tensor of a step, (K, B, 784) for the loss, is a fresh malloc.
+    glibc serves big blocks from mmap, or trims them off its heap once freed, so the next step
+    faults the same memory in again, 4 KiB at a time: hundreds of page faults per step on the
+    2-core VMs (`make bench` measures them and the time they cost, results/bench_allocator.csv).
+    With the heap never trimmed, a warmed-up step reuses its memory (tests/test_train.py).
+    The process then keeps up to 1 GiB of freed heap. Process-wide and one-way (glibc stops
+    adapting its mmap threshold); a no-op returning False off Linux or without glibc."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return mallopt(M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD) == 1 and mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
 
 
 def _generator(*entropy: int) -> torch.Generator:
@@ -149,6 +175,8 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
     if any(c.architecture != cfg.architecture for c in configs):
         raise ValueError("train_runs needs runs of one architecture; use cache.get_runs")
     device = device or pick_device()
+    if device.type == "cpu":
+        reuse_freed_memory()
     splits = splits or load_splits(cfg.dataset)
     K, N, B = len(configs), cfg.train_size, cfg.batch_size
     images = splits.train.images[:N].to(device)                # (N, 784), whole split on device
