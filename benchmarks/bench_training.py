@@ -1,6 +1,6 @@
 """Training throughput, measured in one process against baselines run in the same process.
 
-    make bench            (or: python benchmarks/bench_training.py [--steps 60] [--reps 3])
+    make bench            (or: python benchmarks/bench_training.py [--steps 60] [--reps 5])
 
 Methods (one MLP autoencoder 784-128-64-8 / 8-64-128-784, batch 128, BCE, Adam 5e-4):
   naive    the tutorial loop: torchvision MNIST + ToTensor through a DataLoader, one nn.Module
@@ -11,8 +11,10 @@ Methods (one MLP autoencoder 784-128-64-8 / 8-64-128-784, batch 128, BCE, Adam 5
            half the threads each, each stepping its own stack of K = 6 at the same time
            (how cache.get_runs trains with workers=2), timed by the wall clock of both
 Each time is the median of --reps repetitions of --steps steps, scaled to one epoch of 50k
-images per model. GFLOP/s counts forward + backward matmul FLOPs; peak is the GFLOP/s
-of the fastest of 10 2048x2048 fp32 matmuls on this machine. Output: a table, ratios, and
+images per model; the repetitions of the methods in one process take turns (time_interleaved),
+so that a slow spell of a shared machine slows them alike. GFLOP/s counts forward + backward
+matmul FLOPs; peak is the GFLOP/s of the fastest 2048x2048 fp32 matmul on this machine, two
+timed after each round of repetitions (10 with the default --reps). Output: a table, ratios, and
 results/bench.csv (method, k, workers, seconds_per_model_epoch, gflops, peak_fraction).
 
 Memory allocator: on the CPU the trainer sets glibc's malloc to reuse freed memory
@@ -94,28 +96,33 @@ def minor_page_faults() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def time_steps(step, steps, reps, device) -> float:
-    """Median seconds per step."""
-    return time_and_count_faults(step, steps, reps, device)[0]
-
-
-def time_and_count_faults(step, steps, reps, device) -> tuple[float, float]:
-    """Median seconds per step and the page faults per step (minor: memory faulted in again)."""
-    for _ in range(3):
-        step()
-    times, faults = [], minor_page_faults()
-    for _ in range(reps):
-        sync(device)
-        start = time.perf_counter()
-        for _ in range(steps):
+def time_interleaved(steps_of: dict, steps: int, reps: int, device, peak_reps: int = 0):
+    """Median seconds per step and page faults per step (minor: memory faulted in again) of each
+    step function in `steps_of` (key -> step), and the matmul peak (GFLOP/s, or NaN when
+    peak_reps = 0). Round-robin: repetition r of every step function (and peak_reps matmuls) runs
+    before repetition r + 1 of any, so a slow spell of a shared machine hits all of them alike
+    and the ratios between them hold; the peak is the fastest matmul of the whole run."""
+    for step in steps_of.values():
+        for _ in range(3):
             step()
-        sync(device)
-        times.append((time.perf_counter() - start) / steps)
-    faults = (minor_page_faults() - faults) / (steps * reps)
-    return statistics.median(times), faults
+    times, peaks = {key: [] for key in steps_of}, []
+    faults = dict.fromkeys(steps_of, 0.0)
+    for _ in range(reps):
+        for key, step in steps_of.items():
+            sync(device)
+            before, start = minor_page_faults(), time.perf_counter()
+            for _ in range(steps):
+                step()
+            sync(device)
+            times[key].append((time.perf_counter() - start) / steps)
+            faults[key] += (minor_page_faults() - before) / (steps * reps)
+        if peak_reps:
+            peaks.append(matmul_peak(device, reps=peak_reps))
+    return {key: (statistics.median(times[key]), faults[key]) for key in steps_of}, max(peaks, default=float("nan"))
 
 
-def bench_naive(steps, reps, device) -> float:
+def naive_step(device):
+    """One step of the tutorial loop: torchvision MNIST + ToTensor through a DataLoader."""
     import torchvision
     from torchvision.transforms import ToTensor
 
@@ -142,7 +149,7 @@ def bench_naive(steps, reps, device) -> float:
         loss.backward()
         optimizer.step()
 
-    return time_steps(step, steps, reps, device)
+    return step
 
 
 def tensor_step(images, device):
@@ -165,10 +172,6 @@ def tensor_step(images, device):
     return step
 
 
-def bench_tensor(images, steps, reps, device) -> float:
-    return time_steps(tensor_step(images, device), steps, reps, device)
-
-
 def bench_allocator(images, steps, reps) -> pd.DataFrame:
     """The tensor loop and a stack of WORKER_K on the CPU, timed with the platform's malloc
     defaults and then after train.reuse_freed_memory() (which stays in effect: call this before
@@ -179,10 +182,10 @@ def bench_allocator(images, steps, reps) -> pd.DataFrame:
     rows = []
     for reuse in (False, True):
         in_effect = reuse and reuse_freed_memory()
-        for (method, k), step in steps_of.items():
-            seconds, faults = time_and_count_faults(step, steps, reps, cpu)
-            rows.append({"method": method, "k": k, "reuse_freed_memory": in_effect,
-                         "seconds_per_model_epoch": seconds * STEPS_PER_EPOCH / k, "page_faults_per_step": faults})
+        timed, _ = time_interleaved(steps_of, steps, reps, cpu)
+        rows += [{"method": method, "k": k, "reuse_freed_memory": in_effect,
+                  "seconds_per_model_epoch": seconds * STEPS_PER_EPOCH / k, "page_faults_per_step": faults}
+                 for (method, k), (seconds, faults) in timed.items()]
     return pd.DataFrame(rows)
 
 
@@ -210,11 +213,6 @@ def batched_step(images, k, device):
         optimizer.step()
 
     return step
-
-
-def bench_batched(images, k, steps, reps, device) -> float:
-    """Seconds per step of a stack of K models."""
-    return time_steps(batched_step(images, k, device), steps, reps, device)
 
 
 def _worker(k, steps, reps, device, threads, go, done):
@@ -262,7 +260,7 @@ def bench_workers(k, workers, steps, reps, device) -> float:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 6, 24])
     parser.add_argument("--workers", type=int, default=2,
                         help="also time this many processes, each with a stack of K=6 (1: skip)")
@@ -275,13 +273,12 @@ def main():
     print(allocator.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"wrote {save_csv(allocator, results_dir() / 'bench_allocator.csv')}")
     flops = flops_per_image(CFG)
-    peak = matmul_peak(device)
+    steps_of = {("naive", 1): naive_step(device), ("tensor", 1): tensor_step(images, device)}
+    steps_of.update({("batched", k): batched_step(images, k, device) for k in args.ks})
+    timed, peak = time_interleaved(steps_of, args.steps, args.reps, device, peak_reps=2)
     print(f"device {device}, {torch.get_num_threads()} threads; matmul peak {peak:.1f} GFLOP/s; "
           f"{flops / 1e6:.2f} MFLOP per image (forward + backward)")
-
-    rows = [("naive", 1, 1, bench_naive(args.steps, args.reps, device)),
-            ("tensor", 1, 1, bench_tensor(images, args.steps, args.reps, device))]
-    rows += [("batched", k, 1, bench_batched(images, k, args.steps, args.reps, device)) for k in args.ks]
+    rows = [(method, k, 1, seconds) for (method, k), (seconds, _) in timed.items()]
     if args.workers > 1:
         rows.append(("batched", WORKER_K, args.workers,
                      bench_workers(WORKER_K, args.workers, args.steps, args.reps, device)))
