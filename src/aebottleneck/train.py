@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sys
+import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +63,8 @@ def reuse_freed_memory() -> bool:
     2-core VMs (`make bench` measures them and the time they cost, results/bench_allocator.csv).
     With the heap never trimmed, a warmed-up step reuses its memory (tests/test_train.py).
     The process then keeps up to 1 GiB of freed heap. Process-wide and one-way (glibc stops
-    adapting its mmap threshold); a no-op returning False off Linux or without glibc."""
-    if not sys.platform.startswith("linux"):
+    adapting its mmap threshold); a no-op returning False without glibc (macOS, Windows, musl)."""
+    if platform.libc_ver()[0] != "glibc":  # musl has a mallopt that does nothing
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
