@@ -203,3 +203,16 @@ def bench_ratios(bench: pd.DataFrame) -> pd.DataFrame:
     batched["vs_tensor"] = seconds["tensor"] / batched.seconds_per_model_epoch
     batched["peak"] = batched.gflops / batched.peak_fraction
     return batched.reset_index(drop=True)
+
+
+def allocator_gains(allocator: pd.DataFrame) -> pd.DataFrame:
+    """Per method of results/bench_allocator.csv (its first row glibc's defaults, its second
+    after train.reuse_freed_memory): k, the speed-up `gain` and the page faults per step of each."""
+    rows = {}
+    for method, timings in allocator.groupby("method", sort=False):
+        default, reused = timings.iloc[0], timings.iloc[1]
+        rows[method] = {"k": int(default.k),
+                        "gain": default.seconds_per_model_epoch / reused.seconds_per_model_epoch,
+                        "faults_default": default.page_faults_per_step,
+                        "faults_reused": reused.page_faults_per_step}
+    return pd.DataFrame.from_dict(rows, orient="index")
