@@ -5,9 +5,10 @@ import statistics
 import pytest
 import torch
 
-from aebottleneck.config import RunConfig
+from aebottleneck.config import IMAGE_SIZE, RunConfig
 from aebottleneck.model import build
-from aebottleneck.train import epoch_order, gather_batch, loss_terms, reuse_freed_memory, train_runs
+from aebottleneck.train import (EVAL_FLOATS, EVAL_ROWS, epoch_order, eval_chunk, evaluate, gather_batch,
+                                 loss_terms, reuse_freed_memory, train_runs)
 
 from conftest import small_config
 
@@ -150,3 +151,42 @@ def test_warmed_up_steps_fault_no_memory_in():
         faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     # The median: now and then the heap still grows by a block (a step's allocations vary).
     assert statistics.median(faults) < 100, f"page faults per step: {faults}"
+
+
+def test_eval_chunk_bounds_the_intermediates():
+    for k in (1, 6, 12, 36, 10_000):
+        chunk = eval_chunk(k)
+        assert chunk % EVAL_ROWS == 0 and chunk >= EVAL_ROWS
+        assert chunk == EVAL_ROWS or k * chunk * IMAGE_SIZE <= EVAL_FLOATS
+        assert k * (chunk + EVAL_ROWS) * IMAGE_SIZE > EVAL_FLOATS  # the largest chunk that fits
+    assert eval_chunk(12) < 2000 < eval_chunk(1)
+
+
+def test_evaluate_in_chunks_equals_all_at_once():
+    """The chunk only splits the rows of each matmul: the errors and codes do not depend on it
+    beyond float round-off (bit for bit here, for chunks of a multiple of 16 images)."""
+    model = build(RunConfig(bottleneck=4), [0, 1, 2])
+    images = torch.rand(1024, 784, generator=torch.Generator().manual_seed(1))  # (N, 784)
+    whole_errors, whole_codes = evaluate(model, images, chunk=len(images))      # (K, N), (K, N, n)
+    for chunk in (None, 7, 64, 333):
+        errors, codes = evaluate(model, images, chunk=chunk)
+        torch.testing.assert_close(errors, whole_errors, rtol=1e-5, atol=1e-8)
+        torch.testing.assert_close(codes, whole_codes, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="a setting of glibc's malloc")
+def test_evaluating_a_stack_faults_no_memory_in():
+    """Evaluated every epoch, 12 models on 10k images reuse their memory too: in chunks of 2000
+    images (75 MB per intermediate, above reuse_freed_memory's 32 MiB) it faulted in over 300k pages."""
+    import resource  # not on Windows, where this test is skipped
+    assert reuse_freed_memory()
+    model = build(RunConfig(bottleneck=8), list(range(12)))
+    images = torch.rand(10_000, 784, generator=torch.Generator().manual_seed(0))  # (N, 784)
+    for _ in range(2):
+        evaluate(model, images)
+    faults = []
+    for _ in range(5):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        evaluate(model, images)
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    assert statistics.median(faults) < 1000, f"page faults per evaluation: {faults}"

@@ -23,7 +23,7 @@ import torch
 from tqdm import tqdm
 
 from . import cache
-from .config import ConfigError, RunConfig
+from .config import IMAGE_SIZE, ConfigError, RunConfig
 from .data import Splits, corrupt, load_splits, noise_draws
 from .metrics import rmse_from_squared_errors
 from .model import StackedAutoencoder, build
@@ -151,12 +151,30 @@ def noisy_inputs(x: torch.Tensor, noise_masks: dict, levels: torch.Tensor,
     return inputs
 
 
+# Floats in one (K, chunk, 784) intermediate of `evaluate`: 8 MiB, well under the 32 MiB below which
+# reuse_freed_memory keeps freed blocks, so evaluating every epoch reuses its memory too (chunks of
+# 2000 images at K = 12 faulted 75 MB in per chunk, which made an evaluation take 1.7x as long).
+EVAL_FLOATS = 2 << 20
+EVAL_ROWS = 16  # chunks are a multiple of this many images (see eval_chunk)
+
+
+def eval_chunk(k: int) -> int:
+    """Images per chunk when `evaluate` runs K models: the largest multiple of EVAL_ROWS with
+    K * chunk * 784 <= EVAL_FLOATS (at least EVAL_ROWS). A chunk only splits the rows of each
+    matmul, and with no chunk of fewer than 16 rows (the 10k validation and test sets are a
+    multiple of 16) MKL gives the same bits for any chunk; a tail of a few rows takes another
+    kernel, whose round-off differs in the 7th digit of a code (tests/test_train.py)."""
+    return max(EVAL_ROWS, EVAL_FLOATS // (k * IMAGE_SIZE) // EVAL_ROWS * EVAL_ROWS)
+
+
 @torch.no_grad()
 def evaluate(model: StackedAutoencoder, images: torch.Tensor, targets: torch.Tensor | None = None,
-             chunk: int = 2000):
+             chunk: int | None = None):
     """Per-image MSE (K, N) and codes (K, N, n) of every model given `images` (N, 784), against
-    `targets` (N, 784; default the images themselves, e.g. the clean images of noisy inputs)."""
+    `targets` (N, 784; default the images themselves, e.g. the clean images of noisy inputs),
+    `chunk` images at a time (default eval_chunk(K))."""
     targets = images if targets is None else targets
+    chunk = chunk or eval_chunk(model.k)
     errors, codes = [], []
     for start in range(0, len(images), chunk):
         x = images[start:start + chunk]                        # (b, 784)
