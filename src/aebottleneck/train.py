@@ -161,9 +161,9 @@ EVAL_ROWS = 16  # chunks are a multiple of this many images (see eval_chunk)
 def eval_chunk(k: int) -> int:
     """Images per chunk when `evaluate` runs K models: the largest multiple of EVAL_ROWS with
     K * chunk * 784 <= EVAL_FLOATS (at least EVAL_ROWS). A chunk only splits the rows of each
-    matmul: on the 10k validation images (a multiple of 16) chunks of a multiple of 16 rows gave
-    the same bits as chunks of 2000 for K = 1 to 48 with the CPU wheel's BLAS, while a tail of a
-    few rows took another kernel, whose round-off differs in the 7th digit (tests/test_train.py)."""
+    matmul: on the 10k validation images (a multiple of 16), chunks of a multiple of 16 rows
+    gave the same bits as chunks of 2000 for K = 1, 3, 6, 12, 24, 36, 48 with the CPU wheel's
+    BLAS; a tail of a few rows took another kernel, whose round-off differs in the 7th digit."""
     return max(EVAL_ROWS, EVAL_FLOATS // (k * IMAGE_SIZE) // EVAL_ROWS * EVAL_ROWS)
 
 
