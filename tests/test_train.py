@@ -13,6 +13,20 @@ from aebottleneck.train import (EVAL_FLOATS, EVAL_ROWS, epoch_order, eval_chunk,
 from conftest import small_config
 
 
+def page_faults_of(work, warmup: int, repeats: int) -> list[int]:
+    """Minor page faults (memory faulted in again) of each of `repeats` calls of work(), after
+    `warmup` calls. Linux and macOS only: the tests that use it are skipped elsewhere."""
+    import resource  # not on Windows
+    for _ in range(warmup):
+        work()
+    faults = []
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        work()
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return faults
+
+
 def test_batched_equals_alone():
     configs = [small_config(seed=0), small_config(seed=0, penalty="signed", alpha=0.01),
                small_config(seed=1, penalty="signed", alpha=0.005)]
@@ -126,7 +140,6 @@ def test_bce_with_logits_trains_the_weights_pytorchs_loss_trains(monkeypatch):
 def test_warmed_up_steps_fault_no_memory_in():
     """With reuse_freed_memory (train_runs sets it) the steps of a stack of 12 reuse the memory
     their tensors freed; with glibc's defaults this VM faulted 1000-2000 pages in per step."""
-    import resource  # not on Windows, where this test is skipped
     assert reuse_freed_memory()
     configs = [RunConfig(bottleneck=8, seed=k % 3, penalty="signed" if k % 4 else "none",
                          alpha=0.005 if k % 4 else 0.0) for k in range(12)]
@@ -142,13 +155,7 @@ def test_warmed_up_steps_fault_no_memory_in():
         terms.total.sum().backward()
         optimizer.step()
 
-    for _ in range(10):
-        step()
-    faults = []
-    for _ in range(21):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        step()
-        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    faults = page_faults_of(step, warmup=10, repeats=21)
     # The median: now and then the heap still grows by a block (a step's allocations vary).
     assert statistics.median(faults) < 100, f"page faults per step: {faults}"
 
@@ -164,7 +171,7 @@ def test_eval_chunk_bounds_the_intermediates():
 
 def test_evaluate_in_chunks_equals_all_at_once():
     """The chunk only splits the rows of each matmul: the errors and codes do not depend on it
-    beyond float round-off (bit for bit here, for chunks of a multiple of 16 images)."""
+    beyond float round-off, whether or not it divides the number of images."""
     model = build(RunConfig(bottleneck=4), [0, 1, 2])
     images = torch.rand(1024, 784, generator=torch.Generator().manual_seed(1))  # (N, 784)
     whole_errors, whole_codes = evaluate(model, images, chunk=len(images))      # (K, N), (K, N, n)
@@ -178,15 +185,8 @@ def test_evaluate_in_chunks_equals_all_at_once():
 def test_evaluating_a_stack_faults_no_memory_in():
     """Evaluated every epoch, 12 models on 10k images reuse their memory too: in chunks of 2000
     images (75 MB per intermediate, above reuse_freed_memory's 32 MiB) it faulted in over 300k pages."""
-    import resource  # not on Windows, where this test is skipped
     assert reuse_freed_memory()
     model = build(RunConfig(bottleneck=8), list(range(12)))
     images = torch.rand(10_000, 784, generator=torch.Generator().manual_seed(0))  # (N, 784)
-    for _ in range(2):
-        evaluate(model, images)
-    faults = []
-    for _ in range(5):
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        evaluate(model, images)
-        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    faults = page_faults_of(lambda: evaluate(model, images), warmup=2, repeats=5)
     assert statistics.median(faults) < 1000, f"page faults per evaluation: {faults}"

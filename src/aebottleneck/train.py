@@ -174,7 +174,7 @@ def evaluate(model: StackedAutoencoder, images: torch.Tensor, targets: torch.Ten
     `targets` (N, 784; default the images themselves, e.g. the clean images of noisy inputs),
     `chunk` images at a time (default eval_chunk(K))."""
     targets = images if targets is None else targets
-    chunk = chunk or eval_chunk(model.k)
+    chunk = eval_chunk(model.k) if chunk is None else chunk
     errors, codes = [], []
     for start in range(0, len(images), chunk):
         x = images[start:start + chunk]                        # (b, 784)
