@@ -24,7 +24,7 @@ STAMP := $(VENV)/.installed
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book notebooks test unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install
+.PHONY: book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install
 
 install: $(STAMP)
 
@@ -55,7 +55,11 @@ book: notebooks
 	$(BIN)/jupyter-book build $(SITE) $(JB_FLAGS)
 	@echo "Open $(HTML)/index.html"
 
-test: unit testbook testbook-fashion check-numbers
+test: machine unit testbook testbook-fashion check-numbers
+
+# What the numbers' round-off depends on (CPU, threads, BLAS, ATen kernels), printed first.
+machine: $(STAMP)
+	$(BIN)/python -m aebottleneck.machine
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/test_quick_numbers.py

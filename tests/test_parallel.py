@@ -1,4 +1,5 @@
-"""Training in worker processes (cache.get_runs with workers > 1): same runs, same numbers."""
+"""Training in worker processes (cache.get_runs with workers > 1): same runs, same numbers.
+Bitwise comparisons run both sides with the same thread count (cache.worker_threads)."""
 import multiprocessing
 
 import pytest
@@ -23,9 +24,13 @@ def test_runs_from_workers_are_those_of_their_stacks_trained_here(results, tmp_p
     runs = cache.get_runs(configs, progress=False, workers=3)
     assert [run["key"] for run in runs] == [c.key() for c in configs]
     assert all(cache.run_path(c).is_file() for c in configs)
-    here = {}
-    for part in cache.stacks(configs, 3):        # the same cut stacks, trained in this process
-        here.update((c.key(), run) for c, run in zip(part, train_runs(part, progress=False)))
+    here, threads = {}, torch.get_num_threads()
+    torch.set_num_threads(cache.worker_threads(3))  # a worker's thread count: MKL sums by it
+    try:
+        for part in cache.stacks(configs, 3):    # the same cut stacks, trained in this process
+            here.update((c.key(), run) for c, run in zip(part, train_runs(part, progress=False)))
+    finally:
+        torch.set_num_threads(threads)
     for run in runs:
         twin = here[run["key"]]
         assert all(torch.equal(run["state"][name], twin["state"][name]) for name in twin["state"])

@@ -1,7 +1,8 @@
-"""Tables of the book built from benchmark files."""
+"""Tables of the book: from benchmark files, and the protocol rules of report on hand-made runs."""
 import pandas as pd
 import pytest
 
+from aebottleneck import report
 from aebottleneck.report import allocator_gains
 
 
@@ -16,3 +17,68 @@ def test_allocator_gains_pair_each_methods_default_and_reused_timing():
     assert gains.loc["tensor", "gain"] == pytest.approx(1.25)
     assert gains.loc["batched", "gain"] == pytest.approx(1.2)
     assert (gains.loc["batched", "faults_default"], gains.loc["batched", "faults_reused"]) == (400.0, 7.0)
+
+
+# The protocol rules, on small hand-made frames of runs (report.runs_frame's columns).
+def runs(rows):
+    """rows: (bottleneck, penalty, alpha, seed, val_rmse, test_rmse[, diverged])."""
+    frame = pd.DataFrame([(*r, False)[:7] for r in rows],
+                         columns=["bottleneck", "penalty", "alpha", "seed", "val_rmse", "test_rmse", "diverged"])
+    frame["method"] = frame.penalty.map(lambda p: "standard" if p == "none" else "penalty")
+    return frame.assign(code_activation="leaky_relu", runaway=frame.diverged, corr_mean=0.5, code_std_mean=1.0)
+
+
+STANDARD = [(2, "none", 0.0, s, 0.20, 0.20 + s / 100) for s in (0, 1)]
+
+
+def test_alpha_is_chosen_on_mean_validation_rmse_never_on_test():
+    frame = runs(STANDARD + [(2, "signed", 0.1, 0, 0.10, 0.90), (2, "signed", 0.1, 1, 0.12, 0.90),
+                             (2, "signed", 0.5, 0, 0.30, 0.01), (2, "signed", 0.5, 1, 0.02, 0.01)])
+    selection = report.alpha_selection(frame)
+    assert selection.query("selected").alpha.tolist() == [0.1]       # mean val 0.11 < 0.16; test ignored
+    assert selection.set_index("alpha").val_rmse_mean.to_dict() == pytest.approx({0.1: 0.11, 0.5: 0.16})
+    assert report.table1(frame).query("method == 'penalty'").rmse_mean.item() == pytest.approx(0.90)
+
+
+def test_a_diverged_run_makes_its_alpha_lose_and_ties_go_to_the_smallest_alpha():
+    diverged = runs(STANDARD + [(2, "signed", 0.1, 0, 0.10, 0.5, True), (2, "signed", 0.1, 1, 0.10, 0.5),
+                                (2, "signed", 0.5, 0, 0.30, 0.5), (2, "signed", 0.5, 1, 0.30, 0.5)])
+    assert report.alpha_selection(diverged).query("selected").alpha.tolist() == [0.5]
+    tied = runs(STANDARD + [(2, "signed", a, s, 0.3, 0.5, True) for a in (0.5, 0.1) for s in (0, 1)])
+    assert report.alpha_selection(tied).query("selected").alpha.tolist() == [0.1]
+
+
+def test_table1_is_the_mean_and_sample_std_over_seeds():
+    frame = runs(STANDARD + [(2, "signed", 0.1, s, 0.1, t) for s, t in ((0, 0.1), (1, 0.3))])
+    table = report.table1(frame).set_index("method")
+    assert list(report.table1(frame).columns) == report.TABLE1_COLUMNS
+    assert table.loc["penalty", "rmse_mean"] == pytest.approx(0.2)
+    assert table.loc["penalty", "rmse_std"] == pytest.approx(0.1 * 2 ** 0.5)          # ddof = 1
+    assert table.loc["standard", "n_seeds"] == 2
+
+
+def test_variant_table_pairs_seeds_and_gives_a_t_interval():
+    from scipy import stats
+
+    frame = runs([(2, "none", 0.0, s, 0.2, 0.2) for s in (0, 1, 2)]                   # listed out of seed order
+                 + [(2, "squared", 0.1, s, 0.1, 0.2 + d) for s, d in ((2, -0.01), (0, 0.01), (1, 0.03))])
+    row = report.variant_table(frame).query("variant == 'squared'").iloc[0]
+    paired = [0.01, 0.03, -0.01]                                      # seeds 0, 1, 2
+    half = stats.t.ppf(0.975, 2) * pd.Series(paired).std() / 3 ** 0.5
+    assert row.diff_mean == pytest.approx(0.01)
+    assert (row.diff_ci_low, row.diff_ci_high) == pytest.approx((0.01 - half, 0.01 + half))
+    assert row.p_value == pytest.approx(stats.ttest_rel([0.2 + d for d in paired], [0.2] * 3).pvalue)
+
+
+def test_run_record_and_chapter_rows(tmp_path):
+    from aebottleneck.cache import save_chapter_rows
+
+    frame = runs(STANDARD).assign(key=["a", "b"], dataset="mnist", code_version="2", epochs=5, hidden="128-64",
+                                  output="sigmoid", loss="bce")
+    path = tmp_path / "runs.csv"
+    save_chapter_rows(report.run_record(frame, "one"), path)
+    save_chapter_rows(report.run_record(frame.iloc[:1], "two"), path)
+    save_chapter_rows(report.run_record(frame.iloc[1:], "one"), path)      # replaces chapter one's rows
+    saved = pd.read_csv(path)
+    assert list(saved.columns) == report.RUN_COLUMNS
+    assert sorted(zip(saved.chapter, saved.key)) == [("one", "b"), ("two", "a")]

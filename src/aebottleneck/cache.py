@@ -64,6 +64,18 @@ def save_csv(frame, path: Path) -> Path:
     return path
 
 
+def save_chapter_rows(frame, path: Path) -> Path:
+    """Replace the rows of one chapter in the CSV at `path` by `frame` (whose `chapter` column
+    names it), keeping every other chapter's rows; written atomically."""
+    import pandas as pd
+
+    (chapter,) = frame.chapter.unique()
+    if path.is_file():
+        kept = pd.read_csv(path)
+        frame = pd.concat([kept[kept.chapter != chapter], frame], ignore_index=True)
+    return save_csv(frame, path)
+
+
 def load_torch(path: Path, required: set[str] = frozenset(), quiet: bool = False):
     """The object stored at `path`, or None (with a warning unless `quiet`) if it is unreadable
     or incomplete."""
@@ -160,6 +172,13 @@ def pick_workers(workers: int | str | None = None) -> int:
     return workers
 
 
+def worker_threads(workers: int) -> int:
+    """CPU threads each of `workers` processes trains with: its share of this process's threads.
+    MKL sums in another order with another thread count, so a run is bitwise reproducible only
+    with the same count (tests/test_parallel.py pins it on both sides)."""
+    return max(1, torch.get_num_threads() // workers)
+
+
 def stacks(missing: list[RunConfig], workers: int) -> list[list[RunConfig]]:
     """The stacked models that train `missing`: one per architecture when one process trains
     them or when they divide evenly among `workers` processes; else each architecture's runs
@@ -234,8 +253,7 @@ def train_in_parallel(parts: list[list[RunConfig]], device: torch.device, worker
     tasks, reports = context.Queue(), context.Queue()
     for task in [*enumerate(parts), *[None] * workers]:
         tasks.put(task)
-    threads = max(1, torch.get_num_threads() // workers)
-    processes = [context.Process(target=_worker, args=(tasks, reports, str(device), threads))
+    processes = [context.Process(target=_worker, args=(tasks, reports, str(device), worker_threads(workers)))
                  for _ in range(workers)]
     epochs, finished = [0] * len(parts), 0
     bar = tqdm(total=sum(part[0].epochs for part in parts), disable=not progress, unit="epoch",

@@ -5,6 +5,7 @@ Pixels are float32 in [0, 1], images flattened to 784. The data folder is $AEB_D
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -20,6 +21,15 @@ TRAIN_SIZE = 50_000  # the rest of the 60k training images is the validation spl
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 _FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+# The published files, uncompressed: (bytes, md5). A data folder is checked against these before
+# any use, so a run cached as `mnist` was trained on MNIST itself (its cache key need not say so).
+_SIZES = (47_040_016, 60_008, 7_840_016, 10_008)
+PUBLISHED = {
+    "mnist": dict(zip(_FILES, zip(_SIZES, ("6bbc9ace898e44ae57da46a324031adb", "a25bea736e30d166cdddb491f175f624",
+                                           "2646ac647ad5339dbf082846283269ea", "27ae3e4e09519cfbb04c329615203637")))),
+    "fashion_mnist": dict(zip(_FILES, zip(_SIZES, ("f4a8712d7a061bf5bd6d2ca38dc4d50a", "9018921c3c673c538a1fc5bad174d6f9",
+                                                   "8181f5470baa50b63fa0f6fddb340f0a", "15d484375f8d13e6eb1aabb0c3f46965")))),
+}
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}  # as written in the book
 CLASS_NAMES = {
     "mnist": [str(d) for d in range(10)],
@@ -61,25 +71,36 @@ def _check_files(dataset: str, root: Path) -> bool:
     return False
 
 
-def _read_idx(path: Path, ndim: int, count: int | None = None) -> torch.Tensor:
-    """An IDX file of unsigned bytes (magic 0x0000080N) as a uint8 tensor, with checks."""
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_identity(dataset: str, raw: Path) -> None:
+    """Each IDX file is the published one (size, then md5); the error names the file, what was
+    expected and, when the file is another published one, which."""
+    known = {md5: (other, name) for other, files in PUBLISHED.items() for name, (_, md5) in files.items()}
+    for name, (size, md5) in PUBLISHED[dataset].items():
+        path = raw / name
+        if path.stat().st_size != size:
+            raise DataError(f"{path}: {path.stat().st_size} bytes, but the published {DATASET_NAMES[dataset]} "
+                            f"file {name} has {size} (truncated, cut, or another file)")
+        found = _md5(path)
+        if found != md5:
+            other = known.get(found)
+            hint = f"it is {DATASET_NAMES[other[0]]}'s {other[1]}" if other else "corrupt or another data set"
+            raise DataError(f"{path}: md5 {found}, but the published {DATASET_NAMES[dataset]} file {name} "
+                            f"has md5 {md5} ({hint}); point AEB_DATA_DIR at the published files")
+
+
+def _read_idx(path: Path, ndim: int) -> torch.Tensor:
+    """An IDX file of unsigned bytes as a uint8 tensor (its identity is checked beforehand)."""
     blob = path.read_bytes()
-    if len(blob) < 4 + 4 * ndim:
-        raise DataError(f"{path}: file too short ({len(blob)} bytes) for an IDX header")
-    magic = int.from_bytes(blob[:4], "big")
-    if magic != 0x0800 + ndim:
-        raise DataError(f"{path}: wrong magic number {magic:#010x}, expected {0x0800 + ndim:#010x}"
-                        f" (uint8, {ndim}-d); is this the right file?")
-    shape = [int.from_bytes(blob[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    if ndim == 3 and shape[1:] != [28, 28]:
-        raise DataError(f"{path}: images are {shape[1]}x{shape[2]}, expected 28x28")
-    if count is not None and shape[0] != count:
-        raise DataError(f"{path}: holds {shape[0]} items but its partner file holds {count}")
-    expected = 4 + 4 * ndim + int(torch.tensor(shape).prod())
-    if len(blob) != expected:
-        raise DataError(f"{path}: {len(blob)} bytes, header says {expected} (truncated or corrupt)")
-    data = torch.frombuffer(bytearray(blob[4 + 4 * ndim:]), dtype=torch.uint8)
-    return data.view(*shape)
+    shape = [int.from_bytes(blob[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]  # after the magic
+    return torch.frombuffer(bytearray(blob[4 + 4 * ndim:]), dtype=torch.uint8).view(*shape)
 
 
 def _download(dataset: str, root: Path) -> None:
@@ -110,10 +131,11 @@ def _load_splits(dataset: str, folder: Path) -> Splits:
     if not _check_files(dataset, folder):
         _download(dataset, folder)
     raw = folder / _TORCHVISION[dataset] / "raw"
+    check_identity(dataset, raw)
     train_images = _read_idx(raw / _FILES[0], 3)
-    train_labels = _read_idx(raw / _FILES[1], 1, count=len(train_images))
+    train_labels = _read_idx(raw / _FILES[1], 1)
     test_images = _read_idx(raw / _FILES[2], 3)
-    test_labels = _read_idx(raw / _FILES[3], 1, count=len(test_images))
+    test_labels = _read_idx(raw / _FILES[3], 1)
 
     def split(images, labels):
         return Split(images.reshape(len(images), -1).float().div_(255.0), labels.long())

@@ -34,7 +34,8 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
         codes = run["test_codes"].numpy()
         finite = np.isfinite(codes).all()
         rows.append({
-            "key": run["key"], "hidden": "-".join(map(str, cfg["hidden"])), "bottleneck": cfg["bottleneck"],
+            "key": run["key"], "dataset": cfg["dataset"], "code_version": run["code_version"],
+            "epochs": cfg["epochs"], "hidden": "-".join(map(str, cfg["hidden"])), "bottleneck": cfg["bottleneck"],
             "activation": cfg["activation"], "code_activation": cfg["code_activation"],
             "output": cfg["output"], "loss": cfg["loss"], "penalty": cfg["penalty"],
             "alpha": cfg["alpha"], "seed": cfg["seed"],
@@ -48,6 +49,18 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "near_zero": near_zero_fraction(codes) if finite else np.nan,
         })
     return pd.DataFrame(rows)
+
+
+# results/<profile>/runs.csv: one row per run a chapter used, for audit and for CI's checks of
+# runaway runs by their signature (tests/test_quick_numbers.py).
+RUN_COLUMNS = ["chapter", "key", "dataset", "code_version", "epochs", "hidden", "bottleneck", "code_activation",
+               "output", "loss", "penalty", "alpha", "seed", "val_rmse", "test_rmse", "diverged", "runaway",
+               "code_std_mean", "corr_mean"]
+
+
+def run_record(frame: pd.DataFrame, chapter: str) -> pd.DataFrame:
+    """The rows of runs.csv for one chapter's runs (a runs_frame), one per run key."""
+    return frame.drop_duplicates("key").assign(chapter=chapter)[RUN_COLUMNS]
 
 
 SELECTION_GROUP = ["bottleneck", "code_activation", "penalty"]  # one alpha chosen per group
