@@ -51,10 +51,17 @@ def test_failing_cell_names_notebook_and_cell(capsys, tmp_path, monkeypatch):
                 "nbformat": 4, "nbformat_minor": 4}
     (tmp_path / "notebooks" / "broken.ipynb").write_text(json.dumps(notebook))
     monkeypatch.chdir(tmp_path)
+    good = tmp_path / "out" / "broken.ipynb"
+    good.parent.mkdir()
+    good.write_text("the last good page")
     assert main(["broken", "--profile", "quick", "--output-dir", str(tmp_path / "out")]) == 1
     err = capsys.readouterr().err
     assert "notebook 'broken' failed at In [3] (ValueError: broken on purpose: quick)" in err
-    assert str(tmp_path / "out" / "broken.ipynb") in err
+    failed = tmp_path / "out" / "broken.failed.ipynb"
+    assert f"the executed copy with the full traceback is {failed}" in err
+    assert "broken on purpose" in failed.read_text()
+    assert good.read_text() == "the last good page"                  # not replaced by the failure
+    assert sorted(p.name for p in good.parent.iterdir()) == ["broken.failed.ipynb", "broken.ipynb"]
 
 
 def test_parse_value():

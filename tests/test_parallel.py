@@ -1,6 +1,7 @@
 """Training in worker processes (cache.get_runs with workers > 1): same runs, same numbers.
 Bitwise comparisons run both sides with the same thread count (cache.worker_threads)."""
 import multiprocessing
+import os
 
 import pytest
 import torch
@@ -11,23 +12,26 @@ from aebottleneck.train import train_runs
 
 from conftest import small_config
 
+two_cores = pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="2 worker processes need 2 cores")
 
-def grid():
+
+def grid(sizes=(4, 2)):
     """Two architectures (code sizes) x two seeds x standard and penalised: 8 small runs."""
     return [small_config(bottleneck=n, seed=s, penalty=p, alpha=a)
-            for n in (4, 2) for s in (0, 1) for p, a in (("none", 0.0), ("signed", 0.01))]
+            for n in sizes for s in (0, 1) for p, a in (("none", 0.0), ("signed", 0.01))]
 
 
+@two_cores
 def test_runs_from_workers_are_those_of_their_stacks_trained_here(results, tmp_path, monkeypatch):
-    configs = grid()
-    assert len(cache.stacks(configs, 3)) == 6     # 2 architectures do not divide among 3: cut
-    runs = cache.get_runs(configs, progress=False, workers=3)
+    configs = grid((4, 3, 2))
+    assert len(cache.stacks(configs, 2)) == 6     # 3 architectures do not divide among 2: cut
+    runs = cache.get_runs(configs, progress=False, workers=2)
     assert [run["key"] for run in runs] == [c.key() for c in configs]
     assert all(cache.run_path(c).is_file() for c in configs)
     here, threads = {}, torch.get_num_threads()
-    torch.set_num_threads(cache.worker_threads(3))  # a worker's thread count: MKL sums by it
+    torch.set_num_threads(cache.worker_threads(2))  # a worker's thread count: MKL sums by it
     try:
-        for part in cache.stacks(configs, 3):    # the same cut stacks, trained in this process
+        for part in cache.stacks(configs, 2):    # the same cut stacks, trained in this process
             here.update((c.key(), run) for c, run in zip(part, train_runs(part, progress=False)))
     finally:
         torch.set_num_threads(threads)
@@ -58,7 +62,7 @@ def test_stacks_are_cut_only_when_they_do_not_divide_among_workers():
     assert [sorted({c.seed for c in part}) for part in halves] == [[0], [1]]  # cut between seeds
 
 
-@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "two", "0"])
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "two", "0", 10**6])
 def test_bad_workers_fail_before_any_work(results, workers):
     with pytest.raises(ConfigError, match="workers="):
         cache.get_runs([small_config()], progress=False, workers=workers)
@@ -75,11 +79,15 @@ def test_bad_workers_variable_fails_before_any_work(results, monkeypatch):
 def test_workers_default_to_one_or_the_variable(monkeypatch):
     monkeypatch.delenv("AEB_WORKERS", raising=False)
     assert cache.pick_workers() == 1
-    monkeypatch.setenv("AEB_WORKERS", "3")
-    assert cache.pick_workers() == 3
-    assert cache.pick_workers(2) == 2                 # the argument wins
+    monkeypatch.setenv("AEB_WORKERS", "2")
+    assert cache.pick_workers() == 2
+    assert cache.pick_workers(1) == 1                 # the argument wins
+    monkeypatch.setenv("AEB_WORKERS", str(os.cpu_count() + 1))   # more processes than cores
+    with pytest.raises(ConfigError, match=rf"workers={os.cpu_count() + 1} is not allowed: an integer from 1 to"):
+        cache.pick_workers()
 
 
+@two_cores
 def test_a_failing_worker_is_reported_and_stops_the_others(results):
     results.mkdir()
     (results / "runs").write_text("not a folder")   # every worker fails when it saves its runs
@@ -88,6 +96,7 @@ def test_a_failing_worker_is_reported_and_stops_the_others(results):
     assert multiprocessing.active_children() == []
 
 
+@two_cores
 def test_worker_messages_reach_the_parent(results, capsys):
     """What a worker writes (here the warning about an unreadable checkpoint) is printed by the
     parent process: a notebook shows only the parent's output."""

@@ -8,7 +8,6 @@ reported and retrained, never used.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import multiprocessing
@@ -24,38 +23,19 @@ import torch
 from tqdm import tqdm
 
 from .config import CODE_VERSION, ConfigError, RunConfig, results_dir
+from .files import CacheError, write_atomic
 
 RUN_KEYS = {"key", "code_version", "config", "metrics", "history", "test_codes", "state"}
-
-
-class CacheError(RuntimeError):
-    """The results folder cannot be written; the message says which and why."""
-
-
-def _write_atomic(data: bytes, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # nothing to remove when the folder itself failed
-            tmp.unlink()
-        raise CacheError(f"cannot write {path}: {exc.strerror or exc}. Free some space or set "
-                         "AEB_RESULTS_DIR to a writable folder; finished results are untouched.") from exc
 
 
 def save_torch(obj, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    _write_atomic(buffer.getvalue(), path)
+    write_atomic(buffer.getvalue(), path)
 
 
 def save_text(text: str, path: Path) -> None:
-    _write_atomic(text.encode(), path)
+    write_atomic(text.encode(), path)
 
 
 def save_csv(frame, path: Path) -> Path:
@@ -166,9 +146,10 @@ def pick_workers(workers: int | str | None = None) -> int:
     workers = os.environ.get("AEB_WORKERS", "1") if workers is None else workers
     if isinstance(workers, str) and workers.isdigit():
         workers = int(workers)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers={workers!r} is not allowed: an integer >= 1 "
-                          "(the argument, or $AEB_WORKERS when it is None)")
+    cores = os.cpu_count() or 1   # more processes than cores only share them (each holds ~0.8 GB)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= cores:
+        raise ConfigError(f"workers={workers!r} is not allowed: an integer from 1 to {cores}, the cores of this "
+                          "machine (the argument, or $AEB_WORKERS when it is None)")
     return workers
 
 

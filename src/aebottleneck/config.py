@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .files import write_atomic
 # Bump when a change to the trainer, model or metrics changes the numbers a config produces:
 # it is part of every cache key, so old results are retrained rather than silently reused.
 # 2: the BCE's logged value is computed from the sigmoid (model.BCEWithLogits); the weights and
@@ -32,6 +33,7 @@ ARCHS = ("mlp", "conv")                 # conv: `hidden` holds channel counts, 2
 NOISES = ("none", "gaussian", "masking")  # input corruption of a denoising autoencoder
 MAX_CONV_LAYERS = 2                     # each halves the image: 28 -> 14 -> 7
 IMAGE_SIZE = 784  # 28 x 28, flattened
+MAX_SEED = 2**32 - 1  # numpy's and torch's seeding take every seed up to here on every platform
 MAX_OVERCOMPLETE = 4 * IMAGE_SIZE
 # Fields added after runs were first cached enter the cache key only when they differ from
 # their default, which reproduces the behaviour from before they existed: adding an option
@@ -125,7 +127,7 @@ class RunConfig:
         check_int("batch_size", self.batch_size, minimum=1)
         if not (isinstance(self.lr, float) and math.isfinite(self.lr) and self.lr > 0):
             _fail("lr", self.lr, "must be a finite float > 0")
-        check_int("seed", self.seed, minimum=0)
+        check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)
         check_int("train_size", self.train_size, minimum=1, maximum=50_000)
         check_choice("arch", self.arch, ARCHS)
         if self.arch == "conv" and not 1 <= len(self.hidden) <= MAX_CONV_LAYERS:
@@ -180,8 +182,8 @@ class RunConfig:
 class Profile:
     """The settings a notebook reads; one TOML table per profile in profiles.toml.
 
-    `name` is the profile's name, with "-custom" appended when a notebook overrode a setting,
-    so that tables written under results/<name>/ never mix the two. `dataset` is not a TOML
+    `name` is the profile's name, with "-custom-<digest of the overrides>" appended when a notebook
+    overrode a setting, so that tables written under results/<name>/ never mix two requests. `dataset` is not a TOML
     setting: every profile runs on either data set, and tables_dir() keeps their tables apart."""
 
     name: str
@@ -195,6 +197,7 @@ class Profile:
     variant_seeds: tuple[int, ...]     # the penalty chapter's table (alpha chosen on `seeds`)
     variant_alphas: tuple[float, ...]
     dataset: str = "mnist"
+    overrides: str = ""                # the overridden settings as JSON ("" for the profile as is)
 
     def run_fields(self) -> dict:
         """The RunConfig fields every run of this profile shares."""
@@ -205,7 +208,10 @@ class Profile:
         """Where a notebook writes its CSVs: results/<name>/ for MNIST (the paper's data set),
         results/<name>-<dataset>/ for another."""
         suffix = "" if self.dataset == "mnist" else f"-{self.dataset}"
-        return results_dir() / f"{self.name}{suffix}"
+        folder = results_dir() / f"{self.name}{suffix}"
+        if self.overrides and not (folder / "overrides.json").is_file():   # what made these tables
+            write_atomic(self.overrides.encode(), folder / "overrides.json")
+        return folder
 
 
 def profile_names() -> list[str]:
@@ -224,7 +230,7 @@ def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
     check_choice("profile", name, tuple(profiles))
     check_choice("dataset", dataset, DATASETS)
     values = dict(profiles[name])
-    known = {f.name for f in dataclasses.fields(Profile)} - {"name", "dataset"}
+    known = {f.name for f in dataclasses.fields(Profile)} - {"name", "dataset", "overrides"}
     if set(values) != known:
         raise ConfigError(f"profile {name!r} in profiles.toml must set exactly {sorted(known)}; "
                           f"it sets {sorted(values)}")
@@ -241,13 +247,18 @@ def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
             _fail(key, values[key], "a non-empty list")
     for key in ("seeds", "variant_seeds"):
         for seed in values[key]:
-            check_int(key, seed, minimum=0)
+            check_int(key, seed, minimum=0, maximum=MAX_SEED)
     for key in ("alphas", "variant_alphas"):
         for alpha in values[key]:
             check_alpha(key, alpha)
     for n in values["bottlenecks"]:
         check_int("bottlenecks", n, minimum=1, maximum=IMAGE_SIZE)
-    return Profile(name=f"{name}-custom" if overrides else name, epochs=values["epochs"], batch_size=values["batch_size"],
+    for key in ("seeds", "alphas", "bottlenecks", "variant_seeds", "variant_alphas"):
+        if len(set(values[key])) != len(values[key]):
+            _fail(key, values[key], "a value appears twice (it would count twice in every mean)")
+    recorded = json.dumps({"profile": name, **overrides}, sort_keys=True) if overrides else ""
+    digest = hashlib.sha256(recorded.encode()).hexdigest()[:8]
+    return Profile(name=f"{name}-custom-{digest}" if overrides else name, overrides=recorded, epochs=values["epochs"], batch_size=values["batch_size"],
                    train_size=values["train_size"], seeds=tuple(values["seeds"]),
                    alphas=tuple(float(a) for a in values["alphas"]),
                    bottlenecks=tuple(values["bottlenecks"]), tsne_size=values["tsne_size"],
@@ -264,6 +275,19 @@ def project_root() -> Path:
         if (folder / "_toc.yml").is_file() and (folder / "src" / "aebottleneck").is_dir():
             return folder
     return here
+
+
+FLAG_SPELLINGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def env_flag(name: str, default: bool) -> bool:
+    """An on/off environment switch: 1/0, true/false, yes/no, on/off in any case; unset is `default`."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip().lower() not in FLAG_SPELLINGS:
+        _fail(name, value, f"an on/off switch: one of {', '.join(FLAG_SPELLINGS)}")
+    return FLAG_SPELLINGS[value.strip().lower()]
 
 
 def results_dir() -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .config import DATASETS, check_choice, data_dir
+from .config import DATASETS, check_choice, data_dir, env_flag
 
 TRAIN_SIZE = 50_000  # the rest of the 60k training images is the validation split
 
@@ -104,9 +104,9 @@ def _read_idx(path: Path, ndim: int) -> torch.Tensor:
 
 
 def _download(dataset: str, root: Path) -> None:
-    if os.environ.get("AEB_DOWNLOAD", "1") == "0":
+    if not env_flag("AEB_DOWNLOAD", default=True):
         raise DataError(f"{dataset}: no IDX files under {root / _TORCHVISION[dataset] / 'raw'} and "
-                        "downloads are off (AEB_DOWNLOAD=0). Set AEB_DATA_DIR to a folder that "
+                        f"downloads are off (AEB_DOWNLOAD={os.environ['AEB_DOWNLOAD']}). Set AEB_DATA_DIR to a folder that "
                         "holds them, or unset AEB_DOWNLOAD to let torchvision fetch them.")
     import torchvision  # only needed here
 

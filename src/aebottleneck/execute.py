@@ -3,20 +3,23 @@
     python -m aebottleneck.execute --profile quick                  # every notebook, in order
     python -m aebottleneck.execute --profile paper decorrelation -p alphas "[0.02]"
 
-Checked before any notebook runs (exit code 2): notebook and profile names, parameter names
-(papermill itself only warns when -p names a parameter a notebook does not declare), the values
-of profile settings, the device, and the data files. A failing cell stops the run with exit
-code 1 and a message naming the notebook, the cell and the error.
+Checked before any notebook runs (exit code 2): notebook and profile names, the output folder,
+parameter names (papermill itself only warns when -p names a parameter a notebook does not
+declare), every value against its entry in aebottleneck.parameters, the device, and the data
+files. A notebook executes into a hidden file beside its page and replaces the page only when
+every cell ran: a failing or interrupted one is kept as <name>.failed.ipynb, the last good page
+stays, and the run stops with exit code 1 and a message naming the notebook, the cell and the error.
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
-from .config import ConfigError, Profile, data_dir, load_profile, project_root
+from .config import ConfigError, Profile, data_dir, env_flag, load_profile, project_root
 from .data import DataError
 
 # Execution order: later notebooks reuse the runs cached by earlier ones.
@@ -24,10 +27,11 @@ NOTEBOOKS = ("data", "decorrelation", "embeddings", "penalty_variants", "compres
              "datasets", "pca_vs_ae", "regularizers", "activations_losses", "speed")
 
 
-def declared_parameters(path: Path) -> set[str]:
+def declared_parameters(path: Path) -> dict:
+    """name -> default value of each parameter the notebook's `parameters` cell declares."""
     import papermill
 
-    return set(papermill.inspect_notebook(str(path)))
+    return {name: parse_value(p["default"]) for name, p in papermill.inspect_notebook(str(path)).items()}
 
 
 def parse_value(text: str):
@@ -38,30 +42,45 @@ def parse_value(text: str):
         return text
 
 
+def check_output_dir(output_dir: Path, source_dir: Path) -> None:
+    """The output folder is a folder (or can become one) and not the sources' folder or inside it."""
+    resolved, sources = output_dir.resolve(), source_dir.resolve()
+    if resolved == sources or sources in resolved.parents:
+        raise ConfigError(f"--output-dir={str(output_dir)!r} is not allowed: it would overwrite the source "
+                          f"notebooks in {sources}; use book/executed or another folder")
+    if resolved.exists() and not resolved.is_dir():
+        raise ConfigError(f"--output-dir={str(output_dir)!r} is not allowed: it is a file, not a folder")
+
+
 def check_request(names: list[str], profile: str, parameters: dict, source_dir: Path) -> None:
     """Every error a request can have, found before the first notebook starts."""
+    from .parameters import check_parameters
+
+    available = sorted(path.stem for path in source_dir.glob("*.ipynb"))
     for name in names:
-        if not (source_dir / f"{name}.ipynb").is_file():
+        if name not in available:   # also refuses a path such as ../notebooks/data
             raise ConfigError(f"notebook={name!r} is not allowed: no {source_dir / name}.ipynb; "
-                              f"known: {', '.join(NOTEBOOKS)}")
+                              f"known: {', '.join(available)}")
     load_profile(profile)
     for name in names:
         declared = declared_parameters(source_dir / f"{name}.ipynb")
         if "profile" not in declared:
             raise ConfigError(f"notebook {name!r} declares no 'profile' parameter")
-        unknown = set(parameters) - declared
+        unknown = set(parameters) - set(declared)
         if unknown:
             raise ConfigError(f"notebook {name!r} has no parameter {', '.join(map(repr, sorted(unknown)))}; "
                               f"it declares: {', '.join(sorted(declared))}")
+        check_parameters({**declared, **parameters, "profile": profile})
     # Values, not only names: profile settings, the device and the data folder are checked here,
     # so a typo fails in a second instead of after the first notebook has trained for an hour.
-    settings = {f.name for f in dataclasses.fields(Profile)} - {"name"}
+    settings = {f.name for f in dataclasses.fields(Profile)} - {"name", "overrides"}
     load_profile(profile, **{k: v for k, v in parameters.items() if k in settings})
     if parameters.get("device") is not None:
         from .train import pick_device
 
         pick_device(parameters["device"])
     data_dir()
+    env_flag("AEB_DOWNLOAD", default=True)
     if any(name in NOTEBOOKS for name in names):  # every project notebook reads the data
         from .config import DATASETS
         from .data import load_splits
@@ -79,22 +98,29 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
     import papermill
 
     source_dir = project_root() / "notebooks"
+    check_output_dir(output_dir, source_dir)
     check_request(names, profile, parameters, source_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for name in names:
-        output = output_dir / f"{name}.ipynb"
+        page, running, failed = (output_dir / f"{stem}.ipynb" for stem in (name, f".{name}.running", f"{name}.failed"))
         print(f"[execute] {name} (profile={profile}{''.join(f', {k}={v!r}' for k, v in parameters.items())})",
               flush=True)
         try:
             papermill.execute_notebook(
-                str(source_dir / f"{name}.ipynb"), str(output),
+                str(source_dir / f"{name}.ipynb"), str(running),
                 parameters={"profile": profile, **parameters}, kernel_name="python3",
                 cwd=str(source_dir), progress_bar=False,
             )
-        except papermill.PapermillExecutionError as exc:
-            raise NotebookError(
-                f"notebook {name!r} failed at In [{exc.exec_count}] ({exc.ename}: {exc.evalue}); "
-                f"the executed copy with the full traceback is {output}") from exc
+        except BaseException as exc:   # a failed cell, Ctrl-C, a dead kernel: the last good page stays
+            if running.is_file():
+                os.replace(running, failed)
+            if isinstance(exc, papermill.PapermillExecutionError):
+                raise NotebookError(
+                    f"notebook {name!r} failed at In [{exc.exec_count}] ({exc.ename}: {exc.evalue}); the "
+                    f"executed copy with the full traceback is {failed}; {page} was left as it was") from exc
+            raise
+        os.replace(running, page)
+        failed.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,87 @@
+"""Nothing wrong gets in: every notebook parameter is declared once with its form and checked
+before any kernel starts; duplicates, paths outside the output folder and bad switches are
+refused with a message that names them; custom tables go to a folder of their own."""
+import json
+
+import pytest
+
+from aebottleneck.config import ConfigError, env_flag, load_profile, project_root
+from aebottleneck.execute import NOTEBOOKS, declared_parameters, main
+from aebottleneck.parameters import PARAMETERS, check_parameters
+
+SOURCES = project_root() / "notebooks"
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_declared_parameter_has_an_entry_and_its_default_passes(name):
+    declared = declared_parameters(SOURCES / f"{name}.ipynb")
+    assert set(declared) <= set(PARAMETERS), set(declared) - set(PARAMETERS)
+    check_parameters(declared)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["decorrelation", "-p", "seeds", "[0, 0, 1]"], "seeds=[0, 0, 1] is not allowed: a value appears twice"),
+    (["decorrelation", "-p", "alphas", "[0.01, 0.01]"], "alphas=[0.01, 0.01] is not allowed: a value appears twice"),
+    (["decorrelation", "-p", "seeds", "(0, 1)"], "seeds=(0, 1) is not allowed: a non-empty list such as [0, 1, 2]"),
+    (["decorrelation", "-p", "seeds", str([2**64])], f"seeds={2**64} is not allowed: must be <= {2**32 - 1}"),
+    (["regularizers", "-p", "rho", "1.5"], "rho=1.5 is not allowed: must lie in (0, 1)"),
+    (["regularizers", "-p", "rho", "'0.1'"], "rho='0.1' is not allowed: expected a finite number"),
+    (["regularizers", "-p", "topk", "[]"], "topk=[] is not allowed: a non-empty list such as [8]"),
+    (["regularizers", "-p", "topk", "[40]"], "topk=[40] is not allowed: every k must be < bottleneck=32"),
+    (["regularizers", "-p", "l1_alphas", "[]"], "l1_alphas=[] is not allowed: a non-empty list"),
+    (["regularizers", "-p", "kl_alphas", "0.001"], "kl_alphas=0.001 is not allowed: a non-empty list"),
+    (["regularizers", "-p", "conv_channels", "[8, 16, 32]"], "conv_channels=[8, 16, 32] is not allowed: at most 2"),
+    (["pca_vs_ae", "-p", "sparsity_alphas", "[]"], "sparsity_alphas=[] is not allowed: a non-empty list"),
+    (["embeddings", "-p", "tsne_size", "20000"], "tsne_size=20000 is not allowed: must be <= 10000"),
+    (["embeddings", "-p", "tsne_size", "20", "-p", "perplexity", "30.0"], "perplexity=30.0 is not allowed: must be < tsne_size=20"),
+    (["../notebooks/data"], "notebook='../notebooks/data' is not allowed"),
+])
+def test_bad_parameter_is_named_before_any_kernel_starts(args, message, capsys, tmp_path):
+    assert main([*args, "--profile", "quick", "--output-dir", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_sources_are_never_an_output(capsys):
+    before = {p: p.read_bytes() for p in SOURCES.glob("*.ipynb")}
+    for output in (SOURCES, SOURCES / "sub"):
+        assert main(["data", "--profile", "quick", "--output-dir", str(output)]) == 2
+        assert "it would overwrite the source notebooks" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in SOURCES.glob("*.ipynb")} == before
+    assert not (SOURCES / "sub").exists()
+
+
+def test_an_output_dir_that_is_a_file_is_named(capsys, tmp_path):
+    (tmp_path / "out").write_text("a file")
+    assert main(["data", "--profile", "quick", "--output-dir", str(tmp_path / "out")]) == 2
+    assert "is not allowed: it is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["seeds", "alphas", "bottlenecks", "variant_seeds", "variant_alphas"])
+def test_duplicates_in_profile_lists_are_errors(key):
+    value = {"seeds": [0, 1, 0], "variant_seeds": [3, 3], "alphas": [0.1, 0.1], "variant_alphas": [1.0, 1.0],
+             "bottlenecks": [8, 8]}[key]
+    with pytest.raises(ConfigError, match=rf"{key}=.* is not allowed: a value appears twice"):
+        load_profile("quick", **{key: value})
+
+
+def test_custom_overrides_get_folders_of_their_own_with_the_overrides_beside(results):
+    one, two = load_profile("quick", alphas=[0.02]), load_profile("quick", alphas=[0.03])
+    assert one.tables_dir() != two.tables_dir() != load_profile("quick").tables_dir()
+    assert one.tables_dir() == load_profile("quick", alphas=[0.02]).tables_dir()      # same request, same folder
+    assert json.loads((one.tables_dir() / "overrides.json").read_text()) == {"profile": "quick", "alphas": [0.02]}
+    assert not (load_profile("quick").tables_dir() / "overrides.json").exists()
+
+
+@pytest.mark.parametrize("value, expected", [("0", False), ("no", False), ("OFF", False), ("False", False),
+                                             ("1", True), ("yes", True), ("On", True), ("true", True), ("", True)])
+def test_switches_take_the_usual_spellings(value, expected, monkeypatch):
+    monkeypatch.setenv("AEB_DOWNLOAD", value)
+    assert env_flag("AEB_DOWNLOAD", default=True) is expected
+
+
+def test_a_bad_switch_fails_before_any_work(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("AEB_DOWNLOAD", "nope")
+    assert main(["data", "--profile", "quick", "--output-dir", str(tmp_path / "out")]) == 2
+    assert "AEB_DOWNLOAD='nope' is not allowed: an on/off switch" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
