@@ -9,9 +9,9 @@ decorrelation notebook on Fashion-MNIST) in a fresh process tree with its own re
 (results/portability/<setting>/), so nothing is shared through the run cache. The settings change
 what another CPU would change: the thread count (MKL sums in another order) and ATen's kernels
 (ATEN_CPU_CAPABILITY: default, avx2, or the machine's own). A setting already measured is kept
-(resumable). The summary, results/portability/spread.csv, gives each checked number's range
-over the settings, with the machine it was measured on; run_spread.csv each run's range and
-whether it ran away.
+(resumable). The summary, benchmarks/portability/spread.csv, gives each checked number's range
+over the settings (machines.txt: the machine and setting of each); run_spread.csv each run's
+range and whether it ran away.
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "results" / "portability"
+BASE = ROOT / "results" / "portability"        # each setting's runs and tables (not committed)
+SUMMARY = ROOT / "benchmarks" / "portability"   # the measured spread (committed)
 NOTEBOOKS = ["decorrelation", "penalty_variants", "pca_vs_ae", "regularizers", "activations_losses"]
 # name -> environment: each one a way another machine could sum differently
 SETTINGS = {
@@ -92,7 +93,7 @@ def summary(names: list[str]) -> pd.DataFrame:
 
 def runs(name: str) -> pd.DataFrame:
     """Every run one setting trained: key, test RMSE, runaway flag and code scale (report.runs_frame)."""
-    from aebottleneck.cache import load_torch
+    from aebottleneck.files import load_torch
     from aebottleneck.report import runs_frame
 
     frame = runs_frame([load_torch(path) for path in sorted((BASE / name / "runs").glob("*.pt"))])
@@ -124,14 +125,17 @@ def main() -> None:
             done.write_text(machine(env) + "\n")
     measured = [n for n in SETTINGS if (BASE / n / "machine.txt").is_file()]
     table = summary(measured)
-    table.to_csv(BASE / "spread.csv", index=False)
+    SUMMARY.mkdir(exist_ok=True)
+    table.to_csv(SUMMARY / "spread.csv", index=False)
+    (SUMMARY / "machines.txt").write_text("".join(f"{n}: {(BASE / n / 'machine.txt').read_text()}"
+                                                  for n in [*SETTINGS, *CBWR] if (BASE / n / "machine.txt").is_file()))
     for name in measured:
         print(f"{name}: {(BASE / name / 'machine.txt').read_text().strip()}")
     for name in [n for n in CBWR if (BASE / n / "machine.txt").is_file()]:
         print(f"{name} ({(BASE / name / 'machine.txt').read_text().strip()}), Table 1:")
         print(pd.read_csv(BASE / name / "quick" / "table1.csv").to_string(index=False))
     per_run = run_spread(measured)
-    per_run.to_csv(BASE / "run_spread.csv", index=False)
+    per_run.to_csv(SUMMARY / "run_spread.csv", index=False)
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.5g}"))
         print(per_run.groupby(["runaway_any", "penalty"]).agg(

@@ -4,8 +4,8 @@ run files are then copied into results/runs/ of the machine that executes the no
     python benchmarks/train_ahead.py penalty_variants --profile paper --bottlenecks 8
     python benchmarks/train_ahead.py decorrelation --profile paper
 
-The configs are the notebooks' own (config.decorrelation_grid; report.variant_runs and
-config.linear_code_grid, the latter as `penalty_variants_linear`), so the notebooks find every
+The configs are the notebooks' own (experiments.decorrelation_grid, variant_runs and
+linear_code_grid, the latter as `penalty_variants_linear`), so the notebooks find every
 run cached. A run's
 cache key does not name the device: a GPU-trained run differs from a CPU-trained one only by
 float round-off (tests/test_cuda.py). Prints the wall time of each code size.
@@ -21,9 +21,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from aebottleneck import report
 from aebottleneck.cache import get_runs, save_csv
-from aebottleneck.config import decorrelation_grid, linear_code_grid, load_profile
+from aebottleneck.config import load_profile
+from aebottleneck.experiments import decorrelation_grid, linear_code_grid, variant_runs
 from aebottleneck.train import pick_device
 
 CHAPTERS = ("decorrelation", "penalty_variants", "penalty_variants_linear")
@@ -34,7 +34,7 @@ def chapter_runs(chapter: str, settings, n: int, device) -> list[dict]:
         return get_runs(decorrelation_grid(settings, n), device=device)
     if chapter == "penalty_variants_linear":   # its linear-code standard runs, apart: they train in parallel
         return get_runs(linear_code_grid(settings, n), device=device)
-    selection, table = report.variant_runs(settings, n, device)
+    selection, table = variant_runs(settings, n, device)
     return selection + table
 
 

@@ -1,7 +1,12 @@
-"""Determinism: the same config and seed give bit-identical results on the CPU, across processes."""
+"""Determinism: the same config and seed give bit-identical results on the CPU, across processes,
+on one machine with one thread count (pinned here: MKL sums in another order with another count,
+and another CPU's kernels round differently; README, Reproducibility)."""
 import json
+import os
 import subprocess
 import sys
+
+import torch
 
 SCRIPT = """
 import json, torch
@@ -15,8 +20,9 @@ print(json.dumps({"metrics": run["metrics"], "history": run["history"],
 
 
 def test_bit_identical_across_processes():
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}      # the same count in both
     outputs = [json.loads(subprocess.run([sys.executable, "-c", SCRIPT], check=True, capture_output=True,
-                                         text=True).stdout) for _ in range(2)]
+                                         text=True, env=env).stdout) for _ in range(2)]
     for out in outputs:
         out["metrics"].pop("train_seconds_shared")  # wall time, the one field allowed to differ
     assert outputs[0] == outputs[1]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from aebottleneck import cache, train
+from aebottleneck import cache, files, train
 
 from conftest import small_config
 
@@ -72,11 +72,11 @@ def stop_after_first_checkpoint(configs, monkeypatch) -> None:
         real_save(obj, path)
         raise Stop
 
-    real_save = cache.save_torch
-    monkeypatch.setattr(cache, "save_torch", interrupt)
+    real_save = files.save_torch
+    monkeypatch.setattr(files, "save_torch", interrupt)       # the trainer saves its checkpoints with it
     with pytest.raises(Stop):
         cache.get_runs(configs, progress=False)
-    monkeypatch.setattr(cache, "save_torch", real_save)
+    monkeypatch.setattr(files, "save_torch", real_save)
 
 
 def test_exception_after_checkpoint_resumes_exactly(results, monkeypatch):

@@ -148,3 +148,29 @@ def test_registry_matches_config_names():
 
     assert set(NAMES) == {"none", *PENALTIES}
 
+
+
+def test_the_registry_is_the_one_list():
+    """Config, trainer and tables derive from penalties.REGISTRY; a stack shares every field but
+    the per-run ones, so a new RunConfig field can never be shared wrongly by runs that differ in it."""
+    import copy
+    import dataclasses
+
+    from aebottleneck import config
+    from aebottleneck.penalties import REGISTRY
+
+    assert config.PENALTIES == ("none", *REGISTRY)
+    assert config.DECORRELATION_PENALTIES == ("signed", "squared", "abs", "correlation")
+    assert {entry.family for entry in REGISTRY.values()} == {"decorrelation", "sparsity"}
+    for entry in REGISTRY.values():
+        assert all(param in config.PER_RUN for param in entry.params)
+    base = config.RunConfig()
+    changed = {"dataset": "fashion_mnist", "hidden": (8,), "bottleneck": 3, "activation": "relu",
+               "code_activation": "linear", "output": "linear", "loss": "mse", "epochs": 2, "batch_size": 7,
+               "lr": 0.1, "train_size": 10, "overcomplete": True, "arch": "conv", "code_topk": 1,
+               "seed": 1, "penalty": "l1", "alpha": 0.1, "rho": 0.1, "noise": "masking", "noise_level": 0.1}
+    assert set(changed) == {f.name for f in dataclasses.fields(config.RunConfig)}   # a new field: add it here
+    for name, value in changed.items():
+        other = copy.copy(base)
+        object.__setattr__(other, name, value)     # architecture reads fields only: no validation needed
+        assert (other.architecture == base.architecture) == (name in config.PER_RUN), name

@@ -62,7 +62,8 @@ def test_loss_terms_are_recorded_separately():
 
 
 def test_variant_grids_select_on_the_profile_seeds_then_fill_the_variant_seeds():
-    from aebottleneck.config import load_profile, variant_grid, variant_selection_grid
+    from aebottleneck.config import load_profile
+    from aebottleneck.experiments import variant_grid, variant_selection_grid
 
     settings = load_profile("paper")
     selection = variant_selection_grid(settings, 4)
@@ -80,10 +81,11 @@ def test_variant_grids_select_on_the_profile_seeds_then_fill_the_variant_seeds()
 def test_variant_runs_choose_alpha_on_the_profile_seeds_and_reuse_their_runs(results):
     from aebottleneck import report
     from aebottleneck.config import Profile
+    from aebottleneck.experiments import variant_runs
 
     settings = Profile(name="tiny", epochs=1, batch_size=128, train_size=512, seeds=(0, 1), alphas=(0.001,),
                        bottlenecks=(2,), tsne_size=100, variant_seeds=(0, 1, 2), variant_alphas=(0.001, 10.0))
-    stage1, stage2 = report.variant_runs(settings, 2)
+    stage1, stage2 = variant_runs(settings, 2)
     assert len(stage1) == 2 * (1 + 4 * 2) and {r["config"]["seed"] for r in stage1} == {0, 1}
     chosen = report.alpha_selection(report.runs_frame(stage1)).query("selected")
     table_runs = report.runs_frame(stage2)

@@ -23,54 +23,10 @@ import torch
 from tqdm import tqdm
 
 from .config import CODE_VERSION, ConfigError, RunConfig, results_dir
-from .files import CacheError, write_atomic
+from .files import CacheError, load_torch, save_chapter_rows, save_csv, save_text, save_torch  # noqa: F401 (the notebooks import these from here)
+from . import train
 
 RUN_KEYS = {"key", "code_version", "config", "metrics", "history", "test_codes", "state"}
-
-
-def save_torch(obj, path: Path) -> None:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    write_atomic(buffer.getvalue(), path)
-
-
-def save_text(text: str, path: Path) -> None:
-    write_atomic(text.encode(), path)
-
-
-def save_csv(frame, path: Path) -> Path:
-    """A pandas DataFrame as CSV, written atomically."""
-    save_text(frame.to_csv(index=False), path)
-    return path
-
-
-def save_chapter_rows(frame, path: Path) -> Path:
-    """Replace the rows of one chapter in the CSV at `path` by `frame` (whose `chapter` column
-    names it), keeping every other chapter's rows; written atomically."""
-    import pandas as pd
-
-    (chapter,) = frame.chapter.unique()
-    if path.is_file():
-        kept = pd.read_csv(path)
-        frame = pd.concat([kept[kept.chapter != chapter], frame], ignore_index=True)
-    return save_csv(frame, path)
-
-
-def load_torch(path: Path, required: set[str] = frozenset(), quiet: bool = False):
-    """The object stored at `path`, or None (with a warning unless `quiet`) if it is unreadable
-    or incomplete."""
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-        missing = required - set(obj) if isinstance(obj, dict) else required or {"<dict>"}
-        if missing:
-            raise ValueError(f"missing fields {sorted(missing)}")
-    except Exception as exc:
-        if quiet:
-            return None
-        warnings.warn(f"ignoring unreadable cache entry {path} ({type(exc).__name__}: {exc}); "
-                      "it will be recomputed", stacklevel=2)
-        return None
-    return obj
 
 
 def check_writable(folder: Path) -> None:
@@ -183,10 +139,8 @@ def stacks(missing: list[RunConfig], workers: int) -> list[list[RunConfig]]:
 def train_and_save(stack: list[RunConfig], device: torch.device, progress: bool = True,
                    on_epoch=None) -> list[dict]:
     """Train one stack (resuming from its checkpoint), save each run's file, drop the checkpoint."""
-    from .train import train_runs  # train imports this module for its files
-
     checkpoint = checkpoint_path(stack)
-    runs = train_runs(stack, device, progress, checkpoint, on_epoch=on_epoch)
+    runs = train.train_runs(stack, device, progress, checkpoint, on_epoch=on_epoch)
     for cfg, run in zip(stack, runs):
         save_torch(run, run_path(cfg))
     checkpoint.unlink(missing_ok=True)
@@ -282,12 +236,10 @@ def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool
     (run again with the same workers setting: a checkpoint of other stacks is not resumed from;
     it is warned of, and removed once its runs are saved).
     """
-    from .train import pick_device
-
     for cfg in configs:
         if not isinstance(cfg, RunConfig):
             raise TypeError(f"get_runs expects RunConfig objects, got {type(cfg).__name__}")
-    torch_device = pick_device(device)  # an unavailable device fails here, before any work
+    torch_device = train.pick_device(device)  # an unavailable device fails here, before any work
     found = {cfg.key(): load_run(cfg) for cfg in configs}
     missing = list({cfg.key(): cfg for cfg in configs if found[cfg.key()] is None}.values())
     n_workers = pick_workers(workers)  # a bad value fails here too, before any work

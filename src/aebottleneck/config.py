@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from .files import write_atomic
+from .penalties import DECORRELATION, PER_RUN_PARAMS, REGISTRY
 # Bump when a change to the trainer, model or metrics changes the numbers a config produces:
 # it is part of every cache key, so old results are retrained rather than silently reused.
 # 2: the BCE's logged value is computed from the sigmoid (model.BCEWithLogits); the weights and
@@ -26,8 +27,8 @@ CODE_VERSION = "2"
 ACTIVATIONS = ("leaky_relu", "relu", "sigmoid", "tanh", "linear")
 OUTPUTS = ("sigmoid", "relu", "linear")
 LOSSES = ("bce", "mse")
-PENALTIES = ("none", "signed", "squared", "abs", "correlation", "l1", "l2", "kl")  # = penalties.PENALTIES
-DECORRELATION_PENALTIES = ("signed", "squared", "abs", "correlation")  # the penalty chapter's variants
+PENALTIES = ("none", *REGISTRY)                   # penalties.REGISTRY is the one list
+DECORRELATION_PENALTIES = DECORRELATION           # the penalty chapter's variants
 DATASETS = ("mnist", "fashion_mnist")
 ARCHS = ("mlp", "conv")                 # conv: `hidden` holds channel counts, 28 -> 14 -> 7 pixels
 NOISES = ("none", "gaussian", "masking")  # input corruption of a denoising autoencoder
@@ -39,6 +40,11 @@ MAX_OVERCOMPLETE = 4 * IMAGE_SIZE
 # their default, which reproduces the behaviour from before they existed: adding an option
 # never invalidates finished runs. Changing one of these defaults needs a CODE_VERSION bump.
 KEYED_WHEN_SET = ("overcomplete", "arch", "code_topk", "rho", "noise", "noise_level")
+
+
+# The fields each run of a stacked model has of its own (train.train_runs passes them per run);
+# every other field is the stack's architecture.
+PER_RUN = ("seed", "penalty", "alpha", *PER_RUN_PARAMS, "noise", "noise_level")
 
 
 class ConfigError(ValueError):
@@ -138,11 +144,15 @@ class RunConfig:
         check_alpha("rho", self.rho)
         if not 0 < self.rho < 1:
             _fail("rho", self.rho, "a target mean activation must lie strictly between 0 and 1")
-        if self.penalty == "kl" and self.code_activation != "sigmoid":
-            _fail("penalty", self.penalty, "'kl' needs code_activation='sigmoid' (codes in (0, 1)), "
+        entry = REGISTRY.get(self.penalty)
+        if entry is not None and entry.code_activation not in (None, self.code_activation):
+            _fail("penalty", self.penalty, f"{self.penalty!r} needs code_activation={entry.code_activation!r}, "
                   f"got code_activation={self.code_activation!r}")
-        if self.penalty != "kl" and self.rho != RunConfig.rho:
-            _fail("rho", self.rho, "only used by penalty='kl'; leave it at its default")
+        for name in PER_RUN_PARAMS:           # a penalty's own parameter stays at its default elsewhere
+            if (entry is None or name not in entry.params) and getattr(self, name) != getattr(RunConfig, name):
+                users = [p for p, e in REGISTRY.items() if name in e.params]
+                _fail(name, getattr(self, name), f"only used by penalty={' or '.join(map(repr, users))}; "
+                      "leave it at its default")
         check_choice("noise", self.noise, NOISES)
         check_alpha("noise_level", self.noise_level)
         if (self.noise == "none") != (self.noise_level == 0):
@@ -153,10 +163,9 @@ class RunConfig:
 
     @property
     def architecture(self) -> tuple:
-        """Runs that share this can be trained together as one stacked model."""
-        return (self.dataset, self.hidden, self.bottleneck, self.activation, self.code_activation,
-                self.output, self.loss, self.epochs, self.batch_size, self.lr, self.train_size,
-                self.overcomplete, self.arch, self.code_topk)
+        """Runs that share this can be trained together as one stacked model: every field but
+        the per-run ones, so a new field is shared by a stack only if it is added to PER_RUN."""
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in PER_RUN)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -306,45 +315,3 @@ def data_dir() -> Path:
                   "into <project>/data)")
         return path
     return project_root() / "data"
-
-
-def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:
-    """For one code size: every seed x (the standard loss + every penalty at every alpha).
-    `fields` overrides RunConfig fields (e.g. code_activation)."""
-    common = dict(bottleneck=bottleneck, **profile.run_fields(), **fields)
-    runs = []
-    for seed in seeds:
-        runs.append(RunConfig(seed=seed, **common))
-        runs += [RunConfig(seed=seed, penalty=p, alpha=a, **common) for p in penalties for a in alphas]
-    return runs
-
-
-def decorrelation_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
-    """The paper's runs: the profile seeds x (standard + eq. 3 at each of the profile alphas).
-    Alpha is chosen afterwards on validation from these same runs (report.alpha_selection)."""
-    return penalty_grid(profile, bottleneck, profile.seeds, ("signed",), profile.alphas, **fields)
-
-
-def variant_selection_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
-    """The penalty chapter, stage 1: the profile seeds x (standard + every decorrelation penalty
-    at every variant alpha), on whose validation RMSE each penalty's alpha is chosen. Its
-    standard and signed runs are shared with decorrelation_grid's."""
-    return penalty_grid(profile, bottleneck, profile.seeds, DECORRELATION_PENALTIES,
-                        profile.variant_alphas, **fields)
-
-
-def variant_grid(profile: Profile, bottleneck: int, selected: dict[str, float], **fields) -> list[RunConfig]:
-    """The penalty chapter, stage 2: the variant seeds x (standard + each penalty of `selected`
-    at its alpha, the one stage 1 chose). Seeds shared with stage 1 reuse its runs."""
-    common = dict(bottleneck=bottleneck, **profile.run_fields(), **fields)
-    runs = []
-    for seed in profile.variant_seeds:
-        runs.append(RunConfig(seed=seed, **common))
-        runs += [RunConfig(seed=seed, penalty=p, alpha=float(a), **common) for p, a in selected.items()]
-    return runs
-
-
-def linear_code_grid(profile: Profile, bottleneck: int) -> list[RunConfig]:
-    """The penalty chapter's bottleneck-activation check: the standard loss with a linear code
-    over the variant seeds (its LeakyReLU counterpart is variant_grid's standard runs)."""
-    return variant_grid(profile, bottleneck, {}, code_activation="linear")

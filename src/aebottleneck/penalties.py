@@ -22,6 +22,9 @@ weights back up), so every run also records the std of each code dimension (trai
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 
 EPS = 1e-6  # added to the variances in `correlation`: a dead code dimension gives 0, not NaN
@@ -87,14 +90,28 @@ def kl_sparsity(codes: torch.Tensor, rho: torch.Tensor) -> torch.Tensor:
     return kl.sum(dim=1)
 
 
-# Name -> function of the codes. config.PENALTIES lists the same names (plus "none") for
-# validation; "kl" also takes each model's target rho (train.loss_terms passes it).
-PENALTIES = {
-    "signed": signed_covariance,
-    "squared": squared_covariance,
-    "abs": abs_covariance,
-    "correlation": squared_correlation,
-    "l1": l1_activity,
-    "l2": l2_activity,
-    "kl": kl_sparsity,
+@dataclass(frozen=True)
+class Penalty:
+    """One penalty: what it computes and what the rest of the package derives from it (the
+    names RunConfig accepts, the per-run values the trainer passes, the order of tables)."""
+
+    function: Callable[..., torch.Tensor]  # codes (K, B, n), then one (K,) tensor per `params` -> (K,)
+    family: str                            # "decorrelation" (the penalty chapter compares these) or "sparsity"
+    params: tuple[str, ...] = ()           # RunConfig fields passed per run, in this order
+    code_activation: str | None = None     # the code activation it needs, if any
+
+
+# The one list of penalties, in display order. A new penalty is a function above, an entry here
+# and a test (tests/test_penalty.py checks each entry against a brute-force formula).
+REGISTRY = {
+    "signed": Penalty(signed_covariance, "decorrelation"),
+    "squared": Penalty(squared_covariance, "decorrelation"),
+    "abs": Penalty(abs_covariance, "decorrelation"),
+    "correlation": Penalty(squared_correlation, "decorrelation"),
+    "l1": Penalty(l1_activity, "sparsity"),
+    "l2": Penalty(l2_activity, "sparsity"),
+    "kl": Penalty(kl_sparsity, "sparsity", params=("rho",), code_activation="sigmoid"),
 }
+PENALTIES = {name: entry.function for name, entry in REGISTRY.items()}
+DECORRELATION = tuple(name for name, entry in REGISTRY.items() if entry.family == "decorrelation")
+PER_RUN_PARAMS = tuple(dict.fromkeys(p for entry in REGISTRY.values() for p in entry.params))  # ("rho",)

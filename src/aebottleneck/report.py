@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import correlation_matrix, mean_abs_offdiag, near_zero_fraction
+from .penalties import REGISTRY
 from .train import runaway_epoch
 
 # Table 1 of the paper: mean test RMSE over 3 runs. Reference values, not our results.
@@ -146,7 +147,7 @@ def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
                        p_value=stats.ttest_rel(ours.to_numpy(), base.to_numpy()).pvalue)
         rows.append(row)
     table = pd.DataFrame(rows)[VARIANT_COLUMNS]
-    order = {"standard": 0, "signed": 1, "squared": 2, "abs": 3, "correlation": 4}
+    order = {name: i for i, name in enumerate(["standard", *REGISTRY])}      # the registry's order
     return table.sort_values(["bottleneck", "activation", "variant"], ascending=[False, False, True],
                              key=lambda s: s.map(order) if s.name == "variant" else s, ignore_index=True)
 
@@ -176,26 +177,6 @@ def selected_models(runs: list[dict]) -> dict[tuple[int, str], list[dict]]:
         variant = "standard" if row.penalty == "none" else row.penalty
         models.setdefault((row.bottleneck, variant), []).append(by_key[row.key])
     return models
-
-
-def variant_runs(settings, bottleneck: int, device: str | None = None, **fields) -> tuple[list[dict], list[dict]]:
-    """The penalty chapter's runs at one code size, trained first where missing, in two stages:
-    the selection runs (config.variant_selection_grid: the profile seeds at every variant alpha)
-    and the table runs (config.variant_grid: the variant seeds at the alphas those select)."""
-    from .cache import get_runs
-    from .config import DECORRELATION_PENALTIES, variant_grid, variant_selection_grid
-
-    selection_runs = get_runs(variant_selection_grid(settings, bottleneck, **fields), device=device)
-    chosen = alpha_selection(runs_frame(selection_runs)).query("selected")
-    alphas = dict(zip(chosen.penalty, chosen.alpha))
-    selected = {penalty: float(alphas[penalty]) for penalty in DECORRELATION_PENALTIES}   # in chapter order
-    return selection_runs, get_runs(variant_grid(settings, bottleneck, selected, **fields), device=device)
-
-
-def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str], list[dict]]:
-    """selected_models of the penalty chapter's table runs (variant_runs) at every code size of
-    the profile: the standard loss and each penalty at its selected alpha, over the variant seeds."""
-    return selected_models([run for n in settings.bottlenecks for run in variant_runs(settings, n, device)[1]])
 
 
 def read_bench(path) -> pd.DataFrame:

@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import cache
-from .config import IMAGE_SIZE, ConfigError, RunConfig
+from . import files
+from .config import CODE_VERSION, IMAGE_SIZE, ConfigError, RunConfig
 from .data import Splits, corrupt, load_splits, noise_draws
 from .metrics import rmse_from_squared_errors
 from .model import StackedAutoencoder, build
-from .penalties import PENALTIES
+from .penalties import PER_RUN_PARAMS, REGISTRY
 
 CHECKPOINT_EVERY = 5  # epochs
 # A run "runs away" when its weighted penalty outweighs the reconstruction loss this many times
@@ -123,15 +123,17 @@ class LossTerms:
 
 
 def loss_terms(model: StackedAutoencoder, x: torch.Tensor, penalty_masks: dict,
-               alpha: torch.Tensor, rho: torch.Tensor | None = None,
+               alpha: torch.Tensor, params: dict | None = None,
                inputs: torch.Tensor | None = None) -> LossTerms:
     """x (B, 784) shared or (K, B, 784), the target; inputs: what the models see (a noisy x
-    for denoising runs, else x itself); penalty_masks: name -> (K,) bool; alpha, rho (K,)."""
+    for denoising runs, else x itself); penalty_masks: name -> (K,) bool; alpha (K,); params:
+    a penalty's own per-run values by field name (penalties.PER_RUN_PARAMS), each (K,)."""
     codes, logits = model(x if inputs is None else inputs)    # (K, B, n), (K, B, 784)
     recon = model.reconstruction_loss(logits, x)               # (K,)
     penalty = torch.zeros_like(recon)
     for name, mask in penalty_masks.items():
-        value = PENALTIES[name](codes, rho) if name == "kl" else PENALTIES[name](codes)
+        entry = REGISTRY[name]
+        value = entry.function(codes, *(params[p] for p in entry.params))          # (K,)
         penalty = torch.where(mask, value, penalty)
     return LossTerms(recon + alpha * penalty, recon, penalty)
 
@@ -204,7 +206,8 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, **fused)
     alpha = torch.tensor([c.alpha for c in configs], device=device)            # (K,)
-    rho = torch.tensor([c.rho for c in configs], device=device)                # (K,)
+    params = {name: torch.tensor([getattr(c, name) for c in configs], device=device)  # each (K,)
+              for name in PER_RUN_PARAMS}
     levels = torch.tensor([c.noise_level for c in configs], device=device)     # (K,)
     noise_masks = {kind: torch.tensor([c.noise == kind for c in configs], device=device)
                    for kind in {c.noise for c in configs} - {"none"}}
@@ -216,7 +219,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
     names = ("train_loss", "train_recon", "train_penalty", "val_rmse", "val_code_std")
     history = [{name: [] for name in names} for _ in configs]
     start_epoch, keys = 0, [c.key() for c in configs]
-    saved = cache.load_torch(checkpoint, {"epoch", "keys", "model", "optimizer", "history"}) \
+    saved = files.load_torch(checkpoint, {"epoch", "keys", "model", "optimizer", "history"}) \
         if checkpoint is not None and checkpoint.is_file() else None
     if saved is not None and saved["keys"] == keys and all(set(names) <= set(h) for h in saved["history"]):
         model.load_state_dict(saved["model"])
@@ -235,7 +238,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
             index = order[:, start:start + B]                                      # (S, b)
             x = gather_batch(images, index, seed_of_run)                            # (b, 784) | (K, b, 784)
             inputs = noisy_inputs(x, noise_masks, levels, generators, seed_of_run) if noise_masks else None
-            terms = loss_terms(model, x, penalty_masks, alpha, rho, inputs)
+            terms = loss_terms(model, x, penalty_masks, alpha, params, inputs)
             optimizer.zero_grad(set_to_none=True)
             terms.total.sum().backward()
             optimizer.step()
@@ -257,7 +260,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                            f"marked diverged (diverged_epoch={epoch}), the other {K - 1} runs go on")
         bar.set_postfix(val_rmse=f"{float(val_rmse.min()):.4f}-{float(val_rmse.max()):.4f}")
         if checkpoint is not None and (epoch + 1) % CHECKPOINT_EVERY == 0 and epoch + 1 < cfg.epochs:
-            cache.save_torch({"epoch": epoch + 1, "keys": keys, "model": model.state_dict(),
+            files.save_torch({"epoch": epoch + 1, "keys": keys, "model": model.state_dict(),
                               "optimizer": optimizer.state_dict(), "history": history}, checkpoint)
         if on_epoch is not None:
             on_epoch(epoch + 1)
@@ -275,7 +278,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
         codes = test_codes[k].cpu().clone()  # its own storage: a view would save all K runs' codes
         results.append({
             "key": c.key(),
-            "code_version": cache.CODE_VERSION,
+            "code_version": CODE_VERSION,
             "config": c.to_dict(),
             "metrics": {
                 "val_rmse": val_metrics["rmse"], "val_rmse_per_image": val_metrics["rmse_per_image"],
