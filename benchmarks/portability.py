@@ -93,7 +93,7 @@ def summary(names: list[str]) -> pd.DataFrame:
 
 def runs(name: str) -> pd.DataFrame:
     """Every run one setting trained: key, test RMSE, runaway flag and code scale (report.runs_frame)."""
-    from aebottleneck.files import load_torch
+    from aebottleneck.cache import load_torch
     from aebottleneck.report import runs_frame
 
     frame = runs_frame([load_torch(path) for path in sorted((BASE / name / "runs").glob("*.pt"))])

@@ -82,3 +82,34 @@ def test_run_record_and_chapter_rows(tmp_path):
     saved = pd.read_csv(path)
     assert list(saved.columns) == report.RUN_COLUMNS
     assert sorted(zip(saved.chapter, saved.key)) == [("one", "b"), ("two", "a")]
+
+
+def test_rate_distortion_table_from_quantised_mse():
+    curves = pd.DataFrame({"method": ["PCA", "standard"], "bottleneck": [4, 2], "bits_per_dim": [3, 8],
+                           "mse": [0.01, 0.0001], "n_seeds": [1, 5]})
+    table = report.rate_distortion_table(curves, "mnist")
+    assert list(table.columns) == report.RATE_DISTORTION_COLUMNS
+    assert table.bits_per_image.tolist() == [12, 16]
+    assert table.rmse.tolist() == pytest.approx([0.1, 0.01])
+    assert table.psnr.tolist() == pytest.approx([20.0, 40.0])
+    assert set(table.dataset) == {"mnist"}
+
+
+def test_code_quality_table_means_over_seeds_in_first_seen_order():
+    per_run = pd.DataFrame({"method": ["standard", "standard", "PCA"], "bottleneck": [2, 2, 2], "seed": [0, 1, 0],
+                            "knn_accuracy": [0.5, 0.7, 0.4], "logreg_accuracy": [0.2, 0.4, 0.3],
+                            "trustworthiness": [0.9, 0.8, 0.7]})
+    table = report.code_quality_table(per_run, "fashion_mnist")
+    assert list(table.columns) == report.CODE_QUALITY_COLUMNS
+    assert table.method.tolist() == ["standard", "PCA"] and table.n_seeds.tolist() == [2, 1]
+    assert table.knn_accuracy.tolist() == pytest.approx([0.6, 0.4])
+    assert table.trustworthiness.tolist() == pytest.approx([0.85, 0.7])
+
+
+def test_pca_vs_ae_table_puts_pca_first_then_each_autoencoder():
+    frame = pd.DataFrame({"bottleneck": [2, 2, 4, 4], "test_rmse": [0.2, 0.4, 0.1, 0.1], "seed": [0, 1, 0, 1]})
+    table = report.pca_vs_ae_table({4: 0.15, 2: 0.25}, {"linear AE": frame})
+    assert list(zip(table.method, table.bottleneck)) == [("PCA", 4), ("PCA", 2), ("linear AE", 4), ("linear AE", 2)]
+    assert table.rmse.tolist() == pytest.approx([0.15, 0.25, 0.1, 0.3])
+    assert table.rmse_std.tolist()[2:] == pytest.approx([0.0, 0.2 / 2 ** 0.5])           # ddof = 1
+    assert table.n_seeds.tolist() == [1, 1, 2, 2]

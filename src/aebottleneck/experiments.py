@@ -6,9 +6,18 @@ RMSE of the profile `seeds`; stage 2 trains the `variant_seeds` at the chosen al
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+
 from . import report
 from .cache import get_runs
 from .config import DECORRELATION_PENALTIES, Profile, RunConfig
+from .data import corrupt, load_splits, noise_draws
+from .metrics import code_scores, fit_pca, pca_codes, pca_quantized_mse, quantized_mse
+from .model import StackedAutoencoder
+from .train import evaluate
 
 
 def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:
@@ -68,3 +77,74 @@ def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str],
     """selected_models of the penalty chapter's table runs (variant_runs) at every code size of
     the profile: the standard loss and each penalty at its selected alpha, over the variant seeds."""
     return report.selected_models([run for n in settings.bottlenecks for run in variant_runs(settings, n, device)[1]])
+
+
+@dataclass
+class Evaluation:
+    """What the chapters that evaluate trained codes share: the penalty chapter's models at their
+    selected alphas ((n, variant) -> runs over seeds), PCA fitted on the same training images."""
+
+    train: torch.Tensor            # (N, 784) the profile's training images
+    test: torch.Tensor             # (10000, 784)
+    labels: tuple                  # (train labels (N,), test labels (10000,)) as numpy arrays
+    models: dict                   # (n, variant) -> list of runs over the variant seeds
+    pca: object                    # sklearn PCA with max(bottlenecks) components
+
+
+def evaluation(settings: Profile, device: str | None = None) -> Evaluation:
+    """The shared setup of the compression and code-quality chapters, trained where missing."""
+    splits = load_splits(settings.dataset)
+    train = splits.train.images[:settings.train_size]
+    return Evaluation(train=train, test=splits.test.images,
+                      labels=(splits.train.labels[:settings.train_size].numpy(), splits.test.labels.numpy()),
+                      models=penalty_models(settings, device), pca=fit_pca(train, max(settings.bottlenecks)))
+
+
+def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.DataFrame:
+    """Test MSE after uniform quantisation of each code dimension to `bits`, per method and code
+    size (the AE models' MSE averaged over seeds): rows of report.rate_distortion_table."""
+    rows = []
+    for n in bottlenecks:
+        mse = pca_quantized_mse(setup.pca, setup.train, setup.test, n, bits)
+        rows += [{"method": "PCA", "bottleneck": n, "bits_per_dim": b, "mse": m, "n_seeds": 1} for b, m in zip(bits, mse)]
+    for (n, variant), group in setup.models.items():
+        mse = quantized_mse(StackedAutoencoder.from_runs(group), setup.train, setup.test, bits).mean(dim=0)  # over seeds
+        rows += [{"method": variant, "bottleneck": n, "bits_per_dim": b, "mse": float(m), "n_seeds": len(group)}
+                 for b, m in zip(bits, mse)]
+    return pd.DataFrame(rows)
+
+
+def code_scores_per_run(setup: Evaluation, bottlenecks, tsne_size: int) -> pd.DataFrame:
+    """k-NN and logistic-regression accuracy and trustworthiness of each model's codes, one row
+    per (method, code size, seed): rows of report.code_quality_table."""
+    test_images = setup.test.numpy()
+    rows = []
+    for n in bottlenecks:
+        codes = pca_codes(setup.pca, setup.train, n), pca_codes(setup.pca, setup.test, n)
+        rows.append({"method": "PCA", "bottleneck": n, "seed": 0,
+                     **code_scores(*codes, *setup.labels, test_images, tsne_size)})
+    for (n, variant), group in setup.models.items():
+        model = StackedAutoencoder.from_runs(group)
+        train_codes, test_codes = model.codes(setup.train).numpy(), model.codes(setup.test).numpy()   # (K, N, n)
+        for k, run in enumerate(group):
+            rows.append({"method": variant, "bottleneck": n, "seed": run["config"]["seed"],
+                         **code_scores(train_codes[k], test_codes[k], *setup.labels, test_images, tsne_size)})
+    return pd.DataFrame(rows)
+
+
+def denoising_sweep(runs: dict[str, list[dict]], test: torch.Tensor, levels: list[float]) -> pd.DataFrame:
+    """denoising.csv: test RMSE against the clean images of each model (label -> its runs over
+    seeds, all of one architecture) on test images corrupted by each noise kind at each level
+    (0 = clean), mean and std over seeds. One noise draw (seed 0) serves every model."""
+    labels = list(runs)
+    model = StackedAutoencoder.from_runs([run for label in labels for run in runs[label]])
+    normal, uniform = noise_draws(tuple(test.shape), torch.Generator().manual_seed(0))
+    rows = []
+    for kind in ("gaussian", "masking"):
+        for level in [0.0, *levels]:
+            noisy = corrupt(test, kind, level, normal, uniform) if level > 0 else test
+            errors, _ = evaluate(model, noisy, targets=test)                  # (K, Ntest)
+            rmse = errors.mean(dim=1).sqrt().view(len(labels), -1)             # (models, seeds)
+            rows += [{"noise": kind, "level": level, "model": label, "rmse": float(r.mean()), "rmse_std": float(r.std())}
+                     for label, r in zip(labels, rmse)]
+    return pd.DataFrame(rows)

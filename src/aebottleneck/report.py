@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import correlation_matrix, mean_abs_offdiag, near_zero_fraction
+from .metrics import correlation_matrix, mean_abs_offdiag, near_zero_fraction, psnr
 from .penalties import REGISTRY
 from .train import runaway_epoch
 
@@ -177,6 +177,39 @@ def selected_models(runs: list[dict]) -> dict[tuple[int, str], list[dict]]:
         variant = "standard" if row.penalty == "none" else row.penalty
         models.setdefault((row.bottleneck, variant), []).append(by_key[row.key])
     return models
+
+
+RATE_DISTORTION_COLUMNS = ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "rmse", "psnr"]
+CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "logreg_accuracy", "trustworthiness",
+                        "n_seeds"]
+
+
+def rate_distortion_table(curves: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """rate_distortion.csv from quantised test MSEs (method, bottleneck, bits_per_dim, mse):
+    bits per image, RMSE and PSNR (metrics.psnr)."""
+    table = curves.assign(dataset=dataset, bits_per_image=curves.bottleneck * curves.bits_per_dim,
+                          rmse=np.sqrt(curves.mse), psnr=curves.mse.map(psnr))
+    return table[RATE_DISTORTION_COLUMNS].reset_index(drop=True)
+
+
+def code_quality_table(per_run: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """code_quality.csv: each score's mean over the seeds of a (method, code size), in first-seen order."""
+    table = (per_run.groupby(["method", "bottleneck"], sort=False)
+             .agg(knn_accuracy=("knn_accuracy", "mean"), logreg_accuracy=("logreg_accuracy", "mean"),
+                  trustworthiness=("trustworthiness", "mean"), n_seeds=("seed", "nunique")).reset_index())
+    return table.assign(dataset=dataset)[CODE_QUALITY_COLUMNS]
+
+
+def pca_vs_ae_table(pca_rmse: dict[int, float], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """pca_vs_ae.csv: PCA's test RMSE per code size, then each autoencoder's (name -> runs_frame)
+    mean, std and seed count per code size, in the order of pca_rmse."""
+    sizes = list(pca_rmse)
+    rows = [{"method": "PCA", "bottleneck": n, "rmse": pca_rmse[n], "rmse_std": 0.0, "n_seeds": 1} for n in sizes]
+    for method, frame in frames.items():
+        stats = frame.groupby("bottleneck").test_rmse.agg(["mean", "std", "count"])
+        rows += [{"method": method, "bottleneck": n, "rmse": stats.loc[n, "mean"], "rmse_std": stats.loc[n, "std"],
+                  "n_seeds": int(stats.loc[n, "count"])} for n in sizes]
+    return pd.DataFrame(rows)
 
 
 def read_bench(path) -> pd.DataFrame:
