@@ -1,5 +1,7 @@
 """Training faults: a run whose loss turns non-finite is marked diverged with its epoch and
 named in a message; the other runs trained in the same stack are not affected."""
+import dataclasses
+
 import torch
 
 from aebottleneck import penalties
@@ -13,7 +15,7 @@ def test_non_finite_run_is_marked_and_the_others_survive(monkeypatch, capsys):
                small_config(seed=1, penalty="signed", alpha=0.01)]
     reference = train_runs([configs[0], configs[2]], torch.device("cpu"), progress=False)
 
-    real = penalties.PENALTIES["signed"]
+    real = penalties.REGISTRY["signed"].function
     calls = {"n": 0}
 
     def poisoned(codes):  # codes (K, B, n): from the 6th step (epoch 2 of 4 steps), run 1 gets NaN
@@ -23,7 +25,7 @@ def test_non_finite_run_is_marked_and_the_others_survive(monkeypatch, capsys):
             scale[1] = float("nan")
         return real(codes) * scale                                   # (K,)
 
-    monkeypatch.setitem(penalties.PENALTIES, "signed", poisoned)
+    monkeypatch.setitem(penalties.REGISTRY, "signed", dataclasses.replace(penalties.REGISTRY["signed"], function=poisoned))
     runs = train_runs(configs, torch.device("cpu"), progress=False)
     out = capsys.readouterr().out
     assert runs[1]["metrics"]["diverged_epoch"] == 1
