@@ -6,13 +6,13 @@ import json
 import pytest
 
 from aebottleneck.config import ConfigError, env_flag, load_profile, project_root
-from aebottleneck.execute import NOTEBOOKS, declared_parameters, main
+from aebottleneck.execute import chapters, declared_parameters, main
 from aebottleneck.parameters import PARAMETERS, check_parameters
 
 SOURCES = project_root() / "notebooks"
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", chapters())
 def test_every_declared_parameter_has_an_entry_and_its_default_passes(name):
     declared = declared_parameters(SOURCES / f"{name}.ipynb")
     assert set(declared) <= set(PARAMETERS), set(declared) - set(PARAMETERS)

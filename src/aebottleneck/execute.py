@@ -22,9 +22,15 @@ from pathlib import Path
 from .config import ConfigError, Profile, data_dir, env_flag, load_profile, project_root
 from .data import DataError
 
-# Execution order: later notebooks reuse the runs cached by earlier ones.
-NOTEBOOKS = ("data", "decorrelation", "embeddings", "penalty_variants", "compression", "code_quality",
-             "datasets", "pca_vs_ae", "regularizers", "activations_losses", "speed")
+def chapters() -> list[str]:
+    """The book's notebooks in the order of _toc.yml, which is also the order they execute in:
+    later chapters reuse the runs cached by earlier ones. A new chapter is a notebook plus its
+    line in _toc.yml."""
+    import yaml
+
+    toc = yaml.safe_load((project_root() / "_toc.yml").read_text())
+    files = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    return [name.split("/", 1)[1] for name in files if name.startswith("executed/")]
 
 
 def declared_parameters(path: Path) -> dict:
@@ -81,7 +87,7 @@ def check_request(names: list[str], profile: str, parameters: dict, source_dir: 
         pick_device(parameters["device"])
     data_dir()
     env_flag("AEB_DOWNLOAD", default=True)
-    if any(name in NOTEBOOKS for name in names):  # every project notebook reads the data
+    if any(name in chapters() for name in names):  # every project notebook reads the data
         from .config import DATASETS
         from .data import load_splits
 
@@ -125,7 +131,7 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", help=f"default: all of {', '.join(NOTEBOOKS)}")
+    parser.add_argument("notebooks", nargs="*", help="default: every chapter of _toc.yml, in its order")
     parser.add_argument("--profile", default="paper")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"), help="a notebook parameter (Python literal)")
@@ -135,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parameters = {name: parse_value(value) for name, value in args.parameter}
     output_dir = args.output_dir or project_root() / "book" / "executed"
     try:
-        execute(args.notebooks or list(NOTEBOOKS), args.profile, parameters, output_dir)
+        execute(args.notebooks or chapters(), args.profile, parameters, output_dir)
     except (ConfigError, DataError) as exc:  # found before any notebook ran
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -186,6 +186,74 @@ def evaluate(model: StackedAutoencoder, images: torch.Tensor, targets: torch.Ten
     return torch.cat(errors, dim=1), torch.cat(codes, dim=1)
 
 
+@dataclass
+class PerRun:
+    """What differs between the K runs of a stack, as tensors on the device (each (K,) unless said)."""
+
+    alpha: torch.Tensor
+    params: dict          # a penalty's own per-run values by field name (penalties.PER_RUN_PARAMS)
+    levels: torch.Tensor  # input-noise level
+    noise_masks: dict     # noise kind -> (K,) bool
+    penalty_masks: dict   # penalty name -> (K,) bool
+    seeds: list           # the distinct seeds, sorted
+    seed_of_run: torch.Tensor  # (K,) index into seeds
+
+    @classmethod
+    def of(cls, configs: list[RunConfig], device: torch.device) -> "PerRun":
+        def per_run(values, **kw):
+            return torch.tensor(values, device=device, **kw)
+        seeds = sorted({c.seed for c in configs})
+        return cls(alpha=per_run([c.alpha for c in configs]),
+                   params={name: per_run([getattr(c, name) for c in configs]) for name in PER_RUN_PARAMS},
+                   levels=per_run([c.noise_level for c in configs]),
+                   noise_masks={kind: per_run([c.noise == kind for c in configs])
+                                for kind in {c.noise for c in configs} - {"none"}},
+                   penalty_masks={name: per_run([c.penalty == name for c in configs])
+                                  for name in {c.penalty for c in configs} - {"none"}},
+                   seeds=seeds, seed_of_run=per_run([seeds.index(c.seed) for c in configs]))
+
+
+def train_epoch(model: StackedAutoencoder, optimizer, images: torch.Tensor, runs: PerRun, epoch: int,
+                batch_size: int) -> torch.Tensor:
+    """One epoch over `images` (N, 784) in each seed's order; the per-run sums over samples of
+    the total, reconstruction and penalty terms, (3, K)."""
+    N, K = len(images), len(runs.seed_of_run)
+    order = torch.stack([epoch_order(s, epoch, N) for s in runs.seeds]).to(images.device)  # (S, N)
+    generators = [noise_generator(s, epoch) for s in runs.seeds] if runs.noise_masks else []
+    sums = torch.zeros(3, K, device=images.device)  # summed over samples: total, recon, penalty
+    for start in range(0, N, batch_size):
+        index = order[:, start:start + batch_size]                                  # (S, b)
+        x = gather_batch(images, index, runs.seed_of_run)                           # (b, 784) | (K, b, 784)
+        inputs = noisy_inputs(x, runs.noise_masks, runs.levels, generators, runs.seed_of_run) \
+            if runs.noise_masks else None
+        terms = loss_terms(model, x, runs.penalty_masks, runs.alpha, runs.params, inputs)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.sum().backward()
+        optimizer.step()
+        with torch.no_grad():
+            sums += torch.stack([terms.total, terms.recon, terms.penalty]) * index.shape[1]
+    return sums
+
+
+HISTORY = ("train_loss", "train_recon", "train_penalty", "val_rmse", "val_code_std")
+
+
+def record_epoch(history: list[dict], sums: torch.Tensor, n: int, val_errors: torch.Tensor,
+                 val_codes: torch.Tensor) -> torch.Tensor:
+    """Append one epoch to each run's history: mean train terms (sums (3, K) over n samples), the
+    validation RMSE and mean code std (from val_errors (K, Nval), val_codes (K, Nval, n)); the
+    validation RMSEs (K,)."""
+    epoch_means = (sums / n).cpu()                                              # one sync per epoch
+    val_rmse = val_errors.mean(dim=1).sqrt().cpu()
+    val_code_std = val_codes.std(dim=1).mean(dim=1).cpu()                       # (K,)
+    for k, run in enumerate(history):
+        for name, value in zip(("train_loss", "train_recon", "train_penalty"), epoch_means[:, k]):
+            run[name].append(float(value))
+        run["val_rmse"].append(float(val_rmse[k]))
+        run["val_code_std"].append(float(val_code_std[k]))
+    return val_rmse
+
+
 def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                progress: bool = True, checkpoint: Path | None = None,
                splits: Splits | None = None, on_epoch: Callable[[int], None] | None = None) -> list[dict]:
@@ -198,61 +266,22 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
     if device.type == "cpu":
         reuse_freed_memory()
     splits = splits or load_splits(cfg.dataset)
-    K, N, B = len(configs), cfg.train_size, cfg.batch_size
+    K, N = len(configs), cfg.train_size
     images = splits.train.images[:N].to(device)                # (N, 784), whole split on device
-    val, test = splits.val.images.to(device), splits.test.images.to(device)
-
+    val = splits.val.images.to(device)
     model = build(cfg, [c.seed for c in configs]).to(device)
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, **fused)
-    alpha = torch.tensor([c.alpha for c in configs], device=device)            # (K,)
-    params = {name: torch.tensor([getattr(c, name) for c in configs], device=device)  # each (K,)
-              for name in PER_RUN_PARAMS}
-    levels = torch.tensor([c.noise_level for c in configs], device=device)     # (K,)
-    noise_masks = {kind: torch.tensor([c.noise == kind for c in configs], device=device)
-                   for kind in {c.noise for c in configs} - {"none"}}
-    penalty_masks = {name: torch.tensor([c.penalty == name for c in configs], device=device)
-                     for name in {c.penalty for c in configs} - {"none"}}
-    seeds = sorted({c.seed for c in configs})
-    seed_of_run = torch.tensor([seeds.index(c.seed) for c in configs], device=device)  # (K,)
-
-    names = ("train_loss", "train_recon", "train_penalty", "val_rmse", "val_code_std")
-    history = [{name: [] for name in names} for _ in configs]
-    start_epoch, keys = 0, [c.key() for c in configs]
-    saved = files.load_torch(checkpoint, {"epoch", "keys", "model", "optimizer", "history"}) \
-        if checkpoint is not None and checkpoint.is_file() else None
-    if saved is not None and saved["keys"] == keys and all(set(names) <= set(h) for h in saved["history"]):
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        start_epoch, history = saved["epoch"], saved["history"]
+    runs = PerRun.of(configs, device)
+    keys = [c.key() for c in configs]
+    start_epoch, history = resume(checkpoint, keys, model, optimizer)
 
     started = time.perf_counter()
-    label = f"n={cfg.bottleneck} x{K} runs"
-    bar = tqdm(range(start_epoch, cfg.epochs), desc=label, initial=start_epoch,
+    bar = tqdm(range(start_epoch, cfg.epochs), desc=f"n={cfg.bottleneck} x{K} runs", initial=start_epoch,
                total=cfg.epochs, disable=not progress, unit="epoch")
     for epoch in bar:
-        order = torch.stack([epoch_order(s, epoch, N) for s in seeds]).to(device)  # (S, N)
-        generators = [noise_generator(s, epoch) for s in seeds] if noise_masks else []
-        sums = torch.zeros(3, K, device=device)  # summed over samples: total, recon, penalty
-        for start in range(0, N, B):
-            index = order[:, start:start + B]                                      # (S, b)
-            x = gather_batch(images, index, seed_of_run)                            # (b, 784) | (K, b, 784)
-            inputs = noisy_inputs(x, noise_masks, levels, generators, seed_of_run) if noise_masks else None
-            terms = loss_terms(model, x, penalty_masks, alpha, params, inputs)
-            optimizer.zero_grad(set_to_none=True)
-            terms.total.sum().backward()
-            optimizer.step()
-            with torch.no_grad():
-                sums += torch.stack([terms.total, terms.recon, terms.penalty]) * index.shape[1]
-        val_errors, val_codes = evaluate(model, val)                                # (K, Nval), (K, Nval, n)
-        epoch_means = (sums / N).cpu()                                              # one sync per epoch
-        val_rmse = val_errors.mean(dim=1).sqrt().cpu()
-        val_code_std = val_codes.std(dim=1).mean(dim=1).cpu()                       # (K,)
-        for k in range(K):
-            for name, value in zip(("train_loss", "train_recon", "train_penalty"), epoch_means[:, k]):
-                history[k][name].append(float(value))
-            history[k]["val_rmse"].append(float(val_rmse[k]))
-            history[k]["val_code_std"].append(float(val_code_std[k]))
+        sums = train_epoch(model, optimizer, images, runs, epoch, cfg.batch_size)
+        val_rmse = record_epoch(history, sums, N, *evaluate(model, val))
         for k in range(K):  # report a run the epoch its loss first turns non-finite
             losses = history[k]["train_loss"]
             if not np.isfinite(losses[-1]) and np.isfinite(losses[:-1]).all():
@@ -265,18 +294,35 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
         if on_epoch is not None:
             on_epoch(epoch + 1)
     bar.close()
-    seconds = time.perf_counter() - started
+    return results(configs, model, splits, device, history, time.perf_counter() - started)
 
-    val_errors, _ = evaluate(model, val)
-    test_errors, test_codes = evaluate(model, test)                                # (K, N), (K, N, n)
-    results = []
+
+def resume(checkpoint: Path | None, keys: list[str], model, optimizer) -> tuple[int, list[dict]]:
+    """Load `checkpoint` into model and optimizer if it holds exactly these runs: the epoch to
+    start from and the runs' histories so far (0 and empty histories without a usable one)."""
+    saved = files.load_torch(checkpoint, {"epoch", "keys", "model", "optimizer", "history"}) \
+        if checkpoint is not None and checkpoint.is_file() else None
+    if saved is None or saved["keys"] != keys or not all(set(HISTORY) <= set(h) for h in saved["history"]):
+        return 0, [{name: [] for name in HISTORY} for _ in keys]
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    return saved["epoch"], saved["history"]
+
+
+def results(configs: list[RunConfig], model: StackedAutoencoder, splits: Splits, device: torch.device,
+            history: list[dict], seconds: float) -> list[dict]:
+    """One result dict per run of a trained stack: final validation and test metrics, history,
+    test codes and the run's own weights."""
+    val_errors, _ = evaluate(model, splits.val.images.to(device))
+    test_errors, test_codes = evaluate(model, splits.test.images.to(device))       # (K, N), (K, N, n)
+    out = []
     for k, c in enumerate(configs):
         losses = np.array(history[k]["train_loss"])
         bad = np.flatnonzero(~np.isfinite(losses))
         val_metrics = rmse_from_squared_errors(val_errors[k].cpu())
         test_metrics = rmse_from_squared_errors(test_errors[k].cpu())
         codes = test_codes[k].cpu().clone()  # its own storage: a view would save all K runs' codes
-        results.append({
+        out.append({
             "key": c.key(),
             "code_version": CODE_VERSION,
             "config": c.to_dict(),
@@ -284,11 +330,11 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                 "val_rmse": val_metrics["rmse"], "val_rmse_per_image": val_metrics["rmse_per_image"],
                 "test_rmse": test_metrics["rmse"], "test_rmse_per_image": test_metrics["rmse_per_image"],
                 "diverged_epoch": int(bad[0]) if len(bad) else -1,
-                "train_seconds_shared": seconds, "runs_trained_together": K,
+                "train_seconds_shared": seconds, "runs_trained_together": len(configs),
             },
             "history": history[k],
             "test_codes": codes,                 # (Ntest, n)
             "code_std": codes.std(dim=0),        # (n,)
             "state": model.state_of(k),
         })
-    return results
+    return out
