@@ -113,3 +113,37 @@ def test_pca_vs_ae_table_puts_pca_first_then_each_autoencoder():
     assert table.rmse.tolist() == pytest.approx([0.15, 0.25, 0.1, 0.3])
     assert table.rmse_std.tolist()[2:] == pytest.approx([0.0, 0.2 / 2 ** 0.5])           # ddof = 1
     assert table.n_seeds.tolist() == [1, 1, 2, 2]
+
+
+def test_paired_inference_effect_size_mde_and_equivalence_bound():
+    from scipy import stats
+    from statsmodels.stats.power import TTestPower
+
+    diff = pd.Series([0.01, 0.03, -0.01, 0.02, 0.0]).to_numpy()
+    out = report.paired_inference(diff)
+    sd = diff.std(ddof=1)
+    assert out["effect_size"] == pytest.approx(0.01 / sd)
+    d80 = TTestPower().solve_power(nobs=5, alpha=0.05, power=0.8)
+    assert out["mde"] == pytest.approx(d80 * sd) and out["mde"] > abs(out["diff_mean"])   # not detectable here
+    ci90 = stats.t.interval(0.90, 4, loc=0.01, scale=sd / 5 ** 0.5)
+    assert out["equivalence_bound"] == pytest.approx(max(abs(ci90[0]), abs(ci90[1])))
+    # TOST at that bound is just significant at 5%: both one-sided tests at p = 0.05
+    from statsmodels.stats.weightstats import ttost_paired
+    p_tost = ttost_paired(diff, 0 * diff, -out["equivalence_bound"], out["equivalence_bound"])[0]
+    assert p_tost == pytest.approx(0.05, abs=1e-6)
+
+
+def test_runaway_cells_get_no_interval_and_holm_adjusts_the_rest():
+    base = [(2, "none", 0.0, s, 0.2, 0.2) for s in (0, 1, 2)]
+    cells = [(2, "squared", 0.1, s, 0.1, 0.2 + d) for s, d in ((0, 0.01), (1, 0.012), (2, 0.011))]
+    cells += [(2, "abs", 0.1, s, 0.1, 0.2 + d) for s, d in ((0, 0.001), (1, -0.002), (2, 0.004))]
+    frame = runs(base + cells + [(2, "signed", 0.1, s, 0.1, 0.5) for s in (0, 1, 2)])
+    frame.loc[frame.penalty == "signed", "runaway"] = [True, False, False]
+    table = report.variant_table(frame).set_index("variant")
+    assert list(report.variant_table(frame).columns) == report.VARIANT_COLUMNS
+    assert table.loc["signed", "diff_mean"] == pytest.approx(0.3)
+    assert table.loc["signed", ["diff_ci_low", "p_value", "p_holm", "mde"]].isna().all()   # chaotic: no t interval
+    from statsmodels.stats.multitest import multipletests
+    raw = table.loc[["squared", "abs"], "p_value"]
+    assert table.loc[["squared", "abs"], "p_holm"].tolist() == pytest.approx(list(multipletests(raw, method="holm")[1]))
+    assert (table.loc[["squared", "abs"], "p_holm"] >= raw).all()
