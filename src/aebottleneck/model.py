@@ -83,11 +83,9 @@ def layer_widths(cfg: RunConfig) -> list[int]:
 class BCEWithLogits(torch.autograd.Function):
     """Mean BCE of sigmoid(logits) against x, one value per model: (K, B, P), (B, P) | (K, B, P) -> (K,).
 
-    F.binary_cross_entropy_with_logits evaluates log-sigmoid (an exp and a log1p per pixel) and
-    its backward a sigmoid; on the CPU that was a fifth of a training step. Here one sigmoid s
-    serves both passes: softplus(z) = max(z, 0) - log(max(s, 1 - s)), stable because the log's
-    argument is at least 1/2, and the gradient (s - x) / (B P) is computed exactly as PyTorch
-    computes it, so training follows bit for bit the same weights (tests/test_model.py, test_train.py)."""
+    One sigmoid s serves both passes: softplus(z) = max(z, 0) - log(max(s, 1 - s)), stable
+    because the log's argument is at least 1/2; the gradient (s - x) / (B P) is PyTorch's, bit
+    for bit (tests/test_model.py), at a fifth less time per step (benchmarks/README.md)."""
 
     @staticmethod
     def forward(ctx, logits, x):

@@ -55,15 +55,9 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, MAX_MMAP_THRESHOLD = -1, -3, 32 << 20
 
 
 def reuse_freed_memory() -> bool:
-    """Have glibc's malloc keep freed blocks below 32 MiB for reuse; True if the setting took.
-
-    On the CPU every intermediate tensor of a step, (K, B, 784) for the loss, is a fresh malloc.
-    glibc serves big blocks from mmap, or trims them off its heap once freed, so the next step
-    faults the same memory in again, 4 KiB at a time: hundreds of page faults per step on the
-    2-core VMs (`make bench` measures them and the time they cost, results/bench_allocator.csv).
-    With the heap never trimmed, a warmed-up step reuses its memory (tests/test_train.py).
-    The process then keeps up to 1 GiB of freed heap. Process-wide and one-way (glibc stops
-    adapting its mmap threshold); a no-op returning False without glibc (macOS, Windows, musl)."""
+    """Have glibc's malloc keep freed blocks below 32 MiB for reuse, so a warmed-up step stops
+    faulting its intermediate tensors in again (benchmarks/README.md); True if the setting took.
+    Process-wide and one-way; a no-op returning False without glibc (macOS, Windows, musl)."""
     if platform.libc_ver()[0] != "glibc":  # musl has a mallopt that does nothing
         return False
     try:
@@ -162,10 +156,7 @@ EVAL_ROWS = 16  # chunks are a multiple of this many images (see eval_chunk)
 
 def eval_chunk(k: int) -> int:
     """Images per chunk when `evaluate` runs K models: the largest multiple of EVAL_ROWS with
-    K * chunk * 784 <= EVAL_FLOATS (at least EVAL_ROWS). A chunk only splits the rows of each
-    matmul: on the 10k validation images (a multiple of 16), chunks of a multiple of 16 rows
-    gave the same bits as chunks of 2000 for K = 1, 3, 6, 12, 24, 36, 48 with the CPU wheel's
-    BLAS; a tail of a few rows took another kernel, whose round-off differs in the 7th digit."""
+    K * chunk * 784 <= EVAL_FLOATS (at least EVAL_ROWS); why 16 rows: benchmarks/README.md."""
     return max(EVAL_ROWS, EVAL_FLOATS // (k * IMAGE_SIZE) // EVAL_ROWS * EVAL_ROWS)
 
 
