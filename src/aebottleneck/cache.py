@@ -26,7 +26,7 @@ from .config import CODE_VERSION, ConfigError, RunConfig, results_dir
 from .files import CacheError, load_torch, save_chapter_rows, save_csv, save_text, save_torch  # noqa: F401 (the notebooks import these from here)
 from . import train
 
-RUN_KEYS = {"key", "code_version", "config", "metrics", "history", "test_codes", "state"}
+RUN_KEYS = set(train.Run.__annotations__) - {"code_std"}   # required of a run file (code_std never was)
 
 
 def check_writable(folder: Path) -> None:
@@ -224,7 +224,7 @@ def train_in_parallel(parts: list[list[RunConfig]], device: torch.device, worker
 
 
 def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool = True,
-             workers: int | None = None) -> list[dict]:
+             workers: int | None = None) -> list[train.Run]:
     """Results for `configs` (in order): cached ones loaded, missing ones trained and saved.
 
     Missing runs that share an architecture are trained together as one stacked model. With

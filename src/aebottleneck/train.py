@@ -16,7 +16,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypedDict
 
 import numpy as np
 import torch
@@ -247,7 +247,7 @@ def record_epoch(history: list[dict], sums: torch.Tensor, n: int, val_errors: to
 
 def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                progress: bool = True, checkpoint: Path | None = None,
-               splits: Splits | None = None, on_epoch: Callable[[int], None] | None = None) -> list[dict]:
+               splits: Splits | None = None, on_epoch: Callable[[int], None] | None = None) -> list[Run]:
     """Train `configs` (one architecture) together; return one result dict per run.
     on_epoch(epochs_done) is called after every epoch (a worker process reports progress so)."""
     cfg = configs[0]
@@ -300,8 +300,21 @@ def resume(checkpoint: Path | None, keys: list[str], model, optimizer) -> tuple[
     return saved["epoch"], saved["history"]
 
 
+class Run(TypedDict):
+    """One trained run as the cache stores it (results/runs/<key>.pt) and the chapters read it."""
+
+    key: str                         # RunConfig.key()
+    code_version: str
+    config: dict                     # RunConfig.to_dict()
+    metrics: dict                    # val/test RMSE (pooled and per-image mean), diverged_epoch, timing
+    history: dict                    # per epoch: train_loss, train_recon, train_penalty, val_rmse, val_code_std
+    test_codes: torch.Tensor         # (Ntest, n)
+    code_std: torch.Tensor           # (n,) std of each code dimension over the test images
+    state: dict                      # the run's own weights (StackedAutoencoder.state_of)
+
+
 def results(configs: list[RunConfig], model: StackedAutoencoder, splits: Splits, device: torch.device,
-            history: list[dict], seconds: float) -> list[dict]:
+            history: list[dict], seconds: float) -> list[Run]:
     """One result dict per run of a trained stack: final validation and test metrics, history,
     test codes and the run's own weights."""
     val_errors, _ = evaluate(model, splits.val.images.to(device))
