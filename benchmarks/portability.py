@@ -122,12 +122,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--core", action="store_true", help=f"only {', '.join(CORE)} (and Fashion-MNIST's Table 1)")
+    parser.add_argument("--notebooks", nargs="+", default=None, help="only these (and Fashion-MNIST's Table 1)")
     parser.add_argument("settings", nargs="*", default=[*SETTINGS, *CBWR])
     args = parser.parse_args()
     for name in args.settings:
         done, env = BASE / name / "machine.txt", {**SETTINGS, **CBWR}[name]
         if not args.summary_only and not done.is_file():
-            notebooks = (CORE if args.core else NOTEBOOKS) if name in SETTINGS else ["decorrelation"]
+            notebooks = (args.notebooks or (CORE if args.core else NOTEBOOKS)) if name in SETTINGS else ["decorrelation"]
             execute(name, env, notebooks, fashion=name in SETTINGS)
             done.write_text(machine(env) + "\n")
     measured = [n for n in SETTINGS if (BASE / n / "machine.txt").is_file()]
