@@ -88,11 +88,11 @@ def read(name: str) -> pd.DataFrame:
 
 def summary(names: list[str]) -> pd.DataFrame:
     """Per checked number: its value in each setting, and max - min over the settings."""
-    wide = pd.concat(read(n) for n in names).pivot_table(index=["table", "row", "variable"], columns="setting",
-                                                          values="value", dropna=False)
+    wide = pd.concat(read(n) for n in names).set_index(["table", "row", "variable", "setting"]).value.unstack()
     wide = wide[names]
-    wide["n_settings"] = wide.notna().sum(axis=1)
-    wide["spread"] = wide.max(axis=1) - wide.min(axis=1)
+    values = wide.copy()
+    wide["n_settings"] = values.notna().sum(axis=1)
+    wide["spread"] = values.max(axis=1) - values.min(axis=1)
     return wide.reset_index()
 
 
