@@ -10,10 +10,15 @@ Two kinds of runs, two kinds of checks (README, Reproducibility):
   with ATen's default kernels moved the value-checked numbers by at most MEASURED_SPREAD =
   2.6e-4 (Table 1's standard rows by 1.8e-5; benchmarks/portability/spread.csv). The AMD EPYC
   the expected values were first measured on agreed with this Intel machine to every printed
-  digit on those rows. TOL = 1e-3 leaves room for CPUs not measured and is still five times
-  below the smallest real change tried: a LeakyReLU slope of 0.02, MSE for BCE, transposed
-  pixels or the first 10k images as validation each moved a checked number by 0.0052 to
-  0.0091 (benchmarks/portability/breaks.md).
+  digit on Table 1's standard rows, but the lecture models at n = 32 differ more between
+  vendors (MKL takes another code path on AMD): by up to 9e-4, and 1.6e-3 for the k-sparse
+  model, whose top-k selection is discontinuous. TOL = 2e-3 (4e-3 for k-sparse) covers that and
+  is still more than twice below the smallest real change tried: a LeakyReLU slope of 0.02,
+  MSE for BCE, transposed pixels or the first 10k images as validation each moved a checked
+  number by 0.0052 to 0.0091 (benchmarks/portability/breaks.md). A penalty-chapter row is
+  checked by value only if none of its runs ran away and its alpha led the next one by at
+  least 0.005 mean validation RMSE on the development CPU (an alpha chosen by a hair is not a
+  portable number either).
 * A run that runs away (train.runaway_epoch: the signed penalty of eq. 3 nearly always) is
   chaotic: its numbers depend on the order of float sums (across the settings above one such
   run's test RMSE moved by up to 0.071, Table 1's penalty means by up to 0.0115, and the alpha
@@ -30,8 +35,10 @@ import pytest
 from aebottleneck.config import project_root, results_dir
 from aebottleneck.report import TABLE1_COLUMNS
 
-MEASURED_SPREAD = 2.6e-4   # benchmarks/portability/spread.csv: value-checked numbers, 3 settings
-TOL = 1e-3
+MEASURED_SPREAD = 2.6e-4   # benchmarks/portability/spread.csv: value-checked numbers, 3 settings, one CPU
+MEASURED_VENDOR_SPREAD = 1.6e-3   # AMD EPYC (the expected values) against Intel Xeon, k-sparse; 9e-4 otherwise
+TOL = 2e-3
+KSPARSE_TOL = 4e-3
 QUICK = results_dir() / "quick"
 # (bottleneck, method) -> (rmse_mean, rmse_std) of the standard rows of Table 1 (alpha 0)
 EXPECTED_STANDARD = {8: (0.2050, 0.0110), 4: (0.2299, 0.0145), 2: (0.2371, 0.0014)}
@@ -138,7 +145,8 @@ def test_activations_losses_table():
 
 
 # (bottleneck, variant, code activation) -> (alpha, rmse_mean, rmse_std): the penalty chapter's rows
-# none of whose runs ran away on the development CPU (quick profile); the others are chaotic.
+# none of whose runs ran away on the development CPU (quick profile) and whose alpha led by >= 0.005
+# (n = 2 abs led by 3e-5, n = 2 squared by 3.5e-3, n = 4 abs by 1.6e-3: left out); the others are chaotic.
 EXPECTED_VARIANTS = {
     (8, "standard", "linear"): (0, 0.1931, 0.0046),
     (8, "standard", "leaky_relu"): (0, 0.2050, 0.0110),
@@ -148,12 +156,9 @@ EXPECTED_VARIANTS = {
     (4, "standard", "linear"): (0, 0.2076, 0.0034),
     (4, "standard", "leaky_relu"): (0, 0.2299, 0.0145),
     (4, "squared", "leaky_relu"): (0.001, 0.2335, 0.0049),
-    (4, "abs", "leaky_relu"): (0.001, 0.2441, 0.0076),
     (4, "correlation", "leaky_relu"): (0.001, 0.2076, 0.0058),
     (2, "standard", "linear"): (0, 0.2295, 0.0040),
     (2, "standard", "leaky_relu"): (0, 0.2371, 0.0014),
-    (2, "squared", "leaky_relu"): (0.001, 0.2399, 0.0062),
-    (2, "abs", "leaky_relu"): (0.001, 0.2436, 0.0071),
 }
 
 
@@ -230,7 +235,7 @@ def test_regularizers_table():
     assert list(table.columns) == SUMMARY_COLUMNS
     assert list(table.model) == list(EXPECTED_REGULARIZERS) and (table.n_seeds == 3).all()
     for row in table.itertuples():
-        close(row.rmse_mean, EXPECTED_REGULARIZERS[row.model], row.model)
+        close(row.rmse_mean, EXPECTED_REGULARIZERS[row.model], row.model, KSPARSE_TOL if "sparse" in row.model else TOL)
     by_model = table.set_index("model")
     # k-sparse: 24 of 32 entries are exactly zero; L1 zeroes more entries than no penalty
     assert by_model.loc["8-sparse", "near_zero"] >= 1 - 8 / 32
