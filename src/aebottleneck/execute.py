@@ -29,7 +29,8 @@ def chapters() -> list[str]:
     import yaml
 
     toc = yaml.safe_load((project_root() / "_toc.yml").read_text())
-    files = [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+    parts = toc.get("parts") or [{"chapters": toc.get("chapters") or []}]   # a book with or without parts
+    files = [chapter["file"] for part in parts for chapter in part.get("chapters") or []]
     return [name.split("/", 1)[1] for name in files if name.startswith("executed/")]
 
 
