@@ -42,7 +42,7 @@ KSPARSE_TOL = 4e-3
 QUICK = results_dir() / "quick"
 # (bottleneck, method) -> (rmse_mean, rmse_std) of the standard rows of Table 1 (alpha 0)
 EXPECTED_STANDARD = {8: (0.2050, 0.0110), 4: (0.2299, 0.0145), 2: (0.2371, 0.0014)}
-# Eq. 3 in the quick profile: the share of its runs that run away (26 of 27 in every setting
+# Eq. 3 in the quick profile: the share of its runs that run away (26 of 27 in each of the 3 settings
 # measured), how far above the worst standard run of its code size a runaway run's test RMSE
 # lies (>= 0.021) and how many times the standard codes' scale its codes reach (>= 600).
 MIN_RUNAWAY_SHARE = 0.8
