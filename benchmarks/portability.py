@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -62,12 +61,12 @@ def execute(name: str, env: dict, notebooks: list[str], fashion: bool = True) ->
 
 
 def machine(env: dict) -> str:
-    probe = "import torch; print(torch.get_num_threads(), torch.backends.cpu.get_cpu_capability())"
-    out = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **env}, capture_output=True,
-                         text=True, check=True).stdout.split()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return f"{cpu}; {out[0]} threads; ATen {out[1]}"
+    """The CPU, thread count and ATen capability a setting runs with (aebottleneck.machine, in
+    a process with the setting's environment)."""
+    probe = "from aebottleneck.machine import describe; d = describe(); print(d['threads'], d['cpu_capability'], d['cpu'])"
+    threads, capability, cpu = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **env},
+                                              capture_output=True, text=True, check=True).stdout.strip().split(" ", 2)
+    return f"{cpu}; {threads} threads; ATen {capability}"
 
 
 def read(name: str) -> pd.DataFrame:

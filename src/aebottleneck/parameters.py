@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import math
 
-from .config import (DATASETS, IMAGE_SIZE, MAX_CONV_LAYERS, MAX_OVERCOMPLETE, MAX_SEED, ConfigError,
+from .config import (DATASETS, IMAGE_SIZE, MAX_CONV_LAYERS, MAX_OVERCOMPLETE, MAX_SEED, ConfigError, _fail,
                      check_alpha, check_choice, check_int, profile_names)
 
 TEST_SIZE = 10_000     # images in the test split (t-SNE maps at most these)
-
-
-def _fail(name, value, allowed):
-    raise ConfigError(f"{name}={value!r} is not allowed: {allowed}")
 
 
 def _number(name, value, low, high, *, closed_low=False):
