@@ -57,12 +57,20 @@ def test_an_output_dir_that_is_a_file_is_named(capsys, tmp_path):
     assert "is not allowed: it is a file, not a folder" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("key", ["seeds", "alphas", "bottlenecks", "variant_seeds", "variant_alphas"])
+@pytest.mark.parametrize("key", ["seeds", "alphas", "bottlenecks", "selection_seeds", "variant_seeds", "variant_alphas"])
 def test_duplicates_in_profile_lists_are_errors(key):
-    value = {"seeds": [0, 1, 0], "variant_seeds": [3, 3], "alphas": [0.1, 0.1], "variant_alphas": [1.0, 1.0],
-             "bottlenecks": [8, 8]}[key]
+    value = {"seeds": [0, 1, 0], "selection_seeds": [1, 1], "variant_seeds": [3, 3], "alphas": [0.1, 0.1],
+             "variant_alphas": [1.0, 1.0], "bottlenecks": [8, 8]}[key]
     with pytest.raises(ConfigError, match=rf"{key}=.* is not allowed: a value appears twice"):
         load_profile("quick", **{key: value})
+
+
+@pytest.mark.parametrize("profile", ["paper", "quick"])
+def test_alpha_is_never_tested_on_a_seed_it_was_chosen_on(profile):
+    settings = load_profile(profile)
+    assert not set(settings.selection_seeds) & set(settings.variant_seeds)
+    with pytest.raises(ConfigError, match=r"variant_seeds=\[2, 3\] is not allowed: must share no seed with selection_seeds"):
+        load_profile(profile, variant_seeds=[2, 3])
 
 
 def test_custom_overrides_get_folders_of_their_own_with_the_overrides_beside(results):

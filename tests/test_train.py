@@ -61,42 +61,41 @@ def test_loss_terms_are_recorded_separately():
         assert abs(total - (recon + 0.01 * penalty)) < 1e-5
 
 
-def test_variant_grids_select_on_the_profile_seeds_then_fill_the_variant_seeds():
+def test_variant_grids_select_on_the_selection_seeds_then_test_on_the_variant_seeds():
     from aebottleneck.config import load_profile
-    from aebottleneck.experiments import variant_grid, variant_selection_grid
+    from aebottleneck.experiments import decorrelation_grid, variant_grid, variant_selection_grid
 
     settings = load_profile("paper")
     selection = variant_selection_grid(settings, 4)
-    assert len(selection) == len(settings.seeds) * (1 + 4 * len(settings.variant_alphas))
+    assert len(selection) == len(settings.selection_seeds) * (1 + 4 * len(settings.variant_alphas))
     assert {c.penalty for c in selection} == {"none", "signed", "squared", "abs", "correlation"}
-    assert {c.seed for c in selection} == set(settings.seeds)
+    assert {c.seed for c in selection} == set(settings.selection_seeds)
     table = variant_grid(settings, 4, {"signed": 0.001, "squared": 0.1})
     assert len(table) == len(settings.variant_seeds) * 3 and {c.seed for c in table} == set(settings.variant_seeds)
     assert {(c.penalty, c.alpha) for c in table} == {("none", 0.0), ("signed", 0.001), ("squared", 0.1)}
-    # the seeds both stages share are the same runs, so the cache trains them once
-    shared = {c.key() for c in selection} & {c.key() for c in table}
-    assert len(shared) == len(set(settings.seeds) & set(settings.variant_seeds)) * 3
+    assert not {c.seed for c in selection} & {c.seed for c in table}      # alpha is never tested where chosen
+    # stage 1 shares the paper grid's runs, so the cache trains those once
+    assert {c.key() for c in decorrelation_grid(settings, 4)} <= {c.key() for c in selection}
 
 
-def test_variant_runs_choose_alpha_on_the_profile_seeds_and_reuse_their_runs(results):
+def test_variant_runs_choose_alpha_on_the_selection_seeds_and_test_on_the_others(results):
     from aebottleneck import report
     from aebottleneck.config import Profile
     from aebottleneck.experiments import variant_runs
 
     settings = Profile(name="tiny", epochs=1, batch_size=128, train_size=512, seeds=(0, 1), alphas=(0.001,),
-                       bottlenecks=(2,), tsne_size=100, variant_seeds=(0, 1, 2), variant_alphas=(0.001, 10.0))
+                       bottlenecks=(2,), tsne_size=100, selection_seeds=(0, 1), variant_seeds=(2, 3, 4),
+                       variant_alphas=(0.001, 10.0))
     stage1, stage2 = variant_runs(settings, 2)
     assert len(stage1) == 2 * (1 + 4 * 2) and {r["config"]["seed"] for r in stage1} == {0, 1}
     chosen = report.alpha_selection(report.runs_frame(stage1)).query("selected")
     table_runs = report.runs_frame(stage2)
-    assert sorted(table_runs.seed.unique()) == [0, 1, 2]
+    assert sorted(table_runs.seed.unique()) == [2, 3, 4]
     assert len(table_runs) == 3 * 5
     for penalty, alpha in zip(chosen.penalty, chosen.alpha):
         assert set(table_runs[table_runs.penalty == penalty].alpha) == {alpha}
-    # the table's seeds 0 and 1 are the selection runs themselves, not retrained copies
-    stage1_keys = {run["key"] for run in stage1}
-    assert sum(run["key"] in stage1_keys for run in stage2) == 2 * 5
-    assert len(list((results / "runs").glob("*.pt"))) == len(stage1) + 5
+    assert not {run["key"] for run in stage1} & {run["key"] for run in stage2}   # no run serves both stages
+    assert len(list((results / "runs").glob("*.pt"))) == len(stage1) + len(stage2)
 
 
 def test_a_run_keeps_only_its_own_codes():

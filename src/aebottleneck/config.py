@@ -203,7 +203,8 @@ class Profile:
     alphas: tuple[float, ...]
     bottlenecks: tuple[int, ...]
     tsne_size: int
-    variant_seeds: tuple[int, ...]     # the penalty chapter's table (alpha chosen on `seeds`)
+    selection_seeds: tuple[int, ...]   # the penalty chapter's stage 1: alpha is chosen on these
+    variant_seeds: tuple[int, ...]     # its stage 2, the table: disjoint from selection_seeds
     variant_alphas: tuple[float, ...]
     dataset: str = "mnist"
     overrides: str = ""                # the overridden settings as JSON ("" for the profile as is)
@@ -232,6 +233,9 @@ def _read_profiles() -> dict:
     return tomllib.loads(text)
 
 
+LIST_SETTINGS = ("seeds", "alphas", "bottlenecks", "selection_seeds", "variant_seeds", "variant_alphas")
+
+
 def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
     """The named profile on `dataset`, with `overrides` (notebook parameters that are not None)
     applied."""
@@ -251,10 +255,10 @@ def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
     for key in ("epochs", "batch_size", "train_size", "tsne_size"):
         check_int(key, values[key], minimum=1)
     check_int("train_size", values["train_size"], maximum=50_000)
-    for key in ("seeds", "alphas", "bottlenecks", "variant_seeds", "variant_alphas"):
+    for key in LIST_SETTINGS:
         if not isinstance(values[key], (list, tuple)) or not values[key]:
             _fail(key, values[key], "a non-empty list")
-    for key in ("seeds", "variant_seeds"):
+    for key in ("seeds", "selection_seeds", "variant_seeds"):
         for seed in values[key]:
             check_int(key, seed, minimum=0, maximum=MAX_SEED)
     for key in ("alphas", "variant_alphas"):
@@ -262,16 +266,19 @@ def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
             check_alpha(key, alpha)
     for n in values["bottlenecks"]:
         check_int("bottlenecks", n, minimum=1, maximum=IMAGE_SIZE)
-    for key in ("seeds", "alphas", "bottlenecks", "variant_seeds", "variant_alphas"):
+    for key in LIST_SETTINGS:
         if len(set(values[key])) != len(values[key]):
             _fail(key, values[key], "a value appears twice (it would count twice in every mean)")
+    if set(values["selection_seeds"]) & set(values["variant_seeds"]):
+        _fail("variant_seeds", values["variant_seeds"], f"must share no seed with selection_seeds="
+              f"{values['selection_seeds']}: alpha chosen on a seed cannot be tested on it")
     recorded = json.dumps({"profile": name, **overrides}, sort_keys=True) if overrides else ""
     digest = hashlib.sha256(recorded.encode()).hexdigest()[:8]
     return Profile(name=f"{name}-custom-{digest}" if overrides else name, overrides=recorded, epochs=values["epochs"], batch_size=values["batch_size"],
                    train_size=values["train_size"], seeds=tuple(values["seeds"]),
                    alphas=tuple(float(a) for a in values["alphas"]),
                    bottlenecks=tuple(values["bottlenecks"]), tsne_size=values["tsne_size"],
-                   variant_seeds=tuple(values["variant_seeds"]),
+                   selection_seeds=tuple(values["selection_seeds"]), variant_seeds=tuple(values["variant_seeds"]),
                    variant_alphas=tuple(float(a) for a in values["variant_alphas"]), dataset=dataset)
 
 

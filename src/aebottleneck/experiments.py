@@ -2,7 +2,8 @@
 
 A chapter's notebook asks for its runs here (trained where missing, through the run cache) and
 turns them into tables with `report`. Stage 1 chooses each penalty's alpha on the validation
-RMSE of the profile `seeds`; stage 2 trains the `variant_seeds` at the chosen alphas.
+RMSE of the profile's `selection_seeds`; stage 2 trains the `variant_seeds`, a disjoint set,
+at the chosen alphas.
 """
 from __future__ import annotations
 
@@ -38,16 +39,16 @@ def decorrelation_grid(profile: Profile, bottleneck: int, **fields) -> list[RunC
 
 
 def variant_selection_grid(profile: Profile, bottleneck: int, **fields) -> list[RunConfig]:
-    """The penalty chapter, stage 1: the profile seeds x (standard + every decorrelation penalty
-    at every variant alpha), on whose validation RMSE each penalty's alpha is chosen. Its
-    standard and signed runs are shared with decorrelation_grid's."""
-    return penalty_grid(profile, bottleneck, profile.seeds, DECORRELATION_PENALTIES,
+    """The penalty chapter, stage 1: the selection seeds x (standard + every decorrelation penalty
+    at every variant alpha), on whose validation RMSE each penalty's alpha is chosen. Where the
+    seeds and alphas agree, its standard and signed runs are decorrelation_grid's."""
+    return penalty_grid(profile, bottleneck, profile.selection_seeds, DECORRELATION_PENALTIES,
                         profile.variant_alphas, **fields)
 
 
 def variant_grid(profile: Profile, bottleneck: int, selected: dict[str, float], **fields) -> list[RunConfig]:
     """The penalty chapter, stage 2: the variant seeds x (standard + each penalty of `selected`
-    at its alpha, the one stage 1 chose). Seeds shared with stage 1 reuse its runs."""
+    at its alpha, the one stage 1 chose). No seed of stage 1 is among them (load_profile)."""
     common = dict(bottleneck=bottleneck, **profile.run_fields(), **fields)
     runs = []
     for seed in profile.variant_seeds:
@@ -64,7 +65,7 @@ def linear_code_grid(profile: Profile, bottleneck: int) -> list[RunConfig]:
 
 def variant_runs(settings, bottleneck: int, device: str | None = None, **fields) -> tuple[list[dict], list[dict]]:
     """The penalty chapter's runs at one code size, trained first where missing, in two stages:
-    the selection runs (variant_selection_grid: the profile seeds at every variant alpha)
+    the selection runs (variant_selection_grid: the selection seeds at every variant alpha)
     and the table runs (variant_grid: the variant seeds at the alphas those select)."""
     selection_runs = get_runs(variant_selection_grid(settings, bottleneck, **fields), device=device)
     chosen = report.alpha_selection(report.runs_frame(selection_runs)).query("selected")
