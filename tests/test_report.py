@@ -85,14 +85,33 @@ def test_run_record_and_chapter_rows(tmp_path):
 
 
 def test_rate_distortion_table_from_quantised_mse():
-    curves = pd.DataFrame({"method": ["PCA", "standard"], "bottleneck": [4, 2], "bits_per_dim": [3, 8],
-                           "mse": [0.01, 0.0001], "n_seeds": [1, 5]})
+    curves = pd.DataFrame({"method": ["PCA", "standard", "standard"], "bottleneck": [4, 2, 2], "bits_per_dim": [3, 8, 8],
+                           "seed": [0, 0, 1], "mse": [0.01, 0.00005, 0.00015]})
     table = report.rate_distortion_table(curves, "mnist")
     assert list(table.columns) == report.RATE_DISTORTION_COLUMNS
     assert table.bits_per_image.tolist() == [12, 16]
-    assert table.rmse.tolist() == pytest.approx([0.1, 0.01])
+    assert table.rmse.tolist() == pytest.approx([0.1, 0.01])      # the root of the mean MSE over seeds
     assert table.psnr.tolist() == pytest.approx([20.0, 40.0])
     assert set(table.dataset) == {"mnist"}
+
+
+def test_low_rate_table_pairs_seeds_corrects_across_cells_and_skips_runaway_cells():
+    rows = []
+    for bits in (2, 3, 8):
+        for seed in range(4):
+            rows.append({"method": "standard", "bottleneck": 4, "bits_per_dim": bits, "seed": seed, "mse": 0.04, "runaway": False})
+            rows.append({"method": "squared", "bottleneck": 4, "bits_per_dim": bits, "seed": seed,
+                         "mse": (0.2 - 0.01 - 0.001 * seed) ** 2, "runaway": False})
+            rows.append({"method": "signed", "bottleneck": 4, "bits_per_dim": bits, "seed": seed, "mse": 0.09, "runaway": seed == 0})
+    rows.append({"method": "PCA", "bottleneck": 4, "bits_per_dim": 2, "seed": 0, "mse": 0.05, "runaway": False})
+    table = report.low_rate_table(pd.DataFrame(rows), bits=(2, 3))
+    assert list(table.columns) == report.LOW_RATE_COLUMNS and set(table.bits_per_dim) == {2, 3}
+    squared = table[table.method == "squared"]
+    assert squared.diff_mean.tolist() == pytest.approx([-0.0115] * 2)          # paired by seed, PCA left out
+    assert (squared.diff_ci_high < 0).all() and (squared.p_holm >= squared.p_value).all()
+    signed = table[table.method == "signed"]
+    assert signed.diff_mean.tolist() == pytest.approx([0.1] * 2) and signed.p_value.isna().all()
+    assert signed.n_runaway.tolist() == [1, 1]
 
 
 def test_code_quality_table_means_over_seeds_in_first_seen_order():

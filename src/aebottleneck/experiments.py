@@ -16,9 +16,9 @@ from . import report
 from .cache import get_runs
 from .config import DECORRELATION_PENALTIES, Profile, RunConfig
 from .data import corrupt, load_splits, noise_draws
-from .metrics import code_scores, fit_pca, pca_codes, pca_quantized_mse, quantized_mse
+from .metrics import class_silhouette, code_scores, fit_pca, pca_codes, pca_quantized_mse, quantized_mse
 from .model import StackedAutoencoder
-from .train import evaluate
+from .train import evaluate, runaway_epoch
 
 
 def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:
@@ -55,6 +55,21 @@ def variant_grid(profile: Profile, bottleneck: int, selected: dict[str, float], 
         runs.append(RunConfig(seed=seed, **common))
         runs += [RunConfig(seed=seed, penalty=p, alpha=float(a), **common) for p, a in selected.items()]
     return runs
+
+
+FIGURE1_COLUMNS = ["bottleneck", "method", "alpha", "seed", "silhouette", "runaway", "code_std_mean", "key"]
+
+
+def figure1_table(settings: Profile, labels, bottleneck: int = 2, device: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """figure1.csv: the class silhouette (metrics.class_silhouette) of the test codes of the
+    paper's standard and selected-alpha penalty runs (decorrelation_grid), one row per run; and
+    the runs' test codes by key for the pictures."""
+    runs = get_runs(decorrelation_grid(settings, bottleneck), device=device)
+    codes = {run["key"]: run["test_codes"].numpy() for run in runs}          # key -> (10000, n)
+    chosen = report.selected_runs(report.runs_frame(runs))
+    chosen = chosen.assign(silhouette=[class_silhouette(codes[key], labels) for key in chosen.key])
+    table = chosen.sort_values(["method", "seed"], ascending=[False, True], ignore_index=True)
+    return table[FIGURE1_COLUMNS], codes
 
 
 def linear_code_grid(profile: Profile, bottleneck: int) -> list[RunConfig]:
@@ -102,16 +117,20 @@ def evaluation(settings: Profile, device: str | None = None) -> Evaluation:
 
 
 def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.DataFrame:
-    """Test MSE after uniform quantisation of each code dimension to `bits`, per method and code
-    size (the AE models' MSE averaged over seeds): rows of report.rate_distortion_table."""
+    """Test MSE after uniform quantisation of each code dimension to `bits`, one row per method,
+    code size, bits and seed (PCA: seed 0), with whether the run ran away: the rows of
+    report.rate_distortion_table and report.low_rate_table."""
     rows = []
     for n in bottlenecks:
         mse = pca_quantized_mse(setup.pca, setup.train, setup.test, n, bits)
-        rows += [{"method": "PCA", "bottleneck": n, "bits_per_dim": b, "mse": m, "n_seeds": 1} for b, m in zip(bits, mse)]
-    for (n, variant), group in setup.models.items():
-        mse = quantized_mse(StackedAutoencoder.from_runs(group), setup.train, setup.test, bits).mean(dim=0)  # over seeds
-        rows += [{"method": variant, "bottleneck": n, "bits_per_dim": b, "mse": float(m), "n_seeds": len(group)}
+        rows += [{"method": "PCA", "bottleneck": n, "bits_per_dim": b, "seed": 0, "mse": m, "runaway": False}
                  for b, m in zip(bits, mse)]
+    for (n, variant), group in setup.models.items():
+        mse = quantized_mse(StackedAutoencoder.from_runs(group), setup.train, setup.test, bits)    # (K, B)
+        for run, per_bits in zip(group, mse):
+            runaway = bool(runaway_epoch(run["history"], run["config"]["alpha"]) >= 0)
+            rows += [{"method": variant, "bottleneck": n, "bits_per_dim": b, "seed": run["config"]["seed"],
+                      "mse": float(m), "runaway": runaway} for b, m in zip(bits, per_bits)]
     return pd.DataFrame(rows)
 
 

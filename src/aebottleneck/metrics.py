@@ -43,6 +43,16 @@ def mean_abs_offdiag(matrix: np.ndarray) -> float:
 NEAR_ZERO = 0.01  # a code entry is "near zero" below this fraction of the model's code RMS
 
 
+def class_silhouette(codes: np.ndarray | torch.Tensor, labels: np.ndarray, sample_size: int = 2000) -> float:
+    """How compact and separate the classes are in a code (N, n): the mean silhouette (-1 to 1,
+    higher = tighter classes) of a fixed random sample of `sample_size` codes. It ignores a
+    common scale, so a blown-up code compares with a normal one."""
+    from sklearn.metrics import silhouette_score
+
+    codes = np.asarray(codes, dtype=np.float64)
+    return float(silhouette_score(codes, labels, sample_size=min(sample_size, len(codes)), random_state=0))
+
+
 def near_zero_fraction(codes: np.ndarray | torch.Tensor) -> float:
     """Fraction of entries of codes (N, n) with |g| < NEAR_ZERO x RMS of all entries. Relative
     to the code's own scale, so sigmoid codes in (0, 1) and LeakyReLU codes of any size compare;

@@ -204,11 +204,39 @@ CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "logr
 
 
 def rate_distortion_table(curves: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """rate_distortion.csv from quantised test MSEs (method, bottleneck, bits_per_dim, mse):
-    bits per image, RMSE and PSNR (metrics.psnr)."""
-    table = curves.assign(dataset=dataset, bits_per_image=curves.bottleneck * curves.bits_per_dim,
-                          rmse=np.sqrt(curves.mse), psnr=curves.mse.map(psnr))
+    """rate_distortion.csv from quantised test MSEs, one row per seed (method, bottleneck,
+    bits_per_dim, seed, mse): the MSE averaged over seeds, then bits per image, RMSE and PSNR."""
+    mean = curves.groupby(["method", "bottleneck", "bits_per_dim"], sort=False).mse.mean().reset_index()
+    table = mean.assign(dataset=dataset, bits_per_image=mean.bottleneck * mean.bits_per_dim,
+                        rmse=np.sqrt(mean.mse), psnr=mean.mse.map(psnr))
     return table[RATE_DISTORTION_COLUMNS].reset_index(drop=True)
+
+
+LOW_RATE_COLUMNS = ["bottleneck", "bits_per_dim", "method", "diff_mean", "diff_ci_low", "diff_ci_high",
+                    "p_value", "p_holm", "n_seeds", "n_runaway"]
+
+
+def low_rate_table(curves: pd.DataFrame, bits=(2, 3, 4)) -> pd.DataFrame:
+    """Where quantisation matters: each penalised model's quantised test RMSE minus the standard
+    model's, seed by seed, at each of `bits` (paired_inference, Holm across the table's tested
+    cells; a cell with a runaway run gets its mean only)."""
+    from statsmodels.stats.multitest import multipletests
+
+    low = curves[curves.bits_per_dim.isin(bits) & (curves.method != "PCA")].assign(rmse=lambda f: np.sqrt(f.mse))
+    standard = low[low.method == "standard"].set_index(["bottleneck", "bits_per_dim", "seed"]).rmse
+    rows = []
+    for (n, b, method), cell in low[low.method != "standard"].groupby(["bottleneck", "bits_per_dim", "method"], sort=False):
+        ours = cell.set_index("seed").rmse.sort_index()
+        diff = (ours - standard.loc[(n, b)].reindex(ours.index)).to_numpy()       # the same seeds
+        row = {"bottleneck": n, "bits_per_dim": b, "method": method, "n_seeds": len(diff),
+               "n_runaway": int(cell.runaway.sum())}
+        row.update(paired_inference(diff) if row["n_runaway"] == 0 else {"diff_mean": diff.mean()})
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=LOW_RATE_COLUMNS)
+    tested = table.p_value.notna()
+    if tested.any():
+        table.loc[tested, "p_holm"] = multipletests(table.p_value[tested], alpha=LEVEL, method="holm")[1]
+    return table.sort_values(["bottleneck", "bits_per_dim", "method"], ascending=[False, True, True], ignore_index=True)
 
 
 def code_quality_table(per_run: pd.DataFrame, dataset: str) -> pd.DataFrame:

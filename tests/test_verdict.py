@@ -1,0 +1,109 @@
+"""The verdict's rules on small hand-made tables: each claim's word follows from its numbers."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from aebottleneck import verdict
+from aebottleneck.config import ConfigError
+from aebottleneck.report import PAPER_BY_N
+
+
+def paper_runs(standard_shift=0.0, penalty_shift=0.0, runaway=False, spread=0.002):
+    """runs.csv rows of the decorrelation chapter: 3 seeds around the paper's means (+ shifts)."""
+    rows = []
+    for n, paper in PAPER_BY_N.iterrows():
+        for seed, noise in enumerate((-spread, 0.0, spread)):
+            common = dict(chapter="decorrelation", key=f"{n}-{seed}", bottleneck=n, code_activation="leaky_relu", seed=seed)
+            rows.append({**common, "penalty": "none", "alpha": 0.0, "runaway": False,
+                         "test_rmse": paper.standard + standard_shift + noise})
+            rows.append({**common, "key": f"{n}-{seed}-p", "penalty": "signed", "alpha": 0.01, "runaway": runaway,
+                         "test_rmse": paper.penalty + penalty_shift + noise})
+    return pd.DataFrame(rows)
+
+
+def table1_of(runs):
+    grouped = runs.assign(method=np.where(runs.penalty == "none", "standard", "penalty"))
+    return grouped.groupby(["bottleneck", "method"]).agg(alpha=("alpha", "first"), rmse_mean=("test_rmse", "mean")).reset_index()
+
+
+def test_table1_is_reproduced_only_when_both_columns_agree_and_nothing_ran_away():
+    runs = paper_runs()
+    assert verdict.table1_claim(table1_of(runs), runs)["verdict"] == "reproduced"
+    far = paper_runs(standard_shift=0.01)
+    row = verdict.table1_claim(table1_of(far), far)
+    assert row["verdict"] == "not reproduced" and "at 0 (standard) and 3 (penalty) of 3" in row["evidence"]
+    away = paper_runs(runaway=True)             # the right means, but chaotic runs
+    row = verdict.table1_claim(table1_of(away), away)
+    assert row["verdict"] == "not reproduced" and "9 of the penalty column's 9 runs ran away" in row["evidence"]
+
+
+def variants(diffs, p_holm, runaway=(0, 0, 0), corr=(0.1, 0.1, 0.1), std_scale=1.0):
+    """A penalty_variants table at n = 8, 4, 2: standard rows plus eq. 3 with the given paired
+    differences, Holm-adjusted p (nan = untested) and runaway counts."""
+    rows = []
+    for i, n in enumerate((8, 4, 2)):
+        rows.append(dict(bottleneck=n, variant="standard", activation="leaky_relu", corr_mean=0.2, code_std_mean=1.0,
+                         n_seeds=5, n_runaway=0, diff_mean=np.nan, p_value=np.nan, p_holm=np.nan))
+        rows.append(dict(bottleneck=n, variant="signed", activation="leaky_relu", corr_mean=corr[i],
+                         code_std_mean=std_scale, n_seeds=5, n_runaway=runaway[i], diff_mean=diffs[i],
+                         p_value=p_holm[i], p_holm=p_holm[i], mde=0.004, equivalence_bound=0.003))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("diffs, p_holm, runaway, word", [
+    ((-0.001, -0.002, -0.001), (0.01, 0.02, 0.04), (0, 0, 0), "supported"),
+    ((-0.001, -0.002, -0.001), (0.01, 0.02, 0.06), (0, 0, 0), "not supported"),   # one cell fails after Holm
+    ((0.2, 0.1, 0.05), (np.nan,) * 3, (5, 5, 5), "contradicted"),                 # worse, every cell ran away
+    ((0.2, -0.001, 0.05), (np.nan, 0.5, np.nan), (5, 0, 5), "not supported"),
+])
+def test_consistent_gain_needs_every_cell_better_after_holm(diffs, p_holm, runaway, word):
+    row = verdict.boost_claim(variants(diffs, p_holm, runaway))
+    assert row["verdict"] == word
+    assert "0.0005 to 0.0012" in row["evidence"] or all(np.isnan(p_holm))   # the paper's gains, beside the design's reach
+
+
+def test_a_runaway_cell_is_never_counted_better_even_with_a_small_p():
+    for p_first in (0.001, np.nan):     # whether or not a p was (wrongly) given to the runaway cell
+        table = variants((-0.01, -0.01, -0.01), (p_first, 0.001, 0.001), runaway=(1, 0, 0))
+        assert verdict.boost_claim(table)["verdict"] == "not supported"
+
+
+@pytest.mark.parametrize("corr, word", [((0.05, 0.05, 0.05), "supported"), ((0.5, 0.6, 0.9), "contradicted"),
+                                        ((0.05, 0.5, 0.05), "not supported")])
+def test_diverse_codes_compares_code_correlation_at_every_size(corr, word):
+    row = verdict.diversity_claim(variants((0.1,) * 3, (np.nan,) * 3, corr=corr, std_scale=1e6))
+    assert row["verdict"] == word and "1e+06 times" in row["evidence"]
+
+
+def figure1(penalty_minus_standard):
+    rows = [dict(method="standard", seed=s, silhouette=0.3, runaway=False) for s in range(3)]
+    rows += [dict(method="penalty", seed=s, silhouette=0.3 + d, runaway=True) for s, d in enumerate(penalty_minus_standard)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("gaps, word", [((0.1, 0.1, 0.2), "supported"), ((-0.1, -0.2, -0.1), "contradicted"),
+                                        ((0.1, -0.1, 0.0), "not supported")])
+def test_compact_classes_compares_silhouettes_seed_by_seed(gaps, word):
+    quality = pd.DataFrame({"method": ["standard", "signed"], "bottleneck": [2, 2], "knn_accuracy": [0.7, 0.4]})
+    row = verdict.compact_classes_claim(figure1(gaps), quality)
+    assert row["verdict"] == word and "3 of 3 penalty runs ran away" in row["evidence"] and "0.400 (eq. 3) vs 0.700" in row["evidence"]
+
+
+def test_plug_and_play_counts_runaway_runs_of_every_chapter_once():
+    runs = pd.DataFrame({"key": ["a", "a", "b", "c"], "penalty": ["signed", "signed", "signed", "squared"],
+                         "alpha": [0.01, 0.01, 0.1, 0.1], "runaway": [True, True, False, False]})
+    row = verdict.plug_and_play_claim(runs)
+    assert row["verdict"] == "not supported" and "1 of 2 runs (50%)" in row["evidence"]
+    assert verdict.plug_and_play_claim(runs.assign(runaway=False))["verdict"] == "not tested"
+
+
+def test_missing_tables_are_named_with_the_notebook_that_writes_them(tmp_path):
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "table1.csv")
+    with pytest.raises(ConfigError, match=r"lacks runs.csv \(written by decorrelation and penalty_variants\), "
+                                          r"penalty_variants.csv \(written by penalty_variants\)"):
+        verdict.read_tables(tmp_path)
+
+
+def test_t_interval_is_the_textbook_one():
+    low, high = verdict.t_interval([1.0, 2.0, 3.0])
+    assert (low, high) == pytest.approx((2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)))
