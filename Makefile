@@ -24,9 +24,10 @@ STAMP := $(VENV)/.installed
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install
+.PHONY: book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install \
+	mathjax chromium browsercheck
 
-install: $(STAMP)
+install: $(STAMP) $(MATHJAX_JS)
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -35,11 +36,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (aebottleneck)"
 	touch $(STAMP)
 
+# MathJax is served by the site itself (a reader offline still sees the math): the npm package,
+# pinned, goes to .venv/mathjax/npm; the parts a page loads (the TeX-to-HTML component, the
+# TeX extensions it loads on demand, the accessibility and menu parts, the web fonts) are
+# copied to .venv/mathjax/site/mathjax. Each book folder links that folder as _mathjax, which
+# _config.yml lists in html_static_path: every build copies it to its own _static/mathjax/.
+MATHJAX_VERSION := 3.2.2
+MATHJAX := $(VENV)/mathjax
+MATHJAX_JS := $(MATHJAX)/site/mathjax/tex-chtml.js
+
+mathjax: $(MATHJAX_JS)
+
+$(MATHJAX_JS): | $(STAMP)
+	@command -v npm >/dev/null || { echo "error: npm is needed to install MathJax (apt-get install -y npm)"; exit 1; }
+	npm install --prefix $(MATHJAX)/npm --no-save --no-audit --no-fund --silent mathjax@$(MATHJAX_VERSION)
+	rm -rf $(MATHJAX)/site && mkdir -p $(MATHJAX)/site/mathjax/input/tex $(MATHJAX)/site/mathjax/output/chtml/fonts
+	cd $(MATHJAX)/npm/node_modules/mathjax/es5 && cp -r tex-chtml.js a11y ui $(CURDIR)/$(MATHJAX)/site/mathjax/ \
+		&& cp -r input/tex/extensions $(CURDIR)/$(MATHJAX)/site/mathjax/input/tex/ \
+		&& cp -r output/chtml/fonts/woff-v2 $(CURDIR)/$(MATHJAX)/site/mathjax/output/chtml/fonts/
+
+# $(1): a book folder (holding the pages); links the MathJax files in as $(1)/_mathjax.
+define link_mathjax
+	ln -sfn $(abspath $(MATHJAX)/site) $(1)/_mathjax
+endef
+
 # A copy of the book's pages in $(1)/book, built apart from book/ (the test build, other data sets).
 define book_copy
 	mkdir -p $(1)/book
 	cp _config.yml _toc.yml $(1)/
 	cp book/*.md $(1)/book/ && ln -sfn ../_toc.yml $(1)/book/_toc.yml
+	$(call link_mathjax,$(1)/book)
 endef
 
 # Executed notebooks go to $(SITE)/executed/; finished runs come from results/runs/ (resumable).
@@ -51,11 +77,12 @@ endif
 	$(BIN)/python -m aebottleneck.execute $(NOTEBOOKS) --profile $(PROFILE) -p dataset $(DATASET) \
 		--output-dir $(SITE)/executed
 
-book: notebooks
+book: notebooks $(MATHJAX_JS)
+	$(call link_mathjax,$(SITE))
 	$(BIN)/jupyter-book build $(SITE) $(JB_FLAGS)
 	@echo "Open $(HTML)/index.html"
 
-test: machine unit testbook testbook-fashion check-numbers
+test: machine unit testbook browsercheck testbook-fashion check-numbers
 
 # What the numbers' round-off depends on (CPU, threads, BLAS, ATen kernels), printed first.
 machine: $(STAMP)
@@ -65,19 +92,30 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/test_quick_numbers.py
 
 # The quick profile is built in a copy of the book, so it never replaces the paper site.
-testbook: $(STAMP) results/bench.csv
+testbook: $(STAMP) results/bench.csv $(MATHJAX_JS)
 	rm -rf $(TESTBOOK)
 	$(call book_copy,$(TESTBOOK))
 	$(BIN)/python -m aebottleneck.execute --profile quick --output-dir $(TESTBOOK)/book/executed
 	$(BIN)/jupyter-book build $(TESTBOOK)/book $(JB_FLAGS)
 
 # The same quick build on Fashion-MNIST: every notebook must run on the second data set too.
-testbook-fashion: $(STAMP) results/bench.csv
+testbook-fashion: $(STAMP) results/bench.csv $(MATHJAX_JS)
 	rm -rf $(TESTBOOK)-fashion_mnist
 	$(call book_copy,$(TESTBOOK)-fashion_mnist)
 	$(BIN)/python -m aebottleneck.execute --profile quick -p dataset fashion_mnist \
 		--output-dir $(TESTBOOK)-fashion_mnist/book/executed
 	$(BIN)/jupyter-book build $(TESTBOOK)-fashion_mnist/book $(JB_FLAGS)
+
+# Headless Chromium opens every page of the quick test build from file:// (no network) and fails on
+# raw TeX, a broken image or link, a remote script, an error in an output or a nan in a table;
+# screenshots of three pages go to _build/screenshots/. Checks the last `make testbook`.
+browsercheck: $(STAMP) chromium
+	$(BIN)/python -m aebottleneck.sitecheck $(TESTBOOK)/_build/html --screenshots _build/screenshots
+
+# Debian's chromium, installed where missing (needs root, as apt-get does).
+chromium:
+	@command -v chromium >/dev/null || apt-get install -y chromium || \
+		{ apt-get update && apt-get install -y chromium; }
 
 check-numbers: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_quick_numbers.py
@@ -94,4 +132,4 @@ results/bench.csv: benchmarks/bench_training.py | $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
 clean:
-	rm -rf _build book/_build book/executed
+	rm -rf _build book/_build book/executed book/_mathjax

@@ -9,6 +9,10 @@ declare), every value against its entry in aebottleneck.parameters, the device, 
 files. A notebook executes into a hidden file beside its page and replaces the page only when
 every cell ran: a failing or interrupted one is kept as <name>.failed.ipynb, the last good page
 stays, and the run stops with exit code 1 and a message naming the notebook, the cell and the error.
+
+The executed copy is made for readers (`prepare_page`): every code cell but the parameters
+folds its code behind a toggle (tag `hide-input`), and a figure's image gets its caption as alt
+text. The source notebooks are not changed.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import argparse
 import ast
 import dataclasses
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -97,6 +102,42 @@ def check_request(names: list[str], profile: str, parameters: dict, source_dir: 
             load_splits(dataset)  # DataError: missing, truncated, corrupt
 
 
+VISIBLE_CODE = {"parameters", "injected-parameters"}   # a reader sees what to tweak, and what was set
+
+
+def prepare_page(path: Path) -> None:
+    """Make an executed notebook a page: fold the code of every code cell except the parameters
+    cells (tag `hide-input`), and give each figure alt text (`mystnb.image.alt`): the cell's
+    figure caption (`mystnb.figure.caption`), else the last paragraph of the markdown above it
+    (if no figure came between)."""
+    import nbformat
+
+    from .plots import alt_text
+
+    notebook = nbformat.read(path, as_version=4)
+    text_above = ""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            paragraphs = [p for p in re.split(r"\n\s*\n|^#.*$", cell.source, flags=re.M) if p.strip()]
+            text_above = paragraphs[-1] if paragraphs else text_above
+            continue
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.setdefault("tags", [])
+        if not VISIBLE_CODE & set(tags) and "hide-input" not in tags:
+            tags.append("hide-input")
+        has_image = any(key.startswith("image/") for out in cell.get("outputs", []) for key in out.get("data", {}))
+        options = cell.metadata.setdefault("mystnb", {})
+        caption = options.get("figure", {}).get("caption") or text_above
+        if has_image and caption and "alt" not in options.get("image", {}):
+            options.setdefault("image", {})["alt"] = alt_text(caption)
+        if has_image:
+            text_above = ""   # a paragraph describes the one figure below it, not the next ones
+        if not options:
+            del cell.metadata["mystnb"]
+    nbformat.write(notebook, path)
+
+
 class NotebookError(RuntimeError):
     """A cell raised: names the notebook, the cell and the error, and where the traceback is."""
 
@@ -126,6 +167,7 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
                     f"notebook {name!r} failed at In [{exc.exec_count}] ({exc.ename}: {exc.evalue}); the "
                     f"executed copy with the full traceback is {failed}; {page} was left as it was") from exc
             raise
+        prepare_page(running)
         os.replace(running, page)
         failed.unlink(missing_ok=True)
 

@@ -1,14 +1,77 @@
 """Every figure of the book that more than one notebook could want. Functions draw on an Axes
-(or return a Figure) and never save; notebooks call them and show the result."""
+(or return a Figure) and never save; notebooks call them and show the result.
+
+Importing this module sets the book's one figure style (`book_style`): seaborn's theme with its
+colour-blind-safe palette, legends off the data (`legend_outside`), larger markers, and figures
+shown as 2x (retina) PNGs. A figure's alt text comes from its caption (`alt_text`), which a
+notebook gives in the cell's metadata (`mystnb.figure.caption`); `execute` copies it into the
+image's alt attribute."""
 from __future__ import annotations
 
+import re
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 import torch
 from torchvision.utils import make_grid
 
-DIGIT_PALETTE = "tab10"
+PALETTE = "colorblind"        # seaborn's colour-blind-safe palette (Wong's colours), 10 distinct hues
+DIGIT_PALETTE = PALETTE       # one colour per class, ten classes
+
+
+def book_style() -> None:
+    """The book's figure style; applied on import, idempotent. In a Jupyter kernel figures are
+    shown as PNGs at twice their pixel density (sharp on high-resolution screens, same size)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.9)
+    mpl.rcParams.update({
+        "lines.linewidth": 1.8, "lines.markersize": 7, "errorbar.capsize": 3,
+        "legend.frameon": False, "legend.fontsize": "small", "axes.titlesize": "medium",
+        "figure.dpi": 100, "savefig.bbox": "tight", "image.cmap": "viridis",
+    })
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+            set_matplotlib_formats("retina")
+    except ImportError:   # no IPython: a script or a test, nothing is shown inline
+        pass
+
+
+def legend_outside(ax_or_fig, **kwargs):
+    """A legend beside the plot (right of an Axes, or right of a whole Figure), never on the data.
+    constrained_layout (see `figure`) makes room for it."""
+    if isinstance(ax_or_fig, mpl.figure.Figure):
+        handles, labels = [], []
+        for ax in ax_or_fig.axes:   # one entry per label, across the figure's axes
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                if label not in labels:
+                    handles.append(handle)
+                    labels.append(label)
+        return ax_or_fig.legend(handles, labels, **{"loc": "outside right upper", **kwargs})
+    return ax_or_fig.legend(**{"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0,
+                               **kwargs})
+
+
+def alt_text(caption: str, limit: int = 300) -> str:
+    """A figure caption (MyST markdown, with math and roles) as plain alt text: markup dropped,
+    TeX commands reduced to their names' words, whitespace collapsed, at most `limit` characters."""
+    text = re.sub(r"\{glue[\w:-]*\}`[^`]*`", "", caption)                 # glued values: not in the caption's text
+    text = re.sub(r"\{[\w:-]+\}`([^`]*)`", r"\1", text)               # {role}`text` -> text
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)               # [text](link) -> text
+    text = re.sub(r"\$+|\\[()\[\]]", "", text)                          # math delimiters
+    text = re.sub(r"\\(?:mathrm|mathbf|mathcal|text|operatorname)\{([^}]*)\}", r"\1", text)
+    text = re.sub(r"\\(times|cdot)\b", lambda m: {"times": "x", "cdot": "*"}[m[1]], text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)                          # \alpha -> alpha
+    text = re.sub(r"[*_`{}]", "", text)                                    # emphasis, code, braces
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
+book_style()
 
 
 def image_grid(ax, images: torch.Tensor, nrow: int = 10, title: str | None = None):
@@ -48,13 +111,12 @@ def scatter_codes(ax, points: np.ndarray, labels: np.ndarray, title: str = "", c
     colours = sns.color_palette(DIGIT_PALETTE, len(names))
     for c, name in enumerate(names):
         mask = labels == c
-        ax.scatter(points[mask, 0], points[mask, 1], s=2, alpha=0.6, color=colours[c], label=name,
-                   rasterized=True)
-    ax.set_title(title)
-    ax.set_xticks([])
-    ax.set_yticks([])
+        ax.scatter(points[mask, 0], points[mask, 1], s=5, alpha=0.5, linewidths=0, color=colours[c],
+                   label=name, rasterized=True)
+    ax.set(title=title, xlabel="code 1", ylabel="code 2")   # the axes stay: the codes' scale is part of the story
     if legend:
-        ax.legend(markerscale=5, fontsize=7, loc="best", frameon=False, ncol=2)
+        for handle in legend_outside(ax, markerscale=3, title="class").legend_handles:
+            handle.set_alpha(1.0)   # the key in full colour, whatever the points' transparency
 
 
 def correlation_heatmap(ax, corr: np.ndarray, title: str = ""):
@@ -76,10 +138,12 @@ def training_curves(ax, histories: dict[str, list[dict]], key: str = "val_rmse",
                             color=line.get_color())
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    ax.legend(frameon=False)
+    legend_outside(ax)
 
 
 def figure(ncols: int = 1, nrows: int = 1, width: float = 4.0, height: float = 3.5, **kwargs):
+    """A figure of nrows x ncols axes, each about width x height inches, laid out by
+    constrained_layout (which leaves room for legends beside the axes)."""
     fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows),
                              constrained_layout=True, **kwargs)
     return fig, axes
@@ -95,20 +159,20 @@ def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None 
     ax.set(xscale="log", xlabel="code size n", ylabel=ylabel or column.replace("_", " "))
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.minorticks_off()
-    ax.legend(frameon=False, fontsize=8)
+    legend_outside(ax)
 
 
 def rate_distortion(ax, table, column: str, methods: list[str]):
     """`column` (rmse or psnr) against bits per image: one colour per method, one line per code
     size, from a table with columns method, bottleneck, bits_per_image and `column`."""
-    colours = dict(zip(methods, sns.color_palette("tab10", len(methods))))
+    colours = dict(zip(methods, sns.color_palette(PALETTE, len(methods))))
     for method in methods:
         for i, (n, part) in enumerate(table[table.method == method].groupby("bottleneck")):
             part = part.sort_values("bits_per_image")
             ax.plot(part.bits_per_image, part[column], ".-", color=colours[method], alpha=0.85,
                     label=method if i == 0 else None)
     ax.set(xscale="log", xlabel="bits per image (n x b)", ylabel="PSNR (dB)" if column == "psnr" else "test RMSE")
-    ax.legend(frameon=False, fontsize=8)
+    legend_outside(ax)
 
 
 def throughput(ax, bench, peak: float, title: str = ""):
@@ -126,4 +190,4 @@ def throughput(ax, bench, peak: float, title: str = ""):
     ax.set(xscale="log", xlabel="models trained at once", ylabel="GFLOP/s", ylim=(0, None), title=title)
     ticks = sorted({*batched.k, *(parallel.k * parallel.workers)})
     ax.set_xticks(ticks, [str(k) for k in ticks])
-    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # beside the axes
+    legend_outside(ax)

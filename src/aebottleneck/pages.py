@@ -1,0 +1,109 @@
+"""What a book page shows a reader, beside figures (those are `plots`): tables.
+
+    from aebottleneck.pages import show_table
+    show_table(table, out_dir / "pca_vs_ae.csv",
+               {"bottleneck": "code size n", "rmse_mean": "test RMSE"},
+               caption="Test RMSE per code size, mean over seeds.",
+               formats={"rmse_mean": "{:.4f}"})
+
+Each table is shown once, as one HTML output: its caption, the columns named for a reader, no
+index, missing values as a dash (never `nan`), and a link that downloads its CSV (the bytes of
+the file, embedded, so the link works in any copy of the site, offline). A table longer than
+`max_rows` shows its first rows and folds the whole table behind a "show all" toggle.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+MISSING = "\u2013"   # how a missing value reads in a table (an en dash)
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """The index as columns, and a pivot's column levels joined: 'rmse_mean, mnist'."""
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    if isinstance(frame.columns, pd.MultiIndex):
+        frame = frame.set_axis([", ".join(str(p) for p in col if str(p)) for col in frame.columns], axis=1)
+    return frame
+
+
+def _shown_path(path: Path) -> str:
+    """The CSV's path as the repository names it (results/quick/x.csv), else its file name."""
+    from .config import project_root
+
+    try:
+        return path.resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _format(value, spec: str | None) -> str:
+    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+        return MISSING
+    if spec:
+        return spec.format(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | None = None,
+               caption: str = "", formats: dict[str, str] | None = None, max_rows: int = 30) -> str:
+    """The HTML `show_table` displays (see there); the CSV file must exist."""
+    csv_path = Path(csv_path)
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"show_table: no CSV at {csv_path} (save the table first)")
+    frame = _flat(frame)
+    columns = columns or {c: str(c).replace("_", " ") for c in frame.columns}
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        raise KeyError(f"show_table: no column {', '.join(map(repr, unknown))}; the table has "
+                       f"{', '.join(map(repr, map(str, frame.columns)))}")
+    formats = formats or {}
+    head = "".join(f'<th scope="col">{html.escape(name)}</th>' for name in columns.values())
+
+    def body(rows: pd.DataFrame) -> str:
+        return "".join("<tr>" + "".join(f"<td>{html.escape(_format(row[c], formats.get(c)))}</td>" for c in columns)
+                       + "</tr>" for _, row in rows.iterrows())
+
+    def table(rows: pd.DataFrame, with_caption: bool) -> str:
+        cap = f"<caption>{html.escape(caption)}</caption>" if caption and with_caption else ""
+        return (f'<table class="table aeb-table">{cap}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{body(rows)}</tbody></table>")
+
+    payload = base64.b64encode(csv_path.read_bytes()).decode("ascii")
+    link = (f'<p class="aeb-table-source"><a href="data:text/csv;base64,{payload}" download="{html.escape(csv_path.name)}">'
+            f"Download this table as CSV</a> (<code>{html.escape(_shown_path(csv_path))}</code>)</p>")
+    if len(frame) <= max_rows:
+        shown = table(frame, True)
+    else:
+        shown = (table(frame.head(max_rows), True)
+                 + f"<p>The first {max_rows} of {len(frame)} rows.</p>"
+                 + f"<details><summary>Show all {len(frame)} rows</summary>{table(frame, False)}</details>")
+    slug = re.sub(r"[^a-z0-9]+", "-", csv_path.stem.lower()).strip("-")
+    return f'<div class="aeb-table-block" id="table-{slug}">{shown}{link}</div>'
+
+
+def show_table(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | None = None,
+               caption: str = "", formats: dict[str, str] | None = None, max_rows: int = 30) -> None:
+    """Display `frame` once, for a reader, with a link to its CSV.
+
+    frame:    the table; an index other than 0..N-1 becomes columns, pivot column levels are joined
+              with ", " ("rmse_mean, mnist").
+    csv_path: the CSV it was saved to (e.g. `out_dir / "pca_vs_ae.csv"`, written before this call);
+              the link downloads that file's bytes. It need not hold exactly the shown columns.
+    columns:  raw column name -> the name a reader sees; only these columns are shown, in this
+              order. None: every column, underscores as spaces.
+    caption:  one sentence above the table (plain text).
+    formats:  raw column name -> format spec such as "{:.4f}" or "{:.1%}"; other floats show 4
+              significant digits. Missing values (NaN, None) show as a dash.
+    max_rows: longer tables show their first max_rows rows, the whole table folded below.
+    """
+    from IPython.display import HTML, display
+
+    display(HTML(table_html(frame, csv_path, columns, caption, formats, max_rows)))
