@@ -107,3 +107,15 @@ def test_missing_tables_are_named_with_the_notebook_that_writes_them(tmp_path):
 def test_t_interval_is_the_textbook_one():
     low, high = verdict.t_interval([1.0, 2.0, 3.0])
     assert (low, high) == pytest.approx((2 - 4.302653 / np.sqrt(3), 2 + 4.302653 / np.sqrt(3)))
+
+
+def test_variant_findings_count_after_holm_and_pick_the_best_among_tested_cells():
+    table = variants((0.2, -0.001, 0.05), (np.nan, 0.5, np.nan), runaway=(5, 0, 5), std_scale=1e6)
+    table = pd.concat([table, table[table.variant == "signed"].assign(
+        variant="correlation", corr_mean=0.05, diff_mean=-0.003, p_value=0.001, p_holm=0.003, n_runaway=0, code_std_mean=1.0)])
+    table = table.assign(activation="leaky_relu")
+    found = verdict.variant_findings(table)
+    assert (found["n_cells"], found["n_tested"], found["n_significant_better"], found["n_significant_worse"]) == (6, 4, 3, 0)
+    assert (found["best_variant"], found["best_diff"]) == ("correlation", -0.003)     # never an untested runaway cell
+    assert found["signed_runaway"] == 10 and found["signed_verdict"] == "lowers the code correlation, and it inflates the codes"
+    assert found["corr_verdict"] == "decorrelates" and "1e+06 times" in found["signed_mechanism"]

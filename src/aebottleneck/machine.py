@@ -43,6 +43,13 @@ def describe() -> dict:
     }
 
 
+def device_name(device: torch.device) -> str:
+    """What trained a run, for runs.csv: 'cuda: <GPU>' or 'cpu: <CPU>, <threads> threads'."""
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    return f"{device.type}: {cpu_model()}, {torch.get_num_threads()} threads"
+
+
 if __name__ == "__main__":
     for name, value in describe().items():
         print(f"{name:>20}: {value}")

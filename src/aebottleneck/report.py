@@ -41,6 +41,7 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "output": cfg["output"], "loss": cfg["loss"], "penalty": cfg["penalty"],
             "alpha": cfg["alpha"], "seed": cfg["seed"],
             "method": "standard" if cfg["penalty"] == "none" else "penalty",
+            "device": metrics.get("device", "unrecorded"),     # runs trained before it was recorded
             "val_rmse": metrics["val_rmse"], "test_rmse": metrics["test_rmse"],
             "test_rmse_per_image": metrics["test_rmse_per_image"],
             "diverged": metrics["diverged_epoch"] >= 0 or not finite,
@@ -54,7 +55,7 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
 
 # results/<profile>/runs.csv: one row per run a chapter used, for audit and for CI's checks of
 # runaway runs by their signature (tests/test_quick_numbers.py).
-RUN_COLUMNS = ["chapter", "key", "dataset", "code_version", "epochs", "hidden", "bottleneck", "code_activation",
+RUN_COLUMNS = ["chapter", "key", "dataset", "code_version", "device", "epochs", "hidden", "bottleneck", "code_activation",
                "output", "loss", "penalty", "alpha", "seed", "val_rmse", "test_rmse", "diverged", "runaway",
                "code_std_mean", "corr_mean"]
 

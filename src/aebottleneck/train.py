@@ -25,6 +25,7 @@ from tqdm import tqdm
 from . import files
 from .config import CODE_VERSION, IMAGE_SIZE, ConfigError, RunConfig
 from .data import Splits, corrupt, load_splits, noise_draws
+from .machine import device_name
 from .metrics import rmse_from_squared_errors
 from .model import StackedAutoencoder, build
 from .penalties import PER_RUN_PARAMS, REGISTRY
@@ -306,7 +307,7 @@ class Run(TypedDict):
     key: str                         # RunConfig.key()
     code_version: str
     config: dict                     # RunConfig.to_dict()
-    metrics: dict                    # val/test RMSE (pooled and per-image mean), diverged_epoch, timing
+    metrics: dict                    # val/test RMSE (pooled and per-image mean), diverged_epoch, timing, device
     history: dict                    # per epoch: train_loss, train_recon, train_penalty, val_rmse, val_code_std
     test_codes: torch.Tensor         # (Ntest, n)
     code_std: torch.Tensor           # (n,) std of each code dimension over the test images
@@ -335,6 +336,7 @@ def results(configs: list[RunConfig], model: StackedAutoencoder, splits: Splits,
                 "test_rmse": test_metrics["rmse"], "test_rmse_per_image": test_metrics["rmse_per_image"],
                 "diverged_epoch": int(bad[0]) if len(bad) else -1,
                 "train_seconds_shared": seconds, "runs_trained_together": len(configs),
+                "device": device_name(device),
             },
             "history": history[k],
             "test_codes": codes,                 # (Ntest, n)

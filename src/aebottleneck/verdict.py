@@ -149,3 +149,36 @@ def claims(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             diversity_claim(tables["penalty_variants"]),
             compact_classes_claim(tables["figure1"], tables["code_quality"]), plug_and_play_claim(tables["runs"])]
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def variant_findings(table: pd.DataFrame) -> dict:
+    """The numbers the penalty chapter's text cites, from its table (report.variant_table): the
+    LeakyReLU-code cells tested and significant after Holm, the design's reach, and what eq. 3 and
+    the scale-free correlation penalty do to the codes. Names are the page's glue names."""
+    leaky = table[table.activation == "leaky_relu"]
+    standard, penalised = leaky[leaky.variant == "standard"], leaky[leaky.variant != "standard"]
+    signed, tested = penalised[penalised.variant == "signed"], penalised[penalised.p_value.notna()]
+    better = tested[(tested.p_holm < LEVEL) & (tested.diff_mean < 0)]
+    pool = tested if len(tested) else penalised        # the largest gain among cells that have a p
+    best = pool.loc[pool.diff_mean.idxmin()]
+    corr, scale = signed.corr_mean.mean(), signed.code_std_mean.mean()
+    inflated = scale > 10 * standard.code_std_mean.mean()
+    return {
+        "n_cells": len(penalised), "n_tested": len(tested), "n_raw_significant": int((tested.p_value < LEVEL).sum()),
+        "n_significant_better": len(better), "n_significant_worse": int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum()),
+        "significant_list": ", ".join(f"{r.variant} at n = {r.bottleneck}" for r in better.itertuples()) or "none",
+        "best_variant": best.variant, "best_n": int(best.bottleneck), "best_diff": float(best.diff_mean),
+        "best_p": float(best.p_value), "best_p_holm": float(best.p_holm),
+        "mde_median": float(tested.mde.median()), "equivalence_median": float(tested.equivalence_bound.median()),
+        "signed_runaway": int(signed.n_runaway.sum()), "signed_cells_runs": int(signed.n_seeds.sum()),
+        "signed_code_std": float(scale), "standard_code_std": float(standard.code_std_mean.mean()),
+        "signed_corr": float(corr), "standard_corr": float(standard.corr_mean.mean()),
+        "corr_variant_corr": float(penalised[penalised.variant == "correlation"].corr_mean.mean()),
+        "signed_verdict": ("does not decorrelate" if corr >= standard.corr_mean.mean() else "lowers the code correlation")
+        + (", and it inflates the codes" if inflated else ""),
+        "signed_mechanism": f"Nothing bounds its signed sum from below, and its codes grew to {scale / standard.code_std_mean.mean():.3g} "
+        "times the standard loss's scale." if inflated else "Its codes stay within 10 times the scale of the standard loss.",
+        "corr_verdict": "decorrelates" if penalised[penalised.variant == "correlation"].corr_mean.mean() < standard.corr_mean.mean()
+        else "does not decorrelate either",
+        "paper_gain_min": float(PAPER_GAINS.min()), "paper_gain_max": float(PAPER_GAINS.max()),
+    }
