@@ -199,6 +199,58 @@ def test_penalty_variants_table(runs):
     assert not ours[ours.penalty.isin(["none", "squared", "abs"])].runaway.any()   # bounded: never ran away
 
 
+def test_penalty_variants_table_is_its_protocol_applied_to_runs_csv(runs):
+    """The committed record is auditable: alpha chosen on the selection seeds' rows of runs.csv
+    (protocol_row, written in this file), then the table's test RMSE over the other seeds."""
+    table = pd.read_csv(QUICK / "penalty_variants.csv")
+    ours = runs[runs.chapter == "penalty_variants"]
+    selection_seeds, variant_seeds = {0, 1, 2}, {3, 4, 5}
+    assert set(ours.seed) == selection_seeds | variant_seeds
+    stage1, stage2 = ours[ours.seed.isin(selection_seeds)], ours[ours.seed.isin(variant_seeds)]
+    for row in table.itertuples():
+        penalty = "none" if row.variant == "standard" else row.variant
+        cell = stage2[(stage2.bottleneck == row.bottleneck) & (stage2.penalty == penalty)
+                      & (stage2.code_activation == row.activation)]
+        if penalty != "none":
+            alpha, _, _ = protocol_row(stage1[(stage1.bottleneck == row.bottleneck) & (stage1.penalty == penalty)])
+            assert row.alpha == alpha, row
+            cell = cell[cell.alpha == alpha]
+        assert sorted(cell.seed) == sorted(variant_seeds), row
+        assert (row.rmse_mean, row.rmse_std) == pytest.approx((cell.test_rmse.mean(), cell.test_rmse.std()), rel=1e-9), row
+        assert row.n_runaway == cell.runaway.sum(), row
+
+
+def test_verdict_is_its_rules_applied_to_the_chapters_tables():
+    from aebottleneck.verdict import CLAIM_COLUMNS, claims, read_tables
+
+    path = QUICK / "verdict.csv"
+    assert path.is_file(), f"{path} is missing: the verdict notebook did not run"
+    written = pd.read_csv(path)
+    assert list(written.columns) == CLAIM_COLUMNS and len(written) == 5
+    assert written.equals(claims(read_tables(QUICK), variant_seeds=(3, 4, 5)).astype(written.dtypes.to_dict()))
+    verdicts = dict(zip(written.claim, written.verdict))
+    # eq. 3 runs away in the quick profile (test_eq3_runs_away_with_its_signature), which decides these two
+    assert verdicts["Table 1"] == "not reproduced" and verdicts["Plug and play"] == "not supported"
+    assert set(verdicts.values()) <= {"reproduced", "not reproduced", "supported", "not supported", "contradicted", "not tested"}
+
+
+def test_figure1_and_low_rate_tables(runs):
+    from aebottleneck.experiments import FIGURE1_COLUMNS
+    from aebottleneck.report import LOW_RATE_COLUMNS
+
+    figure1 = pd.read_csv(QUICK / "figure1.csv")
+    assert list(figure1.columns) == FIGURE1_COLUMNS and len(figure1) == 6 and (figure1.bottleneck == 2).all()
+    assert figure1.silhouette.between(-1, 1).all()
+    table1_runs = runs[(runs.chapter == "decorrelation") & (runs.bottleneck == 2)].set_index("key")
+    assert (figure1.runaway.to_numpy() == table1_runs.runaway[figure1.key].to_numpy()).all()
+    low = pd.read_csv(QUICK / "low_rate.csv")
+    assert list(low.columns) == LOW_RATE_COLUMNS and set(low.bits_per_dim) == {2, 3, 4}
+    assert len(low) == 3 * 3 * 4 and (low.n_seeds == 3).all()
+    assert low[low.n_runaway > 0][["diff_ci_low", "p_value", "p_holm"]].isna().all().all()   # no interval when chaotic
+    tested = low[low.n_runaway == 0]
+    assert (tested.p_holm >= tested.p_value).all() and (tested.diff_ci_low <= tested.diff_ci_high).all()
+
+
 def test_linear_autoencoder_matches_pca():
     """The lecture's claim, checked in the quick profile: a linear AE trained with MSE reaches
     PCA's test error within 5% at every code size (the tolerance is argued in pca_vs_ae)."""

@@ -53,7 +53,8 @@ def variants(diffs, p_holm, runaway=(0, 0, 0), corr=(0.1, 0.1, 0.1), std_scale=1
 @pytest.mark.parametrize("diffs, p_holm, runaway, word", [
     ((-0.001, -0.002, -0.001), (0.01, 0.02, 0.04), (0, 0, 0), "supported"),
     ((-0.001, -0.002, -0.001), (0.01, 0.02, 0.06), (0, 0, 0), "not supported"),   # one cell fails after Holm
-    ((0.2, 0.1, 0.05), (np.nan,) * 3, (5, 5, 5), "contradicted"),                 # worse, every cell ran away
+    ((0.2, 0.1, 0.05), (0.01, 0.01, 0.02), (0, 0, 0), "contradicted"),
+    ((0.2, 0.1, 0.05), (np.nan,) * 3, (5, 5, 5), "not supported"),                # worse, but runaway: untested
     ((0.2, -0.001, 0.05), (np.nan, 0.5, np.nan), (5, 0, 5), "not supported"),
 ])
 def test_consistent_gain_needs_every_cell_better_after_holm(diffs, p_holm, runaway, word):
@@ -68,33 +69,66 @@ def test_a_runaway_cell_is_never_counted_better_even_with_a_small_p():
         assert verdict.boost_claim(table)["verdict"] == "not supported"
 
 
-@pytest.mark.parametrize("corr, word", [((0.05, 0.05, 0.05), "supported"), ((0.5, 0.6, 0.9), "contradicted"),
-                                        ((0.05, 0.5, 0.05), "not supported")])
-def test_diverse_codes_compares_code_correlation_at_every_size(corr, word):
-    row = verdict.diversity_claim(variants((0.1,) * 3, (np.nan,) * 3, corr=corr, std_scale=1e6))
-    assert row["verdict"] == word and "1e+06 times" in row["evidence"]
-
-
-def figure1(penalty_minus_standard):
-    rows = [dict(method="standard", seed=s, silhouette=0.3, runaway=False) for s in range(3)]
-    rows += [dict(method="penalty", seed=s, silhouette=0.3 + d, runaway=True) for s, d in enumerate(penalty_minus_standard)]
+def penalty_runs(corr_gap, runaway=False, seeds=(3, 4, 5, 6)):
+    """runs.csv rows of the penalty chapter at n = 8, 4, 2: standard and eq. 3 at alpha 0.01 over
+    `seeds`, eq. 3's code correlation `corr_gap[i]` (+ seed noise) above the standard's; plus a
+    selection-seed run that must be ignored."""
+    rows = []
+    for i, n in enumerate((8, 4, 2)):
+        for seed in (0, *seeds):
+            noise = 0.001 * seed
+            common = dict(chapter="penalty_variants", bottleneck=n, code_activation="leaky_relu", seed=seed)
+            rows.append({**common, "key": f"s{n}{seed}", "penalty": "none", "alpha": 0.0, "runaway": False, "corr_mean": 0.3})
+            rows.append({**common, "key": f"p{n}{seed}", "penalty": "signed", "alpha": 0.01, "runaway": runaway,
+                         "corr_mean": 0.3 + (5.0 if seed == 0 else corr_gap[i] + noise)})
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("gaps, word", [((0.1, 0.1, 0.2), "supported"), ((-0.1, -0.2, -0.1), "contradicted"),
-                                        ((0.1, -0.1, 0.0), "not supported")])
-def test_compact_classes_compares_silhouettes_seed_by_seed(gaps, word):
+@pytest.mark.parametrize("gap, runaway, word", [((-0.1, -0.2, -0.1), False, "supported"),
+                                                ((0.2, 0.3, 0.1), False, "contradicted"),
+                                                ((-0.1, 0.2, -0.1), False, "not supported"),
+                                                ((-0.1, -0.2, -0.1), True, "not supported")])   # chaotic: untested
+def test_diverse_codes_tests_code_correlation_seed_by_seed_on_the_table_seeds(gap, runaway, word):
+    table = variants((0.1,) * 3, (np.nan,) * 3).assign(alpha=0.01)
+    row = verdict.diversity_claim(table, penalty_runs(gap, runaway), variant_seeds=(3, 4, 5, 6))
+    assert row["verdict"] == word
+    assert f"{0.3 + gap[0] + 0.0045:.3f} vs 0.300 (n = 8)" in row["evidence"]      # seed 0 (selection) left out
+    assert f"{3 if runaway else 0} cells hold a runaway run" in row["evidence"]
+
+
+def figure1(penalty_minus_standard, runaway=False):
+    rows = [dict(method="standard", seed=s, silhouette=0.3, runaway=False) for s in range(4)]
+    rows += [dict(method="penalty", seed=s, silhouette=0.3 + d, runaway=runaway) for s, d in enumerate(penalty_minus_standard)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("gaps, runaway, word", [((0.1, 0.11, 0.12, 0.1), False, "supported"),
+                                                 ((-0.1, -0.12, -0.1, -0.11), False, "contradicted"),
+                                                 ((0.1, -0.1, 0.0, 0.01), False, "not supported"),
+                                                 ((0.1, 0.11, 0.12, 0.1), True, "not supported")])
+def test_compact_classes_tests_silhouettes_seed_by_seed(gaps, runaway, word):
     quality = pd.DataFrame({"method": ["standard", "signed"], "bottleneck": [2, 2], "knn_accuracy": [0.7, 0.4]})
-    row = verdict.compact_classes_claim(figure1(gaps), quality)
-    assert row["verdict"] == word and "3 of 3 penalty runs ran away" in row["evidence"] and "0.400 (eq. 3) vs 0.700" in row["evidence"]
+    row = verdict.compact_classes_claim(figure1(gaps, runaway), quality)
+    assert row["verdict"] == word and "0.400 (eq. 3) vs 0.700 (standard)" in row["evidence"]
+    assert ("not tested: 4 of 4 penalty runs ran away" in row["evidence"]) == runaway
 
 
-def test_plug_and_play_counts_runaway_runs_of_every_chapter_once():
-    runs = pd.DataFrame({"key": ["a", "a", "b", "c"], "penalty": ["signed", "signed", "signed", "squared"],
-                         "alpha": [0.01, 0.01, 0.1, 0.1], "runaway": [True, True, False, False]})
+def test_plug_and_play_counts_the_paper_grid_and_the_wider_grid_apart():
+    runs = pd.DataFrame({"chapter": ["decorrelation", "penalty_variants", "penalty_variants", "penalty_variants"],
+                         "key": ["a", "a", "b", "c"], "penalty": ["signed", "signed", "signed", "squared"],
+                         "alpha": [0.01, 0.01, 1.0, 0.1], "runaway": [True, True, False, False]})
     row = verdict.plug_and_play_claim(runs)
-    assert row["verdict"] == "not supported" and "1 of 2 runs (50%)" in row["evidence"]
+    assert row["verdict"] == "not supported"
+    assert "1 of 1 runs at the paper's alphas (0.01) and in 0 of 1 runs of the penalty chapter's wider grid" in row["evidence"]
     assert verdict.plug_and_play_claim(runs.assign(runaway=False))["verdict"] == "not tested"
+
+
+def test_paired_cells_correct_across_cells_and_skip_runaway_ones():
+    clear, weak = np.array([-0.10, -0.11, -0.12, -0.10]), np.array([-0.1, 0.05, -0.2, 0.02])
+    assert verdict.paired_cells([(clear, False), (clear, False)]) == (2, 0)
+    assert verdict.paired_cells([(clear, False), (weak, False)]) == (1, 0)
+    assert verdict.paired_cells([(clear, True), (-clear, False)]) == (0, 1)
+    assert verdict.paired_cells([(clear, True)]) == (0, 0)
 
 
 def test_missing_tables_are_named_with_the_notebook_that_writes_them(tmp_path):
