@@ -1,32 +1,38 @@
 """The run cache: a run is a pure function of its RunConfig, stored under results/runs/<key>.pt.
 
 `get_runs(configs)` returns the results of a list of runs, training only the missing ones, all
-runs of one architecture together as one stacked model (with workers > 1, stacks train in
-several processes at once). Every file is written to a temporary name and renamed, so an
-interrupted write never leaves a half-written result; an unreadable or malformed entry is
-reported and retrained, never used.
+runs of one architecture together as one stacked model (with workers > 1 or a scheduler, stacks
+train at once as tasks of a Dask cluster, local or running, whose results come back here). Every
+file is written to a temporary name and renamed, so an interrupted write never leaves a
+half-written result; an unreadable or malformed entry is reported and retrained, never used.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
-import multiprocessing
 import os
 import sys
+import tempfile
+import time
 import traceback
+import uuid
 import warnings
 from collections import defaultdict
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from queue import Empty
 
 import torch
 from tqdm import tqdm
 
 from .config import CODE_VERSION, ConfigError, RunConfig, results_dir
-from .files import CacheError, load_torch, save_chapter_rows, save_csv, save_text, save_torch  # noqa: F401 (the notebooks import these from here)
+from .files import CacheError, load_torch, save_chapter_rows, save_csv, save_text, save_torch, write_atomic  # noqa: F401 (the notebooks import these from here)
 from . import train
 
 RUN_KEYS = set(train.Run.__annotations__) - {"code_std"}   # required of a run file (code_std never was)
+CONNECT_SECONDS = 10   # how long a scheduler named by $AEB_SCHEDULER has to answer
+RESUBMITS = 3          # how many times a stack whose worker was lost is sent again
+POLL_SECONDS = 0.2     # how often the driver looks for finished stacks and reports of the others
 
 
 def check_writable(folder: Path) -> None:
@@ -97,8 +103,9 @@ def prune_checkpoints() -> None:
 
 
 def pick_workers(workers: int | str | None = None) -> int:
-    """How many processes train at once: an integer >= 1; default $AEB_WORKERS, else 1.
-    Each process gets its share of the CPU threads (or shares the GPU) and trains its own stacks."""
+    """How many processes train at once: an integer >= 1; default $AEB_WORKERS, else 1. More
+    than 1 starts a local Dask cluster of that many worker processes, each with its share of the
+    CPU threads (or sharing the GPU), each training its own stacks."""
     workers = os.environ.get("AEB_WORKERS", "1") if workers is None else workers
     if isinstance(workers, str) and workers.isdigit():
         workers = int(workers)
@@ -148,11 +155,11 @@ def train_and_save(stack: list[RunConfig], device: torch.device, progress: bool 
 
 
 class _Messages(io.TextIOBase):
-    """A worker's stdout and stderr (warnings, a diverged run), sent line by line to the parent,
-    which prints them: a notebook shows the parent's output, not its children's."""
+    """A task's stdout and stderr (warnings, a diverged run), sent line by line to the driver,
+    which prints them: a notebook shows the driver's output, not its workers'."""
 
-    def __init__(self, reports):
-        self.reports, self.pending = reports, ""
+    def __init__(self, send):
+        self.send, self.pending = send, ""
 
     def writable(self) -> bool:
         return True
@@ -160,78 +167,216 @@ class _Messages(io.TextIOBase):
     def write(self, text: str) -> int:
         *lines, self.pending = (self.pending + text).split("\n")
         for line in lines:
-            self.reports.put(("message", -1, line))
+            self.send(("message", line))
         return len(text)
 
 
-def _worker(tasks, reports, device: str, threads: int) -> None:
-    """A worker process: train stacks from `tasks` until None; report epochs, ends and failures."""
+def _train_stack(stack: list[RunConfig], device: str, threads: int | dict, channel: str, index: int,
+                 checkpoint: bytes | None) -> list[train.Run]:
+    """A Dask task: train one stack on this worker with `threads` CPU threads (or its entry by worker
+    address), from `checkpoint` (bytes) if given, checkpointing to a temporary file of its own. Every
+    epoch, the line printed and the checkpoint's bytes go to the driver over the queue `channel`;
+    the task stops at the next epoch once the driver sets the event `channel` (no orphan work)."""
+    from distributed import Event, Queue, get_worker
+
+    reports, stop = Queue(channel), Event(channel)
+    if isinstance(threads, dict):   # a worker that joined after the count: one thread, no oversubscription
+        threads = threads.get(get_worker().address, 1)
     torch.set_num_threads(threads)
-    sys.stdout = sys.stderr = _Messages(reports)
-    while (task := tasks.get()) is not None:
-        index, stack = task
+
+    def on_epoch(done: int) -> None:
+        if stop.is_set():
+            raise RuntimeError("the driver stopped the grid")
+        saved = done % train.CHECKPOINT_EVERY == 0 and done < stack[0].epochs   # train_runs wrote one
+        reports.put((index, "epoch", (done, path.read_bytes() if saved else None)))
+
+    messages = _Messages(lambda message: reports.put((index, *message)))
+    with tempfile.TemporaryDirectory() as folder, redirect_stdout(messages), redirect_stderr(messages):
+        path = Path(folder) / "checkpoint.pt"
+        if checkpoint is not None:
+            path.write_bytes(checkpoint)
+        return train.train_runs(stack, train.pick_device(device), False, path, on_epoch=on_epoch)
+
+
+def read_checkpoint(stack: list[RunConfig]) -> bytes | None:
+    """The bytes of the stack's checkpoint, sent with its task; None without a readable one (an
+    unreadable one is warned of here, where its path means something, and starts over)."""
+    path = checkpoint_path(stack)
+    if not path.is_file() or load_torch(path, {"epoch", "keys", "model", "optimizer", "history"}) is None:
+        return None
+    return path.read_bytes()
+
+
+def pick_scheduler(address: str | None = None) -> str | None:
+    """The address of a running Dask scheduler to train on: the argument, else $AEB_SCHEDULER,
+    else None (train in this process, or on a local cluster of `workers` processes)."""
+    from distributed.comm import parse_address
+
+    address = (os.environ.get("AEB_SCHEDULER") or None) if address is None else address
+    if address is not None:
         try:
-            train_and_save(stack, torch.device(device), progress=False,
-                           on_epoch=lambda done: reports.put(("epoch", index, done)))
-        except Exception:
-            reports.put(("failed", index, traceback.format_exc()))
-            return
-        reports.put(("done", index, None))
+            parse_address(address, strict=True)
+        except (TypeError, ValueError):
+            raise ConfigError(f"scheduler={address!r} is not a Dask scheduler address such as "
+                              "tcp://host:8786 (the argument, or $AEB_SCHEDULER when it is None)") from None
+    return address
 
 
-def train_in_parallel(parts: list[list[RunConfig]], device: torch.device, workers: int,
-                      progress: bool = True) -> None:
-    """Train the stacks `parts` in `workers` processes (each with its share of the threads) and
-    save their runs; one progress bar counts the epochs of all stacks. A failure stops every
-    worker and is raised here; finished stacks are saved, the others resume from checkpoints."""
-    context = multiprocessing.get_context("spawn")  # fork is unsafe once torch has started threads
-    tasks, reports = context.Queue(), context.Queue()
-    for task in [*enumerate(parts), *[None] * workers]:
-        tasks.put(task)
-    processes = [context.Process(target=_worker, args=(tasks, reports, str(device), worker_threads(workers)))
-                 for _ in range(workers)]
-    epochs, finished = [0] * len(parts), 0
-    bar = tqdm(total=sum(part[0].epochs for part in parts), disable=not progress, unit="epoch",
-               desc=f"{sum(map(len, parts))} runs in {len(parts)} stacks, {workers} processes")
+def connect(address: str | None, workers: int, device: str):
+    """A Dask client: of the scheduler at `address`, which must answer within CONNECT_SECONDS,
+    else of a new local cluster of `workers` one-thread processes (each with a GPU resource when
+    training on CUDA), whose scheduler reports a lost worker at once so that the driver resends
+    its stack from the latest checkpoint (train_on_cluster)."""
+    import dask
+    from distributed import Client
+
+    if address is None:
+        resources = {"GPU": 1} if device == "cuda" else None
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+            return Client(n_workers=workers, threads_per_worker=1, processes=True, resources=resources,
+                          dashboard_address=None)
     try:
-        for process in processes:
-            process.start()
-        while finished < len(parts):
-            try:
-                kind, index, value = reports.get(timeout=1.0)
-            except Empty:
-                dead = [p.exitcode for p in processes if p.exitcode not in (None, 0)]
-                if dead:
-                    raise RuntimeError(f"a worker process died (exit code {dead[0]}); finished "
-                                       "stacks are saved, the others resume from checkpoints") from None
-                continue
-            if kind == "message":
-                tqdm.write(value, file=sys.stderr)
-            elif kind == "failed":
-                raise RuntimeError(f"stack {index} ({len(parts[index])} runs) failed in a worker "
-                                   f"process:\n{value}")
-            elif kind == "epoch":
-                bar.update(value - epochs[index])
-                epochs[index] = value
-            else:
-                finished += 1
-    finally:  # after a failure or an interrupt, stop the other workers too
+        return Client(address, timeout=CONNECT_SECONDS)
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"no Dask scheduler answers at {address} within {CONNECT_SECONDS} s "
+                          f"({type(exc).__name__}: {exc}); start one (README, Settings) or unset "
+                          "AEB_SCHEDULER (the address given, or $AEB_SCHEDULER)") from None
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def cluster_threads(client, device: str) -> dict[str, int]:
+    """CPU threads per task on each worker of a running cluster (by address): its host's cores
+    shared among every task slot on that host, so that workers do not oversubscribe the cores.
+    Fails when training on CUDA and no worker offers a GPU resource (the tasks would wait forever)."""
+    info = client.scheduler_info()["workers"]
+    if device == "cuda" and info and not any(w.get("resources", {}).get("GPU") for w in info.values()):
+        raise ConfigError(f"device='cuda' but no worker of the scheduler at {client.scheduler.address} "
+                          "has a GPU resource: start GPU workers with `--resources GPU=1`")
+    slots, cores = defaultdict(int), client.run(_cores)
+    for worker in info.values():
+        slots[worker["host"]] += worker["nthreads"]
+    return {address: max(1, cores[address] // slots[w["host"]]) for address, w in info.items() if address in cores}
+
+
+def _submit(client, stack: list[RunConfig], index: int, device: str, threads, channel: str):
+    """The task of one stack (a fresh key each time: a resent stack is a new task), from its
+    latest checkpoint, asking for a GPU resource when it trains on CUDA."""
+    import dask
+
+    # The checkpoint (about 2.6 MB a run) travels with its task on purpose: workers share no disk.
+    with dask.config.set({"distributed.admin.large-graph-warning-threshold": "2GB"}):
+        return client.submit(_train_stack, stack, device, threads, channel, index, read_checkpoint(stack),
+                             key=f"train-{group_key(stack)}-{uuid.uuid4().hex[:8]}",
+                             resources={"GPU": 1} if device == "cuda" else None)
+
+
+def _report(reports, parts, epochs: list[int], saved: list[int], bar) -> None:
+    """Apply what the tasks sent since the last call: epochs done (the bar), checkpoints (saved
+    here, where an interrupted grid resumes from them), printed lines."""
+    for index, kind, value in reports.get(batch=True):
+        if kind == "message":
+            tqdm.write(value, file=sys.stderr)
+            continue
+        done, checkpoint = value
+        if checkpoint is not None:
+            write_atomic(checkpoint, checkpoint_path(parts[index]))
+            saved[index] = done
+        bar.update(done - epochs[index])
+        epochs[index] = done
+
+
+def _failure(future, stack: list[RunConfig], index: int) -> RuntimeError:
+    exc = future.exception()
+    where = "".join(traceback.format_exception(type(exc), exc, future.traceback()))
+    return RuntimeError(f"stack {index} failed on a Dask worker; its {len(stack)} runs: "
+                        f"{', '.join(f'{c.label()} [{c.key()}]' for c in stack)}\n{where}")
+
+
+def train_on_cluster(parts: list[list[RunConfig]], client, device: str, threads,
+                     progress: bool = True) -> dict[str, train.Run]:
+    """Train the stacks `parts` as tasks of the Dask `client`, save each run they return (key ->
+    run) and their checkpoints here; one bar counts the epochs of all workers. A stack whose
+    worker is lost is sent again from its checkpoint (up to RESUBMITS times); a failing stack is
+    raised with its runs. On any exit the stacks still out are cancelled and told to stop."""
+    from distributed import Event, KilledWorker, Queue, as_completed
+
+    channel = f"aebottleneck-{uuid.uuid4().hex}"
+    reports, stop = Queue(channel, client=client), Event(channel, client=client)
+    futures = {_submit(client, part, i, device, threads, channel): i for i, part in enumerate(parts)}
+    pending, epochs, saved, resent, runs = as_completed(futures), [0] * len(parts), [0] * len(parts), [0] * len(parts), {}
+    bar = tqdm(total=sum(part[0].epochs for part in parts), disable=not progress, unit="epoch",
+               desc=f"{sum(map(len, parts))} runs in {len(parts)} stacks on Dask")
+    try:
+        while not pending.is_empty():
+            finished = pending.next_batch(block=False)   # before the reports: theirs are all in
+            _report(reports, parts, epochs, saved, bar)
+            for future in finished:
+                i = futures.pop(future)
+                if future.status == "finished":
+                    for cfg, run in zip(parts[i], future.result()):
+                        save_torch(run, run_path(cfg))
+                        runs[cfg.key()] = run
+                    checkpoint_path(parts[i]).unlink(missing_ok=True)
+                elif isinstance(future.exception(), KilledWorker) and resent[i] < RESUBMITS:
+                    resent[i] += 1
+                    tqdm.write(f"stack {i} lost its worker after {epochs[i]} epochs; sent again from "
+                               f"its checkpoint of epoch {saved[i]}", file=sys.stderr)
+                    bar.update(saved[i] - epochs[i])
+                    epochs[i] = saved[i]
+                    futures[new := _submit(client, parts[i], i, device, threads, channel)] = i
+                    pending.add(new)
+                else:
+                    raise _failure(future, parts[i], i)
+            if not finished:
+                time.sleep(POLL_SECONDS)
+    finally:
         bar.close()
-        for process in [p for p in processes if p.pid is not None]:  # the started ones
-            if process.is_alive() and finished < len(parts):
-                process.terminate()
-            process.join()
+        with contextlib.suppress(Exception):   # the scheduler may be gone: nothing left to stop
+            stop.set()
+            client.cancel(list(futures), force=True)
+    return runs
+
+
+def pick_device_name(device: str | None, remote: bool) -> str:
+    """The device stacks train on, checked here before any work; on a running cluster, 'cuda' is
+    the workers' (this machine may have none) and 'auto' is each worker's own choice."""
+    name = device or os.environ.get("AEB_DEVICE", "auto")
+    return name if remote and name in ("auto", "cuda") else train.pick_device(device).type
+
+
+def train_missing(missing: list[RunConfig], device: str, workers: int, scheduler: str | None,
+                  progress: bool) -> dict[str, train.Run]:
+    """Train and save `missing` (key -> run): in this process with one worker and no scheduler,
+    else on Dask (a local cluster of `workers` processes, or the cluster at `scheduler`)."""
+    if scheduler is None and workers == 1:
+        check_writable(results_dir())
+        parts, runs = stacks(missing, 1), {}
+        warn_unused_checkpoints(parts)
+        for part in parts:
+            runs.update((cfg.key(), run) for cfg, run in zip(part, train_and_save(part, torch.device(device), progress)))
+        return runs
+    with connect(scheduler, workers, device) as client:
+        check_writable(results_dir())   # after the scheduler answered: a bad address fails before any work
+        threads = worker_threads(workers) if scheduler is None else cluster_threads(client, device)
+        parts = stacks(missing, workers if scheduler is None else max(1, len(threads)))
+        warn_unused_checkpoints(parts)
+        return train_on_cluster(parts, client, device, threads, progress)
 
 
 def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool = True,
              workers: int | None = None) -> list[train.Run]:
     """Results for `configs` (in order): cached ones loaded, missing ones trained and saved.
 
-    Missing runs that share an architecture are trained together as one stacked model. With
-    `workers` > 1 (default $AEB_WORKERS, else 1) that many processes train stacks at once
-    (`stacks` says which), and scripts need the `if __name__ == "__main__":` guard of
-    multiprocessing's spawn. A run in another stack can differ by float round-off, which a
-    chaotic run (the unbounded signed penalty) amplifies; the default keeps one process.
+    Missing runs that share an architecture are trained together as one stacked model, in this
+    process by default. With `workers` > 1 (default $AEB_WORKERS, else 1) stacks train at once on
+    a local Dask cluster of that many processes, and with $AEB_SCHEDULER on the Dask cluster it
+    names (`stacks` cuts them for its workers); trained runs come back here and are saved here.
+    A script that starts a local cluster needs the `if __name__ == "__main__":` guard (its
+    workers are spawned processes). A run in another stack can differ by float round-off, which
+    a chaotic run (the unbounded signed penalty) amplifies; the default keeps one process.
     A checkpoint under results/checkpoints lets an interrupted stack resume where it stopped
     (run again with the same workers setting: a checkpoint of other stacks is not resumed from;
     it is warned of, and removed once its runs are saved).
@@ -239,22 +384,12 @@ def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool
     for cfg in configs:
         if not isinstance(cfg, RunConfig):
             raise TypeError(f"get_runs expects RunConfig objects, got {type(cfg).__name__}")
-    torch_device = train.pick_device(device)  # an unavailable device fails here, before any work
+    scheduler = pick_scheduler()
+    device_name = pick_device_name(device, scheduler is not None)  # an unavailable device fails here, before any work
     found = {cfg.key(): load_run(cfg) for cfg in configs}
     missing = list({cfg.key(): cfg for cfg in configs if found[cfg.key()] is None}.values())
     n_workers = pick_workers(workers)  # a bad value fails here too, before any work
     if missing:
-        check_writable(results_dir())
-        parts = stacks(missing, n_workers)
-        warn_unused_checkpoints(parts)
-        if n_workers == 1:
-            for part in parts:
-                found.update((cfg.key(), run) for cfg, run in zip(part, train_and_save(part, torch_device, progress)))
-        else:
-            train_in_parallel(parts, torch_device, n_workers, progress)
-            for cfg in missing:
-                found[cfg.key()] = load_run(cfg)
-                if found[cfg.key()] is None:
-                    raise CacheError(f"a worker trained {cfg.label()} but {run_path(cfg)} cannot be read")
+        found.update(train_missing(missing, device_name, n_workers, scheduler, progress))
         prune_checkpoints()
     return [found[cfg.key()] for cfg in configs]
