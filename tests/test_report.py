@@ -73,7 +73,7 @@ def test_variant_table_pairs_seeds_and_gives_a_t_interval():
 def test_run_record_and_chapter_rows(tmp_path):
     from aebottleneck.cache import save_chapter_rows
 
-    frame = runs(STANDARD).assign(key=["a", "b"], dataset="mnist", code_version="2", device="cpu: x", epochs=5, hidden="128-64",
+    frame = runs(STANDARD).assign(key=["a", "b"], dataset="mnist", code_version="2", device="cpu: x", train_seconds=1.0, epochs=5, hidden="128-64",
                                   output="sigmoid", loss="bce")
     path = tmp_path / "runs.csv"
     save_chapter_rows(report.run_record(frame, "one"), path)

@@ -42,6 +42,7 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "alpha": cfg["alpha"], "seed": cfg["seed"],
             "method": "standard" if cfg["penalty"] == "none" else "penalty",
             "device": metrics.get("device", "unrecorded"),     # runs trained before it was recorded
+            "train_seconds": metrics["train_seconds_shared"] / metrics["runs_trained_together"],   # its share of its stack
             "val_rmse": metrics["val_rmse"], "test_rmse": metrics["test_rmse"],
             "test_rmse_per_image": metrics["test_rmse_per_image"],
             "diverged": metrics["diverged_epoch"] >= 0 or not finite,
@@ -57,7 +58,7 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
 # runaway runs by their signature (tests/test_quick_numbers.py).
 RUN_COLUMNS = ["chapter", "key", "dataset", "code_version", "device", "epochs", "hidden", "bottleneck", "code_activation",
                "output", "loss", "penalty", "alpha", "seed", "val_rmse", "test_rmse", "diverged", "runaway",
-               "code_std_mean", "corr_mean"]
+               "code_std_mean", "corr_mean", "train_seconds"]
 
 
 def run_record(frame: pd.DataFrame, chapter: str) -> pd.DataFrame:
