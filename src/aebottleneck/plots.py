@@ -149,16 +149,21 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 4.0, height: float = 3
     return fig, axes
 
 
+def code_size_axis(ax, sizes):
+    """A log x axis of code sizes, labelled at the sizes themselves (no minor ticks or labels)."""
+    ax.set(xscale="log", xlabel="code size n")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+
+
 def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None = None):
     """One line per method of `column` against code size (log x), from a table with columns
     method, bottleneck and `column`."""
     for method in methods:
         part = table[table.method == method].sort_values("bottleneck")
         ax.plot(part.bottleneck, part[column], "o-", label=method)
-    sizes = sorted(set(table.bottleneck))
-    ax.set(xscale="log", xlabel="code size n", ylabel=ylabel or column.replace("_", " "))
-    ax.set_xticks(sizes, [str(n) for n in sizes])
-    ax.minorticks_off()
+    code_size_axis(ax, sorted(set(table.bottleneck)))
+    ax.set_ylabel(ylabel or column.replace("_", " "))
     legend_outside(ax)
 
 
