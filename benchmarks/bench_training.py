@@ -9,9 +9,15 @@ Methods (one MLP autoencoder 784-128-64-8 / 8-64-128-784, batch 128, BCE, Adam 5
            seeds spread over 3 values and half the runs penalised, as in the paper's grid;
            workers = 1 in one process, and workers = 2 (--workers): two processes with
            half the threads each, each stepping its own stack of K = 6 at the same time
-           (how cache.get_runs trains with workers=2), timed by the wall clock of both
-Each time is the median of --reps repetitions of --steps steps, scaled to one epoch of 50k
-images per model; the repetitions of the methods in one process take turns (time_interleaved),
+           (as the workers of the local Dask cluster of cache.get_runs with workers=2 do),
+           timed by the wall clock of both
+  trainer  a whole stack of K = 6 (DASK_EPOCHS epochs of DASK_TRAIN images, its evaluation
+           and the saving of its runs included) trained here by cache.train_and_save
+  dask     the same stack as the task of a one-worker local Dask cluster with the same
+           threads (cache.train_on_cluster), the cluster started and warmed up beforehand:
+           dask / trainer - 1 is what Dask costs (--dask-reps of each, taking turns)
+Each time is the median of --reps repetitions of --steps steps (trainer and dask: of
+--dask-reps whole trainings), scaled to one epoch of 50k images per model; the repetitions of the methods in one process take turns (time_interleaved),
 so that a slow spell of a shared machine slows them alike. GFLOP/s counts forward + backward
 matmul FLOPs; peak is the GFLOP/s of the fastest 2048x2048 fp32 matmul on this machine, two
 timed after each round of repetitions (10 with the default --reps). Output: a table, ratios, and
@@ -29,13 +35,17 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
+import tempfile
 import time
+from unittest.mock import patch
 
 import pandas as pd
 import torch
 from torch import nn
 
+from aebottleneck import cache
 from aebottleneck.cache import save_csv
 from aebottleneck.config import RunConfig, results_dir
 from aebottleneck.data import TRAIN_SIZE, load_splits
@@ -44,7 +54,8 @@ from aebottleneck.train import gather_batch, loss_terms, pick_device, reuse_free
 
 CFG = RunConfig(bottleneck=8)
 STEPS_PER_EPOCH = -(-TRAIN_SIZE // CFG.batch_size)
-WORKER_K = 6  # the stack of each process in the `workers` row
+WORKER_K = 6  # the stack of each process in the `workers` row, and of the trainer and dask rows
+DASK_EPOCHS, DASK_TRAIN = 2, 2048   # the trainer and dask rows: whole epochs of this many images
 
 
 def flops_per_image(cfg: RunConfig) -> float:
@@ -233,7 +244,7 @@ def _worker(k, steps, reps, device, threads, go, done):
 
 def bench_workers(k, workers, steps, reps, device) -> float:
     """Seconds per step of `workers` processes, each with its share of the threads, each stepping
-    its own stack of K models at once (the trainer's cache.train_in_parallel): the wall time of
+    its own stack of K models at once (as a local Dask cluster's workers do): the wall time of
     one step of all of them, the median of `reps`."""
     context = multiprocessing.get_context("spawn")
     threads = max(1, torch.get_num_threads() // workers)
@@ -257,6 +268,42 @@ def bench_workers(k, workers, steps, reps, device) -> float:
     return statistics.median(times)
 
 
+def dask_stack() -> list[RunConfig]:
+    """The stack of the trainer and dask rows: WORKER_K runs, seeds k % 3, every other one penalised."""
+    return [RunConfig(bottleneck=8, seed=i % 3, penalty="signed" if i % 2 else "none", alpha=0.005 if i % 2 else 0.0,
+                      epochs=DASK_EPOCHS, train_size=DASK_TRAIN) for i in range(WORKER_K)]
+
+
+def bench_dask(reps, device) -> tuple[float, float, float]:
+    """Median seconds of training and saving dask_stack() here (cache.train_and_save) and as the
+    task of a one-worker local Dask cluster with the same threads (cache.train_on_cluster), taking
+    turns after one untimed round of each; and the seconds the cluster took to start. The runs go
+    to a temporary results folder."""
+    stack, threads = dask_stack(), cache.worker_threads(1)
+    with tempfile.TemporaryDirectory() as folder, patch.dict(os.environ, AEB_RESULTS_DIR=folder):
+        started = time.perf_counter()
+        with cache.connect(None, 1, device.type) as client:
+            startup = time.perf_counter() - started
+            trainings = {"trainer": lambda: cache.train_and_save(stack, device, progress=False),
+                         "dask": lambda: cache.train_on_cluster([stack], client, device.type, threads, progress=False)}
+            times = {method: [] for method in trainings}
+            for _ in range(reps + 1):
+                for method, train in trainings.items():
+                    started = time.perf_counter()
+                    train()
+                    times[method].append(time.perf_counter() - started)
+    return statistics.median(times["trainer"][1:]), statistics.median(times["dask"][1:]), startup
+
+
+def dask_rows(reps, device) -> pd.DataFrame:
+    """The trainer and dask rows (bench_dask), scaled to one epoch of 50k images per model."""
+    trainer, dask, startup = bench_dask(reps, device)
+    print(f"local Dask cluster of one worker: started in {startup:.1f} s")
+    scale = TRAIN_SIZE / (DASK_TRAIN * DASK_EPOCHS * WORKER_K)
+    return pd.DataFrame([{"method": method, "k": WORKER_K, "workers": 1, "seconds_per_model_epoch": seconds * scale}
+                         for method, seconds in (("trainer", trainer), ("dask", dask))])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=60)
@@ -264,6 +311,8 @@ def main():
     parser.add_argument("--ks", type=int, nargs="+", default=[1, 6, 24])
     parser.add_argument("--workers", type=int, default=2,
                         help="also time this many processes, each with a stack of K=6 (1: skip)")
+    parser.add_argument("--dask-reps", type=int, default=3,
+                        help="whole trainings of the trainer and dask rows (0: skip them)")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
     device = pick_device(args.device)
@@ -284,6 +333,8 @@ def main():
                      bench_workers(WORKER_K, args.workers, args.steps, args.reps, device)))
     table = pd.DataFrame([{"method": m, "k": k, "workers": w, "seconds_per_model_epoch": s * STEPS_PER_EPOCH / (k * w)}
                           for m, k, w, s in rows])
+    if args.dask_reps:
+        table = pd.concat([table, dask_rows(args.dask_reps, device)], ignore_index=True)
     table["gflops"] = TRAIN_SIZE * flops / table.seconds_per_model_epoch / 1e9
     table["peak_fraction"] = table.gflops / peak
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -291,6 +342,9 @@ def main():
     for row in table[table.method == "batched"].itertuples():
         print(f"batched K={row.k} x {row.workers} process(es): {naive / row.seconds_per_model_epoch:.1f}x naive, "
               f"{tensor / row.seconds_per_model_epoch:.1f}x tensor, {row.peak_fraction:.0%} of peak")
+    if args.dask_reps:
+        trainer, dask = table.set_index("method").seconds_per_model_epoch[["trainer", "dask"]]
+        print(f"a stack as the task of a local Dask cluster: {dask / trainer - 1:+.1%} over training it here")
     path = save_csv(table, results_dir() / "bench.csv")
     print(f"wrote {path}")
 

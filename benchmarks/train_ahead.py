@@ -9,8 +9,10 @@ linear_code_grid, the latter as `penalty_variants_linear`), so the notebooks fin
 run cached. A run's
 cache key does not name the device: a GPU-trained run differs from a CPU-trained one only by
 float round-off (tests/test_cuda.py). Prints the wall time of each code size.
-AEB_WORKERS=3 trains each code size's runs in three processes at once (cache.get_runs), which
-on a GPU overlaps the launch-bound steps of three stacks (not yet measured on one).
+AEB_WORKERS=3 trains each code size's runs on a local Dask cluster of three processes at once
+(cache.get_runs), which on a GPU overlaps the launch-bound steps of three stacks (not yet
+measured on one). AEB_SCHEDULER=tcp://host:8786 trains them on a running Dask cluster (a GPU
+machine's workers, say) while the run files are written here, so none need copying by hand.
 """
 from __future__ import annotations
 

@@ -259,36 +259,3 @@ def pca_vs_ae_table(pca_rmse: dict[int, float], frames: dict[str, pd.DataFrame])
         rows += [{"method": method, "bottleneck": n, "rmse": stats.loc[n, "mean"], "rmse_std": stats.loc[n, "std"],
                   "n_seeds": int(stats.loc[n, "count"])} for n in sizes]
     return pd.DataFrame(rows)
-
-
-def read_bench(path) -> pd.DataFrame:
-    """A benchmark table (benchmarks/bench_training.py's CSV). Files from before the `workers`
-    column (every row one process) get workers = 1."""
-    bench = pd.read_csv(path)
-    if "workers" not in bench:
-        bench.insert(2, "workers", 1)
-    return bench
-
-
-def bench_ratios(bench: pd.DataFrame) -> pd.DataFrame:
-    """The batched rows of a benchmark table with their speed-ups over the naive and tensor
-    loops (same process), and the matmul peak they imply (gflops / peak_fraction) as `peak`."""
-    seconds = bench.set_index("method").seconds_per_model_epoch
-    batched = bench[bench.method == "batched"].copy()
-    batched["vs_naive"] = seconds["naive"] / batched.seconds_per_model_epoch
-    batched["vs_tensor"] = seconds["tensor"] / batched.seconds_per_model_epoch
-    batched["peak"] = batched.gflops / batched.peak_fraction
-    return batched.reset_index(drop=True)
-
-
-def allocator_gains(allocator: pd.DataFrame) -> pd.DataFrame:
-    """Per method of results/bench_allocator.csv (its first row glibc's defaults, its second
-    after train.reuse_freed_memory): k, the speed-up `gain` and the page faults per step of each."""
-    rows = {}
-    for method, timings in allocator.groupby("method", sort=False):
-        default, reused = timings.iloc[0], timings.iloc[1]
-        rows[method] = {"k": int(default.k),
-                        "gain": default.seconds_per_model_epoch / reused.seconds_per_model_epoch,
-                        "faults_default": default.page_faults_per_step,
-                        "faults_reused": reused.page_faults_per_step}
-    return pd.DataFrame.from_dict(rows, orient="index")
