@@ -181,7 +181,7 @@ def rate_distortion(ax, table, column: str, methods: list[str]):
 
 
 def throughput(ax, bench, peak: float, title: str = ""):
-    """A benchmark table (report.read_bench): GFLOP/s of the batched trainer against the number
+    """A benchmark table (speed.read_bench): GFLOP/s of the batched trainer against the number
     of models trained at once, in one process (a line) and in several (one marker per row,
     at K x workers), the naive and tensor loops and the matmul peak as horizontal lines."""
     batched = bench[(bench.method == "batched") & (bench.workers == 1)]
