@@ -114,13 +114,13 @@ def test_compact_classes_tests_silhouettes_seed_by_seed(gaps, runaway, word):
 
 
 def test_plug_and_play_counts_the_paper_grid_and_the_wider_grid_apart():
-    runs = pd.DataFrame({"chapter": ["decorrelation", "penalty_variants", "penalty_variants", "penalty_variants"],
-                         "key": ["a", "a", "b", "c"], "penalty": ["signed", "signed", "signed", "squared"],
-                         "alpha": [0.01, 0.01, 1.0, 0.1], "runaway": [True, True, False, False]})
+    runs = pd.DataFrame({"chapter": ["decorrelation", "penalty_variants", "penalty_variants", "penalty_variants", "datasets"],
+                         "key": ["a", "a", "b", "c", "d"], "penalty": ["signed", "signed", "signed", "squared", "signed"],
+                         "alpha": [0.01, 0.01, 1.0, 0.1, 0.01], "runaway": [True, True, False, False, True]})
     row = verdict.plug_and_play_claim(runs)
     assert row["verdict"] == "not supported"
     assert "1 of 1 runs at the paper's alphas (0.01) and in 0 of 1 runs of the penalty chapter's wider grid" in row["evidence"]
-    assert verdict.plug_and_play_claim(runs.assign(runaway=False))["verdict"] == "not tested"
+    assert verdict.plug_and_play_claim(runs.assign(runaway=False))["verdict"] == "not tested"   # "d": another data set
 
 
 def test_paired_cells_correct_across_cells_and_skip_runaway_ones():
