@@ -31,3 +31,16 @@ def test_ratios_and_dask_overhead_of_a_bench_file(tmp_path):
     assert (ratios.vs_naive.item(), ratios.vs_tensor.item()) == pytest.approx((16.0, 4.0))
     assert ratios.peak.item() == pytest.approx(100.0)
     assert dask_overhead(bench) == pytest.approx(0.05)
+
+
+def test_compute_budget_counts_a_shared_run_once_in_the_total():
+    from aebottleneck.speed import compute_budget
+
+    runs = pd.DataFrame({"chapter": ["decorrelation", "decorrelation", "penalty_variants", "penalty_variants"],
+                         "key": ["a", "b", "b", "c"], "epochs": [100, 100, 100, 5], "train_seconds": [3600.0, 1800.0, 1800.0, 360.0],
+                         "device": ["cpu: x", "cpu: x", "cpu: x", "cuda: y"]})
+    table = compute_budget(runs).set_index("chapter")
+    assert table.loc["decorrelation", "runs"] == 2 and table.loc["decorrelation", "hours"] == pytest.approx(1.5)
+    assert table.loc["penalty_variants", "hours"] == pytest.approx(0.6) and table.loc["penalty_variants", "devices"] == "cpu: x, cuda: y"
+    total = table.iloc[-1]
+    assert (total.runs, total.epochs) == (3, 205) and total.hours == pytest.approx(1.6)

@@ -42,3 +42,17 @@ def allocator_gains(allocator: pd.DataFrame) -> pd.DataFrame:
                         "faults_default": default.page_faults_per_step,
                         "faults_reused": reused.page_faults_per_step}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def compute_budget(runs: pd.DataFrame) -> pd.DataFrame:
+    """Each chapter's runs and the training time they took (runs.csv: train_seconds is a run's
+    share of its stack), and a last row for the whole book that counts a run shared by two
+    chapters once; hours as measured on the devices named, not projected."""
+    per_chapter = (runs.drop_duplicates(["chapter", "key"]).groupby("chapter", sort=False)
+                   .agg(runs=("key", "size"), epochs=("epochs", "sum"), hours=("train_seconds", "sum"),
+                        devices=("device", lambda d: ", ".join(sorted(set(d))))).reset_index())
+    unique = runs.drop_duplicates("key")
+    total = {"chapter": "the whole book (each run once)", "runs": len(unique), "epochs": int(unique.epochs.sum()),
+             "hours": unique.train_seconds.sum(), "devices": ", ".join(sorted(set(unique.device)))}
+    table = pd.concat([per_chapter, pd.DataFrame([total])], ignore_index=True)
+    return table.assign(hours=table.hours / 3600)
