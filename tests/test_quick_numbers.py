@@ -144,21 +144,22 @@ def test_activations_losses_table():
         close(row.rmse_std, std, f"{row.model} {row.output} {row.loss} std")
 
 
-# (bottleneck, variant, code activation) -> (alpha, rmse_mean, rmse_std): the penalty chapter's rows
-# none of whose runs ran away on the development CPU (quick profile) and whose alpha led by >= 0.005
+# (bottleneck, variant, code activation) -> (alpha, rmse_mean, rmse_std) over the variant seeds 3-5: the
+# penalty chapter's rows none of whose runs ran away on the development CPU (quick profile, Intel Xeon)
+# and whose alpha led by >= 0.005 on the selection seeds 0-2
 # (n = 2 abs led by 3e-5, n = 2 squared by 3.5e-3, n = 4 abs by 1.6e-3: left out); the others are chaotic.
 EXPECTED_VARIANTS = {
-    (8, "standard", "linear"): (0, 0.1931, 0.0046),
-    (8, "standard", "leaky_relu"): (0, 0.2050, 0.0110),
-    (8, "squared", "leaky_relu"): (0.001, 0.2098, 0.0126),
-    (8, "abs", "leaky_relu"): (0.001, 0.2249, 0.0118),
-    (8, "correlation", "leaky_relu"): (0.001, 0.2129, 0.0085),
-    (4, "standard", "linear"): (0, 0.2076, 0.0034),
-    (4, "standard", "leaky_relu"): (0, 0.2299, 0.0145),
-    (4, "squared", "leaky_relu"): (0.001, 0.2335, 0.0049),
-    (4, "correlation", "leaky_relu"): (0.001, 0.2076, 0.0058),
-    (2, "standard", "linear"): (0, 0.2295, 0.0040),
-    (2, "standard", "leaky_relu"): (0, 0.2371, 0.0014),
+    (8, "standard", "linear"): (0, 0.1999, 0.0051),
+    (8, "standard", "leaky_relu"): (0, 0.2106, 0.0159),
+    (8, "squared", "leaky_relu"): (0.001, 0.2286, 0.0199),
+    (8, "abs", "leaky_relu"): (0.001, 0.2325, 0.0185),
+    (8, "correlation", "leaky_relu"): (0.001, 0.2136, 0.0176),
+    (4, "standard", "linear"): (0, 0.2039, 0.0013),
+    (4, "standard", "leaky_relu"): (0, 0.2233, 0.0103),
+    (4, "squared", "leaky_relu"): (0.001, 0.2316, 0.0086),
+    (4, "correlation", "leaky_relu"): (0.001, 0.2160, 0.0119),
+    (2, "standard", "linear"): (0, 0.2326, 0.0032),
+    (2, "standard", "leaky_relu"): (0, 0.2366, 0.0036),
 }
 
 
