@@ -180,3 +180,17 @@ def test_chromium_renders_offline_and_the_check_finds_planted_faults(site):
     assert {"raw TeX", "broken image", "nan in a table"} <= {p.kind for p in found}
     sitecheck.screenshot(browser, site / "good.html", site / "shots" / "good.png", size="400,300")
     assert (site / "shots" / "good.png").stat().st_size > 0
+
+
+def test_show_table_names_raw_columns_from_one_registry(tmp_path):
+    import pandas as pd
+
+    from aebottleneck.pages import NAMES, table_html
+
+    path = tmp_path / "t.csv"
+    frame = pd.DataFrame({"bottleneck": [8], "alpha": [0.001], "p_holm": [0.01234], "odd_name": [1.5]})
+    frame.to_csv(path, index=False)
+    html = table_html(frame, path, ["bottleneck", "alpha", "p_holm", "odd_name"])
+    assert f">{NAMES['bottleneck']}<" in html and ">p (Holm)<" in html and ">odd name<" in html
+    assert ">0.001<" in html and ">0.012<" in html          # FORMATS: alpha {:g}, p to 3 decimals
+    assert ">0.0123<" in table_html(frame, path, ["p_holm"], formats={"p_holm": "{:.4f}"})   # a page's own format wins

@@ -22,6 +22,25 @@ import pandas as pd
 
 MISSING = "\u2013"   # how a missing value reads in a table (an en dash)
 
+# The one home of what a reader sees for a column the package's tables share, and how it is
+# printed: `columns` given as a list of raw names is looked up here (a dict overrides it).
+NAMES = {
+    "bottleneck": "n", "method": "method", "variant": "loss", "activation": "code", "penalty": "penalty",
+    "alpha": "alpha", "seed": "seed", "rmse_mean": "test RMSE", "rmse_std": "std over seeds",
+    "val_rmse_mean": "validation RMSE (mean)", "n_seeds": "seeds", "n_runaway": "runaway runs",
+    "diff_mean": "diff", "diff_ci_low": "95% CI low", "diff_ci_high": "95% CI high", "p_value": "p",
+    "p_holm": "p (Holm)", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
+    "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
+    "bits_per_dim": "bits per dimension", "knn_accuracy": "kNN accuracy",
+    "logreg_accuracy": "logistic-regression accuracy", "trustworthiness": "trustworthiness",
+}
+FORMATS = {
+    "alpha": "{:g}", "rmse_mean": "{:.4f}", "rmse_std": "{:.4f}", "val_rmse_mean": "{:.4f}", "diff_mean": "{:+.4f}",
+    "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "{:.3f}", "p_holm": "{:.3f}",
+    "effect_size": "{:+.2f}", "mde": "{:.4f}", "equivalence_bound": "{:.4f}", "corr_mean": "{:.3f}",
+    "code_std_mean": "{:.3g}", "knn_accuracy": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
+}
+
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     """The index as columns, and a pivot's column levels joined: 'rmse_mean, mnist'."""
@@ -52,19 +71,21 @@ def _format(value, spec: str | None) -> str:
     return str(value)
 
 
-def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | None = None,
+def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | list[str] | None = None,
                caption: str = "", formats: dict[str, str] | None = None, max_rows: int = 30) -> str:
     """The HTML `show_table` displays (see there); the CSV file must exist."""
     csv_path = Path(csv_path)
     if not csv_path.is_file():
         raise FileNotFoundError(f"show_table: no CSV at {csv_path} (save the table first)")
     frame = _flat(frame)
-    columns = columns or {c: str(c).replace("_", " ") for c in frame.columns}
+    columns = columns or list(frame.columns)
+    if not isinstance(columns, dict):        # raw names: their names for a reader from NAMES
+        columns = {c: NAMES.get(c, str(c).replace("_", " ")) for c in columns}
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:
         raise KeyError(f"show_table: no column {', '.join(map(repr, unknown))}; the table has "
                        f"{', '.join(map(repr, map(str, frame.columns)))}")
-    formats = formats or {}
+    formats = {**FORMATS, **(formats or {})}
     head = "".join(f'<th scope="col">{html.escape(name)}</th>' for name in columns.values())
 
     def body(rows: pd.DataFrame) -> str:
@@ -89,7 +110,7 @@ def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str
     return f'<div class="aeb-table-block" id="table-{slug}">{shown}{link}</div>'
 
 
-def show_table(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | None = None,
+def show_table(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | list[str] | None = None,
                caption: str = "", formats: dict[str, str] | None = None, max_rows: int = 30) -> None:
     """Display `frame` once, for a reader, with a link to its CSV.
 
@@ -97,11 +118,11 @@ def show_table(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str
               with ", " ("rmse_mean, mnist").
     csv_path: the CSV it was saved to (e.g. `out_dir / "pca_vs_ae.csv"`, written before this call);
               the link downloads that file's bytes. It need not hold exactly the shown columns.
-    columns:  raw column name -> the name a reader sees; only these columns are shown, in this
-              order. None: every column, underscores as spaces.
+    columns:  raw column name -> the name a reader sees, or a list of raw names (named from
+              NAMES); only these columns are shown, in this order. None: every column.
     caption:  one sentence above the table (plain text).
-    formats:  raw column name -> format spec such as "{:.4f}" or "{:.1%}"; other floats show 4
-              significant digits. Missing values (NaN, None) show as a dash.
+    formats:  raw column name -> format spec such as "{:.4f}" or "{:.1%}", over FORMATS; other
+              floats show 4 significant digits. Missing values (NaN, None) show as a dash.
     max_rows: longer tables show their first max_rows rows, the whole table folded below.
     """
     from IPython.display import HTML, display
