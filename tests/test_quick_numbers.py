@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aebottleneck.config import project_root, results_dir
+from aebottleneck.config import DECORRELATION_PENALTIES, project_root, results_dir
 from aebottleneck.report import TABLE1_COLUMNS
 
 MEASURED_SPREAD = 2.6e-4   # benchmarks/portability/spread.csv: value-checked numbers, 3 settings, one CPU
@@ -172,9 +172,9 @@ def test_penalty_variants_table(runs):
     assert list(table.columns) == VARIANT_COLUMNS
     cells = set(zip(table.bottleneck, table.variant, table.activation))
     for n in (8, 4, 2):
-        assert {(n, v, "leaky_relu") for v in ("standard", "signed", "squared", "abs", "correlation")} <= cells
+        assert {(n, v, "leaky_relu") for v in ("standard", *DECORRELATION_PENALTIES)} <= cells
         assert (n, "standard", "linear") in cells
-    assert len(table) == 18 and (table.n_seeds == 3).all()
+    assert len(table) == 3 * (2 + len(DECORRELATION_PENALTIES)) and (table.n_seeds == 3).all()
     for row in table.itertuples():
         expected = EXPECTED_VARIANTS.get((row.bottleneck, row.variant, row.activation))
         if expected is not None:                  # no run ran away: portable values
@@ -246,7 +246,7 @@ def test_figure1_and_low_rate_tables(runs):
     assert (figure1.runaway.to_numpy() == table1_runs.runaway[figure1.key].to_numpy()).all()
     low = pd.read_csv(QUICK / "low_rate.csv")
     assert list(low.columns) == LOW_RATE_COLUMNS and set(low.bits_per_dim) == {2, 3, 4}
-    assert len(low) == 3 * 3 * 4 and (low.n_seeds == 3).all()
+    assert len(low) == 3 * 3 * len(DECORRELATION_PENALTIES) and (low.n_seeds == 3).all()
     assert low[low.n_runaway > 0][["diff_ci_low", "p_value", "p_holm"]].isna().all().all()   # no interval when chaotic
     tested = low[low.n_runaway == 0]
     assert (tested.p_holm >= tested.p_value).all() and (tested.diff_ci_low <= tested.diff_ci_high).all()
@@ -301,7 +301,7 @@ def test_regularizers_table():
     assert at[("masking", 0.3, "denoising, masking 0.3")] < at[("masking", 0.3, "standard")]
 
 
-VARIANT_METHODS = {"PCA", "standard", "signed", "squared", "abs", "correlation"}
+VARIANT_METHODS = {"PCA", "standard", *DECORRELATION_PENALTIES}
 
 
 def test_rate_distortion_table():

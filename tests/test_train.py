@@ -62,13 +62,14 @@ def test_loss_terms_are_recorded_separately():
 
 
 def test_variant_grids_select_on_the_selection_seeds_then_test_on_the_variant_seeds():
-    from aebottleneck.config import load_profile
+    from aebottleneck.config import DECORRELATION_PENALTIES, load_profile
     from aebottleneck.experiments import decorrelation_grid, variant_grid, variant_selection_grid
 
     settings = load_profile("paper")
     selection = variant_selection_grid(settings, 4)
-    assert len(selection) == len(settings.selection_seeds) * (1 + 4 * len(settings.variant_alphas))
-    assert {c.penalty for c in selection} == {"none", "signed", "squared", "abs", "correlation"}
+    variants = len(DECORRELATION_PENALTIES)                   # every decorrelation entry of the registry
+    assert len(selection) == len(settings.selection_seeds) * (1 + variants * len(settings.variant_alphas))
+    assert {c.penalty for c in selection} == {"none", *DECORRELATION_PENALTIES}
     assert {c.seed for c in selection} == set(settings.selection_seeds)
     table = variant_grid(settings, 4, {"signed": 0.001, "squared": 0.1})
     assert len(table) == len(settings.variant_seeds) * 3 and {c.seed for c in table} == set(settings.variant_seeds)
@@ -80,18 +81,19 @@ def test_variant_grids_select_on_the_selection_seeds_then_test_on_the_variant_se
 
 def test_variant_runs_choose_alpha_on_the_selection_seeds_and_test_on_the_others(results):
     from aebottleneck import report
-    from aebottleneck.config import Profile
+    from aebottleneck.config import DECORRELATION_PENALTIES, Profile
     from aebottleneck.experiments import variant_runs
 
     settings = Profile(name="tiny", epochs=1, batch_size=128, train_size=512, seeds=(0, 1), alphas=(0.001,),
                        bottlenecks=(2,), tsne_size=100, selection_seeds=(0, 1), variant_seeds=(2, 3, 4),
                        variant_alphas=(0.001, 10.0))
     stage1, stage2 = variant_runs(settings, 2)
-    assert len(stage1) == 2 * (1 + 4 * 2) and {r["config"]["seed"] for r in stage1} == {0, 1}
+    variants = len(DECORRELATION_PENALTIES)
+    assert len(stage1) == 2 * (1 + variants * 2) and {r["config"]["seed"] for r in stage1} == {0, 1}
     chosen = report.alpha_selection(report.runs_frame(stage1)).query("selected")
     table_runs = report.runs_frame(stage2)
     assert sorted(table_runs.seed.unique()) == [2, 3, 4]
-    assert len(table_runs) == 3 * 5
+    assert len(table_runs) == 3 * (1 + variants)
     for penalty, alpha in zip(chosen.penalty, chosen.alpha):
         assert set(table_runs[table_runs.penalty == penalty].alpha) == {alpha}
     assert not {run["key"] for run in stage1} & {run["key"] for run in stage2}   # no run serves both stages
