@@ -22,6 +22,7 @@ BRUTE_FORCE = {  # name -> the term summed over i != j
     "abs": lambda c, i, j: abs(brute_force_cov(c, i, j)),
     "correlation": lambda c, i, j: brute_force_cov(c, i, j) ** 2
     / ((brute_force_cov(c, i, i) + EPS) * (brute_force_cov(c, j, j) + EPS)),
+    "vicreg": lambda c, i, j: brute_force_cov(c, i, j) ** 2 / c.shape[1],
 }
 ACTIVITY = {"l1": abs, "l2": lambda v: v * v}  # name -> the term averaged over b, summed over i
 RHO = 0.1  # the KL penalty's target in these tests
@@ -106,7 +107,7 @@ def test_every_penalty_has_the_right_gradient(name):
 def test_hand_computed_values():
     """Two codes over a batch of 2: g = [(1, 2), (3, 0)]. mu = (2, 1); C = [[1, -1], [-1, 1]]."""
     codes = torch.tensor([[[1.0, 2.0], [3.0, 0.0]]], dtype=torch.float64)  # (1, 2, 2)
-    expected = {"signed": -2.0, "squared": 2.0, "abs": 2.0, "correlation": 2 * (1 / (1 + EPS)) ** 2,
+    expected = {"signed": -2.0, "squared": 2.0, "abs": 2.0, "correlation": 2 * (1 / (1 + EPS)) ** 2, "vicreg": 2.0 / 2,
                 "l1": (3 + 3) / 2, "l2": (5 + 9) / 2}
     for name, value in expected.items():
         assert PENALTIES[name](codes).item() == pytest.approx(value, rel=1e-12), name
@@ -131,7 +132,7 @@ def test_kl_is_zero_at_the_target_and_grows_away_from_it():
 
 def test_only_the_correlation_form_is_scale_free():
     codes = variant_codes()
-    for name in ("signed", "squared", "abs"):
+    for name in ("signed", "squared", "abs", "vicreg"):
         assert abs(PENALTIES[name](0.1 * codes)[2].item()) < abs(PENALTIES[name](codes)[2].item())
     torch.testing.assert_close(PENALTIES["correlation"](10 * codes), PENALTIES["correlation"](codes),
                                rtol=1e-4, atol=0)
@@ -160,7 +161,7 @@ def test_the_registry_is_the_one_list():
     from aebottleneck.penalties import REGISTRY
 
     assert config.PENALTIES == ("none", *REGISTRY)
-    assert config.DECORRELATION_PENALTIES == ("signed", "squared", "abs", "correlation")
+    assert config.DECORRELATION_PENALTIES == ("signed", "squared", "abs", "correlation", "vicreg")
     assert {entry.family for entry in REGISTRY.values()} == {"decorrelation", "sparsity"}
     for entry in REGISTRY.values():
         assert all(param in config.PER_RUN for param in entry.params)

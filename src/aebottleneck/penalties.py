@@ -11,14 +11,16 @@ batch of m samples and mu_i the batch mean of g_i:
     squared      sum_{i != j} C_ij^2     DeCov (Cogswell et al. 2016, who also halve it)
     abs          sum_{i != j} |C_ij|
     correlation  sum_{i != j} R_ij^2     scale-free: shrinking the codes does not lower it
+    vicreg       1/n sum_{i != j} C_ij^2 VICReg's covariance term (Bardes et al. 2022; they use the
+                                         unbiased covariance): DeCov over the code size n
     l1           1/m sum_b sum_i |g_bi|  activity sparsity (the lecture's sparse autoencoder)
     l2           1/m sum_b sum_i g_bi^2  activity shrinkage
     kl           sum_i KL(rho || rho_i)  sparsity of a sigmoid code: rho_i = 1/m sum_b g_bi is
                  unit i's mean activation, pulled towards the target rho (the lecture's sparse AE)
                  KL(rho || r) = rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r))
 
-signed, squared and abs can all be lowered by shrinking the codes (the decoder scales its first
-weights back up), so every run also records the std of each code dimension (train.train_runs).
+signed (while positive), squared, abs and vicreg can be lowered by shrinking the codes, so every
+run also records the std of each code dimension (train.train_runs).
 """
 from __future__ import annotations
 
@@ -71,6 +73,11 @@ def squared_correlation(codes: torch.Tensor) -> torch.Tensor:
     return off_diagonal(batch_correlation(codes)).square().sum(dim=(1, 2))
 
 
+def vicreg_covariance(codes: torch.Tensor) -> torch.Tensor:
+    """VICReg's covariance term: squared off-diagonal covariances over the code size. (K, B, n) -> (K,)."""
+    return squared_covariance(codes) / codes.shape[2]
+
+
 def l1_activity(codes: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of the L1 norm of each code. (K, B, n) -> (K,)."""
     return codes.abs().sum(dim=2).mean(dim=1)
@@ -108,6 +115,7 @@ REGISTRY = {
     "squared": Penalty(squared_covariance, "decorrelation"),
     "abs": Penalty(abs_covariance, "decorrelation"),
     "correlation": Penalty(squared_correlation, "decorrelation"),
+    "vicreg": Penalty(vicreg_covariance, "decorrelation"),
     "l1": Penalty(l1_activity, "sparsity"),
     "l2": Penalty(l2_activity, "sparsity"),
     "kl": Penalty(kl_sparsity, "sparsity", params=("rho",), code_activation="sigmoid"),
