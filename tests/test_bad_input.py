@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from aebottleneck.config import ConfigError, RunConfig, load_profile
+from aebottleneck.config import PENALTIES, ConfigError, RunConfig, load_profile
 from aebottleneck.train import pick_device
 
 import torch
@@ -22,8 +22,8 @@ import torch
     (dict(overcomplete="yes"), "overcomplete='yes' is not allowed: expected True or False"),
     (dict(hidden=[128, 64]), "hidden=[128, 64] is not allowed: a tuple of layer widths"),
     (dict(bottleneck=2.5), "bottleneck=2.5 is not allowed: expected an integer"),
-    (dict(penalty="decov"), "penalty='decov' is not allowed: must be one of 'none', 'signed', 'squared', 'abs', "
-                            "'correlation', 'l1', 'l2', 'kl'"),
+    (dict(penalty="decov"), "penalty='decov' is not allowed: must be one of "
+                            + ", ".join(map(repr, PENALTIES))),          # the registry's names, in its order
     (dict(penalty="kl", alpha=0.1), "penalty='kl' is not allowed: 'kl' needs code_activation='sigmoid'"),
     (dict(penalty="kl", alpha=0.1, code_activation="sigmoid", rho=1.0), "rho=1.0 is not allowed: a target mean "
                                                                         "activation must lie strictly between 0 and 1"),
