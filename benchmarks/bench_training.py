@@ -45,7 +45,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from aebottleneck import cache
+from aebottleneck import cache, speed
 from aebottleneck.cache import save_csv
 from aebottleneck.config import RunConfig, results_dir
 from aebottleneck.data import TRAIN_SIZE, load_splits
@@ -247,7 +247,7 @@ def bench_workers(k, workers, steps, reps, device) -> float:
     its own stack of K models at once (as a local Dask cluster's workers do): the wall time of
     one step of all of them, the median of `reps`."""
     context = multiprocessing.get_context("spawn")
-    threads = max(1, torch.get_num_threads() // workers)
+    threads = cache.worker_threads(workers)
     go, done = [context.Queue() for _ in range(workers)], context.Queue()
     processes = [context.Process(target=_worker, args=(k, steps, reps, device, threads, queue, done))
                  for queue in go]
@@ -343,8 +343,7 @@ def main():
         print(f"batched K={row.k} x {row.workers} process(es): {naive / row.seconds_per_model_epoch:.1f}x naive, "
               f"{tensor / row.seconds_per_model_epoch:.1f}x tensor, {row.peak_fraction:.0%} of peak")
     if args.dask_reps:
-        trainer, dask = table.set_index("method").seconds_per_model_epoch[["trainer", "dask"]]
-        print(f"a stack as the task of a local Dask cluster: {dask / trainer - 1:+.1%} over training it here")
+        print(f"a stack as the task of a local Dask cluster: {speed.dask_overhead(table):+.1%} over training it here")
     path = save_csv(table, results_dir() / "bench.csv")
     print(f"wrote {path}")
 

@@ -160,14 +160,18 @@ def test_an_unreadable_checkpoint_is_named_and_not_sent(results):
         assert cache.read_checkpoint(stack) is None
 
 
-def watch(results, action):
-    """Run action(checkpoint path) in a thread once the driver has saved the first checkpoint."""
+def watch(results, action, errors=None):
+    """Run action(checkpoint path) in a thread once the driver has saved the first checkpoint;
+    an exception it raises is appended to `errors`, so that the test can report it."""
     def wait_then_act():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             saved = list((results / "checkpoints").glob("*.pt"))
             if saved:
-                return action(saved[0])
+                try:
+                    return action(saved[0])
+                except Exception as exc:          # noqa: BLE001 (reported by the test)
+                    return (errors if errors is not None else []).append(exc)
             time.sleep(0.05)
     thread = threading.Thread(target=wait_then_act, daemon=True)
     thread.start()
@@ -184,9 +188,10 @@ def test_a_worker_killed_mid_stack_costs_only_its_unsaved_epochs(results, monkey
                       if any(str(k).startswith(f"train-{checkpoint.stem}") for k in keys)]
         os.kill(clients[0].run(os.getpid, workers=[address])[address], signal.SIGKILL)
 
-    configs = grid(epochs=12, train_size=1024)
-    watch(results, kill_its_worker)
+    configs, errors = grid(epochs=30, train_size=1024), []   # 25 epochs left after the first checkpoint
+    watch(results, kill_its_worker, errors)
     runs = cache.get_runs(configs, progress=False, workers=2)
+    assert not errors, f"the worker could not be killed: {errors!r}"
     assert "lost its worker after" in capsys.readouterr().err
     assert all(cache.run_path(c).is_file() for c in configs)
     assert_bitwise(runs, trained_here(configs))   # resumed from the checkpoint: nothing lost
@@ -194,8 +199,7 @@ def test_a_worker_killed_mid_stack_costs_only_its_unsaved_epochs(results, monkey
 
 
 @two_cores
-def test_interrupting_the_driver_leaves_no_orphan_work(results, monkeypatch):
-    monkeypatch.setattr(signal, "SIGINT", signal.SIGINT)   # restored below: Python's Ctrl-C handler
+def test_interrupting_the_driver_leaves_no_orphan_work(results):
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         watch(results, lambda _: os.kill(os.getpid(), signal.SIGINT))

@@ -7,7 +7,7 @@ Two kinds of runs, two kinds of checks (README, Reproducibility):
   profile gave on the development CPU. benchmarks/portability.py measured how far these numbers
   move when the float sums change order the way another CPU changes them, on an Intel Xeon
   (torch 2.14.1, MKL): ATen's AVX2 kernels gave bit for bit the AVX-512 numbers, and one thread
-  with ATen's default kernels moved the value-checked numbers by at most MEASURED_SPREAD =
+  with ATen's default kernels moved the value-checked numbers by at most
   2.6e-4 (Table 1's standard rows by 1.8e-5; benchmarks/portability/spread.csv). The AMD EPYC
   the expected values were first measured on agreed with this Intel machine to every printed
   digit on Table 1's standard rows, but the lecture models at n = 32 differ more between
@@ -32,11 +32,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aebottleneck.config import DECORRELATION_PENALTIES, project_root, results_dir
+from aebottleneck.config import DECORRELATION_PENALTIES, load_profile, project_root, results_dir
 from aebottleneck.report import TABLE1_COLUMNS
 
-MEASURED_SPREAD = 2.6e-4   # benchmarks/portability/spread.csv: value-checked numbers, 3 settings, one CPU
-MEASURED_VENDOR_SPREAD = 1.6e-3   # AMD EPYC (the expected values) against Intel Xeon, k-sparse; 9e-4 otherwise
 TOL = 2e-3
 KSPARSE_TOL = 4e-3
 QUICK = results_dir() / "quick"
@@ -148,16 +146,17 @@ def test_activations_losses_table():
 # penalty chapter's rows none of whose runs ran away on the development CPU (quick profile, Intel Xeon)
 # and whose alpha led by >= 0.005 on the selection seeds 0-2
 # (n = 2 abs led by 3e-5, n = 2 squared by 3.5e-3, n = 4 abs by 1.6e-3: left out); the others are chaotic.
+# The correlation penalty's rows are left out too: its runs are flagged runaway now and then (by the
+# weighted penalty's ratio to the loss), so whether a row has a runaway run is itself round-off. The
+# penalty rows over seeds 3-5 were measured in one setting only (benchmarks/portability predates them).
 EXPECTED_VARIANTS = {
     (8, "standard", "linear"): (0, 0.1999, 0.0051),
     (8, "standard", "leaky_relu"): (0, 0.2106, 0.0159),
     (8, "squared", "leaky_relu"): (0.001, 0.2286, 0.0199),
     (8, "abs", "leaky_relu"): (0.001, 0.2325, 0.0185),
-    (8, "correlation", "leaky_relu"): (0.001, 0.2136, 0.0176),
     (4, "standard", "linear"): (0, 0.2039, 0.0013),
     (4, "standard", "leaky_relu"): (0, 0.2233, 0.0103),
     (4, "squared", "leaky_relu"): (0.001, 0.2316, 0.0086),
-    (4, "correlation", "leaky_relu"): (0.001, 0.2160, 0.0119),
     (2, "standard", "linear"): (0, 0.2326, 0.0032),
     (2, "standard", "leaky_relu"): (0, 0.2366, 0.0036),
 }
@@ -205,7 +204,8 @@ def test_penalty_variants_table_is_its_protocol_applied_to_runs_csv(runs):
     (protocol_row, written in this file), then the table's test RMSE over the other seeds."""
     table = pd.read_csv(QUICK / "penalty_variants.csv")
     ours = runs[runs.chapter == "penalty_variants"]
-    selection_seeds, variant_seeds = {0, 1, 2}, {3, 4, 5}
+    quick = load_profile("quick")
+    selection_seeds, variant_seeds = set(quick.selection_seeds), set(quick.variant_seeds)
     assert set(ours.seed) == selection_seeds | variant_seeds
     stage1, stage2 = ours[ours.seed.isin(selection_seeds)], ours[ours.seed.isin(variant_seeds)]
     for row in table.itertuples():
@@ -228,11 +228,10 @@ def test_verdict_is_its_rules_applied_to_the_chapters_tables():
     assert path.is_file(), f"{path} is missing: the verdict notebook did not run"
     written = pd.read_csv(path)
     assert list(written.columns) == CLAIM_COLUMNS and len(written) == 5
-    assert written.equals(claims(read_tables(QUICK), variant_seeds=(3, 4, 5)).astype(written.dtypes.to_dict()))
+    assert written.equals(claims(read_tables(QUICK), load_profile("quick").variant_seeds).astype(written.dtypes.to_dict()))
     verdicts = dict(zip(written.claim, written.verdict))
     # eq. 3 runs away in the quick profile (test_eq3_runs_away_with_its_signature), which decides these two
     assert verdicts["Table 1"] == "not reproduced" and verdicts["Plug and play"] == "not supported"
-    assert set(verdicts.values()) <= {"reproduced", "not reproduced", "supported", "not supported", "contradicted", "not tested"}
 
 
 def test_figure1_and_low_rate_tables(runs):
@@ -241,7 +240,6 @@ def test_figure1_and_low_rate_tables(runs):
 
     figure1 = pd.read_csv(QUICK / "figure1.csv")
     assert list(figure1.columns) == FIGURE1_COLUMNS and len(figure1) == 6 and (figure1.bottleneck == 2).all()
-    assert figure1.silhouette.between(-1, 1).all()
     table1_runs = runs[(runs.chapter == "decorrelation") & (runs.bottleneck == 2)].set_index("key")
     assert (figure1.runaway.to_numpy() == table1_runs.runaway[figure1.key].to_numpy()).all()
     low = pd.read_csv(QUICK / "low_rate.csv")

@@ -143,14 +143,17 @@ def stacks(missing: list[RunConfig], workers: int) -> list[list[RunConfig]]:
     return sorted(parts, key=lambda part: -sum(c.epochs * c.train_size for c in part))  # longest first
 
 
-def train_and_save(stack: list[RunConfig], device: torch.device, progress: bool = True,
-                   on_epoch=None) -> list[dict]:
-    """Train one stack (resuming from its checkpoint), save each run's file, drop the checkpoint."""
-    checkpoint = checkpoint_path(stack)
-    runs = train.train_runs(stack, device, progress, checkpoint, on_epoch=on_epoch)
+def save_stack(stack: list[RunConfig], runs: list[train.Run]) -> None:
+    """Save each trained run of a stack to its file, then drop the stack's checkpoint."""
     for cfg, run in zip(stack, runs):
         save_torch(run, run_path(cfg))
-    checkpoint.unlink(missing_ok=True)
+    checkpoint_path(stack).unlink(missing_ok=True)
+
+
+def train_and_save(stack: list[RunConfig], device: torch.device, progress: bool = True) -> list[train.Run]:
+    """Train one stack in this process (resuming from its checkpoint) and save it (save_stack)."""
+    runs = train.train_runs(stack, device, progress, checkpoint_path(stack))
+    save_stack(stack, runs)
     return runs
 
 
@@ -187,7 +190,7 @@ def _train_stack(stack: list[RunConfig], device: str, threads: int | dict, chann
     def on_epoch(done: int) -> None:
         if stop.is_set():
             raise RuntimeError("the driver stopped the grid")
-        saved = done % train.CHECKPOINT_EVERY == 0 and done < stack[0].epochs   # train_runs wrote one
+        saved = train.checkpoint_due(done, stack[0].epochs)      # train_runs has just written one
         reports.put((index, "epoch", (done, path.read_bytes() if saved else None)))
 
     messages = _Messages(lambda message: reports.put((index, *message)))
@@ -316,10 +319,8 @@ def train_on_cluster(parts: list[list[RunConfig]], client, device: str, threads,
             for future in finished:
                 i = futures.pop(future)
                 if future.status == "finished":
-                    for cfg, run in zip(parts[i], future.result()):
-                        save_torch(run, run_path(cfg))
-                        runs[cfg.key()] = run
-                    checkpoint_path(parts[i]).unlink(missing_ok=True)
+                    save_stack(parts[i], future.result())
+                    runs.update((cfg.key(), run) for cfg, run in zip(parts[i], future.result()))
                 elif isinstance(future.exception(), KilledWorker) and resent[i] < RESUBMITS:
                     resent[i] += 1
                     tqdm.write(f"stack {i} lost its worker after {epochs[i]} epochs; sent again from "

@@ -18,7 +18,7 @@ from .config import DECORRELATION_PENALTIES, Profile, RunConfig
 from .data import corrupt, load_splits, noise_draws
 from .metrics import class_silhouette, code_scores, fit_pca, pca_codes, pca_quantized_mse, quantized_mse
 from .model import StackedAutoencoder
-from .train import evaluate, runaway_epoch
+from .train import evaluate
 
 
 def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:
@@ -128,7 +128,7 @@ def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.D
     for (n, variant), group in setup.models.items():
         mse = quantized_mse(StackedAutoencoder.from_runs(group), setup.train, setup.test, bits)    # (K, B)
         for run, per_bits in zip(group, mse):
-            runaway = bool(runaway_epoch(run["history"], run["config"]["alpha"]) >= 0)
+            runaway = report.is_runaway(run)
             rows += [{"method": variant, "bottleneck": n, "bits_per_dim": b, "seed": run["config"]["seed"],
                       "mse": float(m), "runaway": runaway} for b, m in zip(bits, per_bits)]
     return pd.DataFrame(rows)

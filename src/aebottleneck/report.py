@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .metrics import correlation_matrix, mean_abs_offdiag, near_zero_fraction, psnr
 from .penalties import REGISTRY
@@ -25,6 +26,11 @@ PAPER_TABLE1 = pd.DataFrame(
 )
 PAPER_BY_N = PAPER_TABLE1.pivot(index="bottleneck", columns="method", values="paper_rmse_mean")  # columns standard, penalty
 TABLE1_COLUMNS = ["bottleneck", "method", "alpha", "rmse_mean", "rmse_std", "n_seeds"]
+
+
+def is_runaway(run: dict) -> bool:
+    """Whether a run ran away (train.runaway_epoch) or ended with non-finite codes."""
+    return bool(runaway_epoch(run["history"], run["config"]["alpha"]) >= 0 or not torch.isfinite(run["test_codes"]).all())
 
 
 def runs_frame(runs: list[dict]) -> pd.DataFrame:
@@ -46,7 +52,7 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "val_rmse": metrics["val_rmse"], "test_rmse": metrics["test_rmse"],
             "test_rmse_per_image": metrics["test_rmse_per_image"],
             "diverged": metrics["diverged_epoch"] >= 0 or not finite,
-            "runaway": runaway_epoch(run["history"], cfg["alpha"]) >= 0 or not finite,
+            "runaway": is_runaway(run),
             "corr_mean": mean_abs_offdiag(correlation_matrix(codes)) if finite else np.nan,
             "code_std_mean": float(run["code_std"].mean()),
             "near_zero": near_zero_fraction(codes) if finite else np.nan,
@@ -125,6 +131,15 @@ VARIANT_COLUMNS = ["bottleneck", "variant", "activation", "alpha", "rmse_mean", 
 POWER, LEVEL = 0.8, 0.05   # the minimum detectable effect: 80% power, two-sided 5% paired t-test
 
 
+def t_interval(values, level: float = 1 - LEVEL) -> tuple[float, float]:
+    """The `level` t interval of a mean over seeds (default 95%)."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    half = stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return values.mean() - half, values.mean() + half
+
+
 def paired_inference(diff: np.ndarray) -> dict:
     """Paired differences (penalty - standard, one per seed) read the way a referee would: mean,
     95% t interval, paired t-test p, effect size d_z = mean / sd, the smallest |mean difference|
@@ -134,13 +149,31 @@ def paired_inference(diff: np.ndarray) -> dict:
     from scipy import stats
     from statsmodels.stats.power import TTestPower
 
-    n, mean, sd = len(diff), diff.mean(), diff.std(ddof=1)
-    half95 = stats.t.ppf(1 - LEVEL / 2, n - 1) * sd / np.sqrt(n)
-    half90 = stats.t.ppf(1 - LEVEL, n - 1) * sd / np.sqrt(n)
-    d_needed = TTestPower().solve_power(nobs=n, alpha=LEVEL, power=POWER, alternative="two-sided")
-    return {"diff_mean": mean, "diff_ci_low": mean - half95, "diff_ci_high": mean + half95,
+    mean, sd = diff.mean(), diff.std(ddof=1)
+    low, high = t_interval(diff)
+    d_needed = TTestPower().solve_power(nobs=len(diff), alpha=LEVEL, power=POWER, alternative="two-sided")
+    return {"diff_mean": mean, "diff_ci_low": low, "diff_ci_high": high,
             "p_value": stats.ttest_1samp(diff, 0.0).pvalue, "effect_size": mean / sd,
-            "mde": d_needed * sd, "equivalence_bound": abs(mean) + half90}
+            "mde": d_needed * sd, "equivalence_bound": abs(mean) + (t_interval(diff, 1 - 2 * LEVEL)[1] - mean)}
+
+
+def paired_cell(ours: pd.Series, standard: pd.Series, runaway: bool) -> dict:
+    """One cell against the standard loss, paired by seed (both indexed by seed): paired_inference
+    of ours - standard, or only the mean difference when a run ran away (chaotic: no t interval)."""
+    ours = ours.sort_index()
+    diff = (ours - standard.reindex(ours.index)).to_numpy()                # the same seeds
+    return {"diff_mean": diff.mean()} if runaway else paired_inference(diff)
+
+
+def holm(p: pd.Series) -> pd.Series:
+    """Holm-adjusted p of the cells that have a p (one family); NaN where a cell was not tested."""
+    from statsmodels.stats.multitest import multipletests
+
+    adjusted = pd.Series(np.nan, index=p.index)
+    tested = p.notna()
+    if tested.any():
+        adjusted[tested] = multipletests(p[tested], alpha=LEVEL, method="holm")[1]
+    return adjusted
 
 
 def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -148,8 +181,6 @@ def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
     correlation and scale, and the paired difference to the standard loss over the same seeds
     (paired_inference; Holm's correction across the penalised cells of each code activation).
     A cell with a runaway run gets its mean difference only: no t interval on chaotic runs."""
-    from statsmodels.stats.multitest import multipletests
-
     chosen = selected_runs(frame)
     standard = (chosen[chosen.method == "standard"].set_index(["bottleneck", "code_activation", "seed"])
                 .test_rmse.sort_index())
@@ -161,13 +192,10 @@ def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
                "corr_mean": group.corr_mean.mean(), "n_seeds": group.seed.nunique(),
                "code_std_mean": group.code_std_mean.mean(), "n_runaway": int(group.runaway.sum())}
         if penalty != "none":
-            ours = group.set_index("seed").test_rmse.sort_index()
-            diff = (ours - standard.loc[(n, activation)].reindex(ours.index)).to_numpy()   # the same seeds
-            row.update(paired_inference(diff) if row["n_runaway"] == 0 else {"diff_mean": diff.mean()})
+            row.update(paired_cell(group.set_index("seed").test_rmse, standard.loc[(n, activation)], row["n_runaway"] > 0))
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=VARIANT_COLUMNS)
-    for _, cells in table[table.p_value.notna()].groupby("activation"):        # one family per table
-        table.loc[cells.index, "p_holm"] = multipletests(cells.p_value, alpha=LEVEL, method="holm")[1]
+    table["p_holm"] = table.groupby("activation").p_value.transform(holm)   # one family per code activation
     order = {name: i for i, name in enumerate(["standard", *REGISTRY])}      # the registry's order
     return table.sort_values(["bottleneck", "activation", "variant"], ascending=[False, False, True],
                              key=lambda s: s.map(order) if s.name == "variant" else s, ignore_index=True)
@@ -222,22 +250,16 @@ def low_rate_table(curves: pd.DataFrame, bits=(2, 3, 4)) -> pd.DataFrame:
     """Where quantisation matters: each penalised model's quantised test RMSE minus the standard
     model's, seed by seed, at each of `bits` (paired_inference, Holm across the table's tested
     cells; a cell with a runaway run gets its mean only)."""
-    from statsmodels.stats.multitest import multipletests
-
     low = curves[curves.bits_per_dim.isin(bits) & (curves.method != "PCA")].assign(rmse=lambda f: np.sqrt(f.mse))
     standard = low[low.method == "standard"].set_index(["bottleneck", "bits_per_dim", "seed"]).rmse
     rows = []
     for (n, b, method), cell in low[low.method != "standard"].groupby(["bottleneck", "bits_per_dim", "method"], sort=False):
-        ours = cell.set_index("seed").rmse.sort_index()
-        diff = (ours - standard.loc[(n, b)].reindex(ours.index)).to_numpy()       # the same seeds
-        row = {"bottleneck": n, "bits_per_dim": b, "method": method, "n_seeds": len(diff),
+        row = {"bottleneck": n, "bits_per_dim": b, "method": method, "n_seeds": len(cell),
                "n_runaway": int(cell.runaway.sum())}
-        row.update(paired_inference(diff) if row["n_runaway"] == 0 else {"diff_mean": diff.mean()})
+        row.update(paired_cell(cell.set_index("seed").rmse, standard.loc[(n, b)], row["n_runaway"] > 0))
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=LOW_RATE_COLUMNS)
-    tested = table.p_value.notna()
-    if tested.any():
-        table.loc[tested, "p_holm"] = multipletests(table.p_value[tested], alpha=LEVEL, method="holm")[1]
+    table["p_holm"] = holm(table.p_value)                                    # the table is one family
     return table.sort_values(["bottleneck", "bits_per_dim", "method"], ascending=[False, True, True], ignore_index=True)
 
 

@@ -31,6 +31,11 @@ from .model import StackedAutoencoder, build
 from .penalties import PER_RUN_PARAMS, REGISTRY
 
 CHECKPOINT_EVERY = 5  # epochs
+
+
+def checkpoint_due(done: int, epochs: int) -> bool:
+    """Whether a checkpoint is written after `done` of `epochs` epochs (never after the last)."""
+    return done % CHECKPOINT_EVERY == 0 and done < epochs
 # A run "runs away" when its weighted penalty outweighs the reconstruction loss this many times
 # over, or its codes grow this many times their first-epoch scale: it is then optimising the
 # penalty, not the reconstruction. Recorded, never used to stop a run (see runaway_epoch).
@@ -280,7 +285,7 @@ def train_runs(configs: list[RunConfig], device: torch.device | None = None,
                 tqdm.write(f"run {configs[k].label()} [{keys[k]}]: non-finite loss in epoch {epoch + 1}; "
                            f"marked diverged (diverged_epoch={epoch}), the other {K - 1} runs go on")
         bar.set_postfix(val_rmse=f"{float(val_rmse.min()):.4f}-{float(val_rmse.max()):.4f}")
-        if checkpoint is not None and (epoch + 1) % CHECKPOINT_EVERY == 0 and epoch + 1 < cfg.epochs:
+        if checkpoint is not None and checkpoint_due(epoch + 1, cfg.epochs):
             files.save_torch({"epoch": epoch + 1, "keys": keys, "model": model.state_dict(),
                               "optimizer": optimizer.state_dict(), "history": history}, checkpoint)
         if on_epoch is not None:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .config import ConfigError
-from .report import LEVEL, PAPER_BY_N
+from .report import LEVEL, PAPER_BY_N, holm, paired_inference, t_interval
 
 # table -> the notebook that writes it into results/<profile>/
 SOURCES = {"table1": "decorrelation", "runs": "decorrelation and penalty_variants",
@@ -36,13 +35,6 @@ def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
     return {name: pd.read_csv(Path(folder) / f"{name}.csv") for name in SOURCES}
 
 
-def t_interval(values) -> tuple[float, float]:
-    """95% t interval of a mean over seeds."""
-    values = np.asarray(values, dtype=float)
-    half = stats.t.ppf(1 - LEVEL / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return values.mean() - half, values.mean() + half
-
-
 def _span(values, fmt: str = "+.4f") -> str:
     """'a' or 'a to b' for the smallest and largest of values."""
     low, high = min(values), max(values)
@@ -51,6 +43,8 @@ def _span(values, fmt: str = "+.4f") -> str:
 
 def _direction(better: int, worse: int, cells: int) -> str:
     """The verdict word of `cells` tested comparisons: all significantly for, all against, or neither."""
+    if cells == 0:
+        return "not tested"
     return "supported" if better == cells else "contradicted" if worse == cells else "not supported"
 
 
@@ -58,15 +52,10 @@ def paired_cells(cells: list[tuple[np.ndarray, bool]]) -> tuple[int, int]:
     """Cells of paired differences (one per seed, negative = the claim's direction) and whether
     one of their runs ran away: how many are significantly for and against the claim after
     Holm's correction across the tested (runaway-free) cells."""
-    from statsmodels.stats.multitest import multipletests
-
-    tested = [diff for diff, runaway in cells if not runaway]
-    if not tested:
-        return 0, 0
-    p = [stats.ttest_1samp(diff, 0.0).pvalue for diff in tested]
-    significant = multipletests(p, alpha=LEVEL, method="holm")[0]
-    return (int(sum(s and d.mean() < 0 for s, d in zip(significant, tested))),
-            int(sum(s and d.mean() > 0 for s, d in zip(significant, tested))))
+    tested = pd.DataFrame([paired_inference(diff) for diff, runaway in cells if not runaway],
+                          columns=["diff_mean", "p_value"])
+    significant = holm(tested.p_value) < LEVEL
+    return int((significant & (tested.diff_mean < 0)).sum()), int((significant & (tested.diff_mean > 0)).sum())
 
 
 def table1_claim(table1: pd.DataFrame, runs: pd.DataFrame) -> dict:
@@ -184,6 +173,7 @@ def variant_findings(table: pd.DataFrame) -> dict:
     pool = tested if len(tested) else penalised        # the largest gain among cells that have a p
     best = pool.loc[pool.diff_mean.idxmin()]
     corr, scale = signed.corr_mean.mean(), signed.code_std_mean.mean()
+    corr_variant = penalised[penalised.variant == "correlation"].corr_mean.mean()
     inflated = scale > 10 * standard.code_std_mean.mean()
     return {
         "n_cells": len(penalised), "n_tested": len(tested), "n_raw_significant": int((tested.p_value < LEVEL).sum()),
@@ -195,12 +185,12 @@ def variant_findings(table: pd.DataFrame) -> dict:
         "signed_runaway": int(signed.n_runaway.sum()), "signed_cells_runs": int(signed.n_seeds.sum()),
         "signed_code_std": float(scale), "standard_code_std": float(standard.code_std_mean.mean()),
         "signed_corr": float(corr), "standard_corr": float(standard.corr_mean.mean()),
-        "corr_variant_corr": float(penalised[penalised.variant == "correlation"].corr_mean.mean()),
+        "corr_variant_corr": float(corr_variant),
         "signed_verdict": ("does not decorrelate" if corr >= standard.corr_mean.mean() else "lowers the code correlation")
         + (", and it inflates the codes" if inflated else ""),
         "signed_mechanism": f"Nothing bounds its signed sum from below, and its codes grew to {scale / standard.code_std_mean.mean():.3g} "
         "times the standard loss's scale." if inflated else "Its codes stay within 10 times the scale of the standard loss.",
-        "corr_verdict": "decorrelates" if penalised[penalised.variant == "correlation"].corr_mean.mean() < standard.corr_mean.mean()
+        "corr_verdict": "decorrelates" if corr_variant < standard.corr_mean.mean()
         else "does not decorrelate either",
         "paper_gain_min": float(PAPER_GAINS.min()), "paper_gain_max": float(PAPER_GAINS.max()),
     }
