@@ -128,3 +128,34 @@ def show_table(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str
     from IPython.display import HTML, display
 
     display(HTML(table_html(frame, csv_path, columns, caption, formats, max_rows)))
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds: a glued text is formatted from its repr."""
+    return value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
+
+
+def glue_numbers(numbers: dict, prefix: str = "") -> None:
+    """Glue every value of `numbers` for the page's text, under `prefix + name`, not displayed."""
+    from myst_nb import glue
+
+    for name, value in numbers.items():
+        glue(f"{prefix}{name}", _plain(value), display=False)
+
+
+def glue_rows(frame: pd.DataFrame, keys: list[str], values: dict[str, str], prefix: str = "") -> None:
+    """Glue one number per row and column: column `c` of a row with keys (8, 'penalty') is glued as
+    `prefix + values[c] + '_8_penalty'`, the keys in the order given."""
+    for row in frame.to_dict("records"):
+        tag = "_".join(str(row[k]) for k in keys)
+        glue_numbers({f"{name}_{tag}": row[column] for column, name in values.items()}, prefix)
+
+
+def publish(frame: pd.DataFrame, csv_path: str | Path, caption: str, columns: dict[str, str] | list[str] | None = None,
+            formats: dict[str, str] | None = None, shown: pd.DataFrame | None = None) -> None:
+    """Save `frame` as the CSV at `csv_path` (atomically), then show it (or the view `shown` of it)
+    with `show_table`; the one call a page makes for a table it writes."""
+    from .files import save_csv
+
+    save_csv(frame, Path(csv_path))
+    show_table(frame if shown is None else shown, csv_path, columns, caption, formats)
