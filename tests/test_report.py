@@ -152,3 +152,71 @@ def test_runaway_cells_get_no_interval_and_holm_adjusts_the_rest():
     raw = table.loc[["squared", "abs"], "p_value"]
     assert table.loc[["squared", "abs"], "p_holm"].tolist() == pytest.approx(list(multipletests(raw, method="holm")[1]))
     assert (table.loc[["squared", "abs"], "p_holm"] >= raw).all()
+
+
+# Tables the chapters used to build in their notebooks.
+PAIRED = STANDARD + [(2, "signed", 0.1, 0, 0.1, 0.19), (2, "signed", 0.1, 1, 0.1, 0.23)]   # diffs -0.01, +0.02
+
+
+def test_paired_summary_is_penalty_minus_standard_per_seed_next_to_the_papers():
+    row = report.paired_summary(runs(PAIRED)).iloc[0]
+    assert row.mean_diff == pytest.approx(0.005) and row.std_diff == pytest.approx(0.03 / 2 ** 0.5)
+    assert (row.seeds_penalty_better, row.n_seeds) == (1, 2)
+    assert row.paper_diff == pytest.approx(0.1969 - 0.1974)
+
+
+def test_rmse_kinds_and_code_stats_use_the_standard_and_selected_runs():
+    frame = runs(PAIRED + [(2, "signed", 0.5, s, 0.9, 0.9) for s in (0, 1)])       # alpha 0.5 loses on validation
+    frame["test_rmse_per_image"] = frame.test_rmse - 0.01
+    frame.loc[frame.alpha == 0.5, "corr_mean"] = 9.0
+    kinds = report.rmse_kinds(frame).iloc[0]
+    assert (kinds.test_rmse, kinds.test_rmse_per_image, kinds.paper) == pytest.approx((0.205, 0.195, 0.1974))
+    stats = report.code_stats(frame).set_index("method")
+    assert stats.corr_mean.to_dict() == {"standard": 0.5, "penalty": 0.5}           # alpha 0.5's 9.0 is not selected
+
+
+def test_code_activation_table_puts_each_activation_next_to_the_paper():
+    variants = pd.DataFrame({"bottleneck": [8, 8, 8], "variant": ["standard", "standard", "signed"],
+                             "activation": ["leaky_relu", "linear", "leaky_relu"], "rmse_mean": [0.13, 0.14, 0.5]})
+    table = report.code_activation_table(variants)
+    assert list(table.columns) == ["bottleneck", "leaky_relu", "linear", "paper"]
+    assert table.iloc[0].tolist() == pytest.approx([8, 0.13, 0.14, 0.1289])
+
+
+def test_student_tables_keep_variants_in_order_and_pair_by_seed():
+    frame = pd.DataFrame({"label": ["b", "b", "a", "a"], "seed": [0, 1, 1, 0], "hidden": "128", "bottleneck": 64,
+                          "output": "sigmoid", "loss": ["bce", "bce", "mse", "mse"], "test_rmse": [0.2, 0.3, 0.25, 0.1]})
+    table = report.activations_losses_table(frame)
+    assert table.label.tolist() == ["b", "a"] and table.model.tolist() == ["784-128-64"] * 2
+    assert table.rmse_mean.tolist() == pytest.approx([0.25, 0.175])
+    paired = report.paired_against(frame, "b", ["a"]).iloc[0]                       # a - b: -0.1, -0.05
+    assert (paired["mean"], paired["min"], paired["max"], paired.seeds_better) == pytest.approx((-0.075, -0.1, -0.05, 2))
+
+
+def test_method_order_and_datasets_view():
+    assert report.method_order(pd.DataFrame({"method": ["squared", "standard", "PCA", "abs"]})) == \
+        ["PCA", "standard", "abs", "squared"]
+    both = pd.DataFrame({"bottleneck": [2, 2], "method": ["standard"] * 2, "alpha": [0.0, 0.0], "rmse_mean": [0.2, 0.3],
+                         "rmse_std": [0.01, 0.02], "n_seeds": 3, "pca_rmse": [0.25, 0.35], "dataset": ["mnist", "fashion_mnist"]})
+    view, columns, formats = report.datasets_view(both)
+    assert columns["rmse_mean, fashion_mnist"] == "Fashion-MNIST: test RMSE" and formats["alpha, mnist"] == "{:g}"
+    assert view[("pca_rmse", "fashion_mnist")].item() == 0.35
+
+
+def test_glue_helpers_name_each_number_and_publish_writes_then_shows(tmp_path, monkeypatch):
+    import numpy as np
+
+    from aebottleneck import pages
+
+    glued = {}
+    monkeypatch.setattr("myst_nb.glue", lambda name, value, display=True: glued.update({name: (value, display)}))
+    pages.glue_numbers({"x": np.float64(0.5)}, prefix="p_")
+    pages.glue_rows(pd.DataFrame({"n": [8], "method": ["standard"], "rmse_mean": [0.2]}), ["method", "n"], {"rmse_mean": "rmse"})
+    assert glued == {"p_x": (0.5, False), "rmse_standard_8": (0.2, False)}
+    assert type(glued["p_x"][0]) is float                       # a NumPy scalar's repr would spoil the text
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj.data))
+    pages.publish(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", "A table.", shown=pd.DataFrame({"b": [2]}))
+    assert (tmp_path / "t.csv").read_text() == "a\n1\n" and ">b</th>" in shown[0]
+    pages.publish(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", "A table.", glue_as="t_table")
+    assert glued["t_table"][1] is True and ">a</th>" in glued["t_table"][0].data and len(shown) == 1

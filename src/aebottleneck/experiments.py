@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
+from sklearn.manifold import TSNE
 
 from . import report
 from .cache import get_runs
-from .config import DECORRELATION_PENALTIES, Profile, RunConfig
+from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
 from .data import corrupt, load_splits, noise_draws
-from .metrics import class_silhouette, code_scores, fit_pca, pca_codes, pca_quantized_mse, quantized_mse
+from .metrics import class_silhouette, code_scores, fit_pca, pca_codes, pca_quantized_mse, pca_rmse, quantized_mse
 from .model import StackedAutoencoder
 from .train import evaluate
 
@@ -72,6 +73,72 @@ def figure1_table(settings: Profile, labels, bottleneck: int = 2, device: str | 
     return table[FIGURE1_COLUMNS], codes
 
 
+def datasets_table(profile: str, device: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """datasets.csv: Table 1 of the paper's runs on every data set, with PCA's test RMSE at each n
+    (fitted on the same training images); and the runs' frame. Runs are trained where missing."""
+    tables, frames = [], []
+    for name in DATASETS:
+        settings = load_profile(profile, dataset=name)
+        splits, sizes = load_splits(name), list(settings.bottlenecks)
+        runs = [run for n in sizes for run in get_runs(decorrelation_grid(settings, n), device=device)]
+        frames.append(report.runs_frame(runs))
+        table = report.table1(frames[-1])
+        pca = pca_rmse(fit_pca(splits.train.images[:settings.train_size], max(sizes)), splits.test.images, sizes)
+        tables.append(table.assign(pca_rmse=table.bottleneck.map(pca), dataset=name))
+    return pd.concat(tables, ignore_index=True), pd.concat(frames, ignore_index=True)
+
+
+# The student report's models: label -> the fields that make the variant; and each label's glue tag.
+STUDENT_MODELS = {
+    "sigmoid + MSE": dict(hidden=(128,), bottleneck=64, output="sigmoid", loss="mse"),
+    "ReLU + MSE": dict(hidden=(128,), bottleneck=64, output="relu", loss="mse"),
+    "sigmoid + BCE": dict(hidden=(128,), bottleneck=64, output="sigmoid", loss="bce"),
+    "tiny, sigmoid + MSE": dict(hidden=(8,), bottleneck=4, output="sigmoid", loss="mse"),
+}
+STUDENT_TAGS = {"sigmoid + MSE": "sigmoid_mse", "ReLU + MSE": "relu_mse", "sigmoid + BCE": "sigmoid_bce",
+                "tiny, sigmoid + MSE": "tiny"}
+
+
+def student_runs(settings: Profile, device: str | None = None) -> dict[str, list[dict]]:
+    """The student report's models (STUDENT_MODELS) over the profile's seeds, trained where missing."""
+    return {label: get_runs([RunConfig(seed=s, **fields, **settings.run_fields()) for s in settings.seeds], device=device)
+            for label, fields in STUDENT_MODELS.items()}
+
+
+def output_statistics(runs: dict[str, list[dict]], test: torch.Tensor) -> dict:
+    """What each 64-d student model's output does on the background (pixels exactly 0): its RMSE
+    there over every seed, and how far the unbounded ReLU output goes above 1."""
+    background = test == 0                                                    # (Ntest, 784)
+    numbers = {"background_share": float(background.float().mean())}
+    for label in ("sigmoid + MSE", "ReLU + MSE", "sigmoid + BCE"):
+        recon = StackedAutoencoder.from_runs(runs[label]).reconstructions(test)   # (K, Ntest, 784)
+        numbers[f"background_{STUDENT_TAGS[label]}"] = float(recon[:, background].square().mean().sqrt())
+        if label == "ReLU + MSE":
+            numbers |= {"relu_above_1": float((recon > 1).float().mean()), "relu_max": float(recon.max())}
+        del recon
+    return numbers
+
+
+def code_size_references(settings: Profile, sizes: list[int], device: str | None = None) -> tuple[dict, pd.Series]:
+    """PCA's test RMSE at each of `sizes` (fitted on the profile's training images), and the mean
+    test RMSE per n of the paper chapter's standard runs (decorrelation_grid, trained where missing)."""
+    splits = load_splits(settings.dataset)
+    pca = pca_rmse(fit_pca(splits.train.images[:settings.train_size], max(sizes)), splits.test.images, sizes)
+    standard = [c for n in settings.bottlenecks for c in decorrelation_grid(settings, n) if c.penalty == "none"]
+    return pca, report.runs_frame(get_runs(standard, device=device)).groupby("bottleneck").test_rmse.mean()
+
+
+def tsne_maps(table: pd.DataFrame, codes: dict, seed: int, size: int, perplexity: float) -> dict:
+    """t-SNE maps (PCA initialisation, fixed random state) of the first `size` test codes of one
+    seed's standard and penalty runs (a figure1_table and its codes), keyed by panel title."""
+    maps = {}
+    for row in table.query("seed == @seed").itertuples():
+        title = "standard" if row.method == "standard" else f"penalty, alpha = {row.alpha:g}"
+        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0)
+        maps[f"t-SNE, {title}"] = tsne.fit_transform(codes[row.key][:size])             # (size, 2)
+    return maps
+
+
 def linear_code_grid(profile: Profile, bottleneck: int) -> list[RunConfig]:
     """The penalty chapter's bottleneck-activation check: the standard loss with a linear code
     over the variant seeds (its LeakyReLU counterpart is variant_grid's standard runs)."""
@@ -87,6 +154,17 @@ def variant_runs(settings, bottleneck: int, device: str | None = None, **fields)
     alphas = dict(zip(chosen.penalty, chosen.alpha))
     selected = {penalty: float(alphas[penalty]) for penalty in DECORRELATION_PENALTIES}   # in chapter order
     return selection_runs, get_runs(variant_grid(settings, bottleneck, selected, **fields), device=device)
+
+
+def penalty_chapter(settings: Profile, device: str | None = None) -> tuple[list[dict], list[dict]]:
+    """Every run of the penalty chapter, trained where missing: stage 1's selection runs, and the
+    table runs (stage 2 with the standard loss's linear-code runs), over the profile's code sizes."""
+    selection_runs, runs = [], []
+    for n in settings.bottlenecks:
+        stage1, stage2 = variant_runs(settings, n, device)
+        selection_runs += stage1
+        runs += stage2 + get_runs(linear_code_grid(settings, n), device=device)
+    return selection_runs, runs
 
 
 def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str], list[dict]]:

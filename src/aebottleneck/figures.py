@@ -7,10 +7,220 @@ cell that calls it (its alt text). Which page draws which figure is stated in th
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from . import plots
+from .metrics import correlation_matrix
+from .model import StackedAutoencoder
+from .report import method_order, selected_runs
 
 # --- the paper's chapters (decorrelation, embeddings, penalty variants, compression, code quality) ---
 
 
+def _histories(runs: list[dict], keys) -> list[dict]:
+    """The training histories of the runs with these keys, in that order."""
+    by_key = {run["key"]: run for run in runs}
+    return [by_key[key]["history"] for key in keys]
+
+
+def training_curves(frame, runs: list[dict], bottlenecks: list[int], alphas: list[float]):
+    """Per code size: validation RMSE per epoch, standard against the penalty at its selected
+    alpha (top), and the penalty term per epoch at every alpha (bottom)."""
+    chosen = selected_runs(frame)
+    fig, axes = plots.figure(ncols=len(bottlenecks), nrows=2, width=4, height=3.2)
+    axes = np.asarray(axes).reshape(2, len(bottlenecks))
+    for col, n in enumerate(bottlenecks):
+        at_n, all_at_n = chosen[chosen.bottleneck == n], frame[frame.bottleneck == n]
+        groups = {method: _histories(runs, at_n[at_n.method == method].key) for method in ("standard", "penalty")}
+        plots.training_curves(axes[0, col], groups)
+        axes[0, col].set_title(f"n = {n}")
+        by_alpha = {f"alpha={a:g}": _histories(runs, all_at_n[all_at_n.alpha == a].key) for a in alphas}
+        plots.training_curves(axes[1, col], by_alpha, key="train_penalty", ylabel="penalty term (train)")
+    return fig
+
+
+def correlation_pair(frame, runs: list[dict], bottleneck: int, seed: int):
+    """Correlation matrices of one seed's test codes at one code size: standard, then the penalty
+    at its selected alpha."""
+    chosen, by_key = selected_runs(frame), {run["key"]: run for run in runs}
+    fig, axes = plots.figure(ncols=2, width=4, height=4)
+    for ax, method in zip(axes, ("standard", "penalty")):
+        key = chosen.query("bottleneck == @bottleneck and method == @method and seed == @seed").key.item()
+        plots.correlation_heatmap(ax, correlation_matrix(by_key[key]["test_codes"]),
+                                  title=f"{method}, n = {bottleneck}, seed {seed}")
+    return fig
+
+
+
+def alpha_selection(selection, standard_val, variants: list[str]):
+    """Stage 1 of the penalty chapter, one panel per code size: mean validation RMSE against
+    alpha per penalty, its selected alpha circled, a runaway alpha crossed, the standard loss dashed."""
+    sizes = sorted(selection.bottleneck.unique(), reverse=True)
+    fig, axes = plots.figure(ncols=len(sizes), width=4, height=3.3, sharey=False)
+    for ax, n in zip(np.atleast_1d(axes), sizes):
+        for variant in variants:
+            rows = selection.query("bottleneck == @n and penalty == @variant")
+            line, = ax.plot(rows.alpha, rows.val_rmse_mean.replace(np.inf, np.nan), "o-", label=variant, markersize=3)
+            chosen, away = rows.query("selected"), rows.query("n_runaway > 0")
+            ax.plot(chosen.alpha, chosen.val_rmse_mean, "o", markersize=9, mfc="none", color=line.get_color())
+            ax.plot(away.alpha, away.val_rmse_mean.replace(np.inf, np.nan), "x", color=line.get_color())
+        ax.axhline(standard_val[n], linestyle="--", color="black", label="standard")
+        ax.set(xscale="log", xlabel="alpha", ylabel="validation RMSE", title=f"n = {n}")
+    plots.legend_outside(fig)
+    return fig
+
+
+def decorrelate_or_shrink(frame, variants: list[str], bottlenecks: list[int]):
+    """Mean |correlation| and mean std of the test codes against alpha (means over seeds), one
+    colour per penalty and one line style per code size; black lines: the standard loss."""
+    penalised, standard = frame[frame.method == "penalty"], frame[frame.method == "standard"]
+    by_alpha = penalised.groupby(["bottleneck", "penalty", "alpha"])[["corr_mean", "code_std_mean"]].mean().reset_index()
+    baseline = standard.groupby("bottleneck")[["corr_mean", "code_std_mean"]].mean()
+    styles = ["-", "--", ":", "-."]          # cycled: no penalty or code size is dropped
+    fig, axes = plots.figure(ncols=2, width=5, height=3.6)
+    for j, n in enumerate(bottlenecks):
+        style = styles[j % len(styles)]
+        for i, variant in enumerate(variants):
+            rows = by_alpha.query("bottleneck == @n and penalty == @variant")
+            for ax, column in zip(axes, ("corr_mean", "code_std_mean")):
+                ax.plot(rows.alpha, rows[column], style, color=f"C{i % 10}", marker="o", markersize=3,
+                        label=variant if j == 0 and column == "corr_mean" else None)
+        for ax, column in zip(axes, ("corr_mean", "code_std_mean")):
+            ax.axhline(baseline[column][n], color="black", linestyle=style, linewidth=0.8)
+    axes[0].set(xscale="log", xlabel="alpha", ylabel="mean |correlation| of test codes")
+    axes[1].set(xscale="log", yscale="log", xlabel="alpha", ylabel="mean std of a code dimension")
+    plots.legend_outside(fig, title="line style: n = " + ", ".join(map(str, bottlenecks)))
+    return fig
+
+
+def runaway_run(frame, runs: list[dict]):
+    """The runaway run with the largest code scale next to the standard run of its seed and n:
+    reconstruction loss, weighted penalty and validation RMSE per epoch; None if none ran away."""
+    away = frame[frame.runaway].sort_values("code_std_mean", ascending=False)
+    if not len(away):
+        return None
+    worst = away.iloc[0]
+    pair = frame.query("method == 'standard' and code_activation == 'leaky_relu' and "
+                       "bottleneck == @worst.bottleneck and seed == @worst.seed").iloc[0]
+    history, base = _histories(runs, [worst.key, pair.key])
+    epochs = np.arange(1, len(history["train_recon"]) + 1)
+    fig, axes = plots.figure(ncols=3, width=4, height=3.2)
+    axes[0].plot(epochs, history["train_recon"], label=f"{worst.penalty}, alpha={worst.alpha:g}")
+    axes[0].plot(epochs, base["train_recon"], label="standard")
+    axes[0].set(xlabel="epoch", ylabel="reconstruction loss (train)")
+    plots.legend_outside(fig)
+    axes[1].plot(epochs, worst.alpha * np.asarray(history["train_penalty"]))
+    axes[1].set(xlabel="epoch", ylabel="alpha x penalty (train)", yscale="symlog")
+    plots.training_curves(axes[2], {f"{worst.penalty}": [history], "standard": [base]})
+    fig.suptitle(f"n = {worst.bottleneck}, seed {worst.seed}: final code std {worst.code_std_mean:.3g} "
+                 f"(standard {pair.code_std_mean:.3g})", fontsize="medium")
+    return fig
+
+
+def figure1(table, codes: dict, labels, seed: int, class_names):
+    """The paper's Figure 1 as this build makes it: one seed's 2-D test codes (a figure1_table and
+    its codes by key), standard and penalty, by class; a runaway panel says so, with its scale."""
+    panels = table.query("seed == @seed").set_index("method")
+    fig, axes = plots.figure(ncols=2, width=5, height=5)
+    for ax, method in zip(axes, ("standard", "penalty")):
+        row = panels.loc[method]
+        title = "standard" if method == "standard" else f"penalty, alpha = {row.alpha:g}"
+        if row.runaway:
+            title += f"\nran away: code std {row.code_std_mean:.2g}"
+        plots.scatter_codes(ax, codes[row.key], labels, title=title, class_names=class_names)
+        ax.ticklabel_format(style="sci", scilimits=(-2, 3))
+    return fig
+
+
+def code_maps(maps: dict, labels, class_names):
+    """2-D maps of codes side by side (panel title -> (N, 2) points), coloured by class."""
+    fig, axes = plots.figure(ncols=len(maps), width=5, height=5)
+    for ax, (title, points) in zip(np.atleast_1d(axes), maps.items()):
+        plots.scatter_codes(ax, points, labels[: len(points)], title=title, class_names=class_names)
+    return fig
+
+
+def rate_distortion(table):
+    """Test RMSE and PSNR against bits per image (report.rate_distortion_table), one curve per
+    method and code size."""
+    fig, axes = plots.figure(ncols=2, width=5.5, height=4)
+    for ax, column in zip(axes, ("rmse", "psnr")):
+        plots.rate_distortion(ax, table, column, method_order(table))
+    return fig
+
+
+def code_quality(quality):
+    """kNN accuracy, logistic-regression accuracy and trustworthiness of the test codes against
+    code size (report.code_quality_table), one line per method."""
+    fig, axes = plots.figure(ncols=3, width=4, height=3.5)
+    for ax, column in zip(axes, ("knn_accuracy", "logreg_accuracy", "trustworthiness")):
+        plots.by_code_size(ax, quality, column, method_order(quality))
+    return fig
+
+
+def reconstructions(runs: dict, test):
+    """The first test image of each class (top row of each grid) and its reconstruction by the
+    first seed of each model (label -> runs), one grid per model."""
+    digits = torch.stack([torch.nonzero(test.labels == d)[0, 0] for d in range(10)])
+    originals = test.images[digits]                                                  # (10, 784)
+    fig, axes = plots.figure(nrows=len(runs), width=7, height=1.7)
+    for ax, (label, group) in zip(np.atleast_1d(axes), runs.items()):
+        recon = StackedAutoencoder.from_runs(group[:1]).reconstructions(originals)[0]   # (10, 784)
+        plots.reconstruction_grid(ax, originals, recon, title=f"{label} (n={group[0]['config']['bottleneck']})")
+    return fig
+
+
+def code_size_curve(pca: dict, paper_curve, table):
+    """Test RMSE against code size: PCA, the paper chapter's MLP (mean per n) and the student
+    report's models (activations_losses_table: mean and std over seeds)."""
+    sizes = list(pca)
+    fig, ax = plots.figure(width=6.5, height=4.5)
+    ax.plot(sizes, [pca[n] for n in sizes], "o-", color="0.4", label="PCA")
+    ax.plot(paper_curve.index, paper_curve.values, "s-", label="784-128-64-n, sigmoid + BCE (paper chapter)")
+    for row in table.itertuples():
+        ax.errorbar(row.bottleneck, row.rmse_mean, yerr=row.rmse_std, fmt="o", capsize=3, label=f"{row.model}, {row.label}")
+    plots.code_size_axis(ax, sizes)
+    ax.set_ylabel("test RMSE")
+    plots.legend_outside(fig, loc="outside lower center", ncol=2)
+    return fig
+
 # --- the lecture notes' and the student report's chapters (pca_vs_ae, regularizers) ---
+
+
+def image_panels(panels: dict, width: float = 8.0, height: float = 1.8):
+    """One row of images per panel (title -> list of image rows, each (N, 784); e.g. originals
+    above their reconstructions), the panels stacked: the lecture chapters' image figures."""
+    fig, axes = plots.figure(nrows=len(panels), width=width, height=height)
+    for ax, (title, rows) in zip(np.atleast_1d(axes), panels.items()):
+        plots.image_rows(ax, rows, title=title)
+    return fig
+
+
+def codes_in_2d(panels: dict, labels: np.ndarray, class_names: list[str]):
+    """Side by side, 2-d codes (title -> (N, 2) points) coloured by class; the legend with the last."""
+    fig, axes = plots.figure(ncols=len(panels), width=5, height=5)
+    for i, (ax, (title, points)) in enumerate(zip(np.atleast_1d(axes), panels.items())):
+        plots.scatter_codes(ax, points, labels, title=title, legend=i == len(panels) - 1, class_names=class_names)
+    return fig
+
+
+def code_heatmaps(codes: dict):
+    """The codes of a few images (label -> (N, n)) of six models, one heatmap each (plots.code_heatmap)."""
+    fig, axes = plots.figure(ncols=3, nrows=2, width=3.6, height=2.6)
+    for ax, (label, part) in zip(axes.flat, codes.items()):
+        plots.code_heatmap(ax, part, title=label)
+    return fig
+
+
+def denoising_curves(denoising, models: list[str]):
+    """denoising.csv as test RMSE against the clean images per test noise level, one panel per
+    noise kind, one line per model (mean over seeds; bars: std)."""
+    fig, axes = plots.figure(ncols=2, width=4.5, height=3.5, sharey=True)
+    for ax, kind in zip(axes, ("gaussian", "masking")):
+        for label in models:
+            part = denoising[(denoising.noise == kind) & (denoising.model == label)]
+            ax.errorbar(part.level, part.rmse, yerr=part.rmse_std, marker="o", capsize=2, label=label)
+        ax.set(xlabel="std" if kind == "gaussian" else "masking probability", title=f"{kind} test noise")
+    axes[0].set_ylabel("test RMSE against clean images")
+    plots.legend_outside(fig, loc="outside lower center", ncol=3)
+    return fig

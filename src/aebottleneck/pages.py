@@ -33,12 +33,19 @@ NAMES = {
     "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
     "bits_per_dim": "bits per dimension", "knn_accuracy": "kNN accuracy",
     "logreg_accuracy": "logistic-regression accuracy", "trustworthiness": "trustworthiness",
+    "paper_rmse_mean": "paper", "diff_vs_paper": "ours - paper", "mean_diff": "penalty - standard (mean)",
+    "std_diff": "std over seeds", "seeds_penalty_better": "seeds where the penalty is better",
+    "paper_diff": "paper's difference", "test_rmse": "pooled RMSE", "test_rmse_per_image": "per-image RMSE (mean)",
+    "paper": "paper (standard)", "leaky_relu": "LeakyReLU code", "linear": "linear code", "pca_rmse": "PCA", "label": "variant",
 }
 FORMATS = {
     "alpha": "{:g}", "rmse_mean": "{:.4f}", "rmse_std": "{:.4f}", "val_rmse_mean": "{:.4f}", "diff_mean": "{:+.4f}",
     "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "{:.3f}", "p_holm": "{:.3f}",
     "effect_size": "{:+.2f}", "mde": "{:.4f}", "equivalence_bound": "{:.4f}", "corr_mean": "{:.3f}",
     "code_std_mean": "{:.3g}", "knn_accuracy": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
+    "paper_rmse_mean": "{:.4f}", "diff_vs_paper": "{:+.4f}", "mean_diff": "{:+.5f}", "std_diff": "{:.5f}",
+    "paper_diff": "{:+.4f}", "test_rmse": "{:.4f}", "test_rmse_per_image": "{:.4f}", "paper": "{:.4f}",
+    "leaky_relu": "{:.4f}", "linear": "{:.4f}", "pca_rmse": "{:.4f}", "silhouette": "{:.3f}",
 }
 
 
@@ -152,10 +159,18 @@ def glue_rows(frame: pd.DataFrame, keys: list[str], values: dict[str, str], pref
 
 
 def publish(frame: pd.DataFrame, csv_path: str | Path, caption: str, columns: dict[str, str] | list[str] | None = None,
-            formats: dict[str, str] | None = None, shown: pd.DataFrame | None = None) -> None:
+            formats: dict[str, str] | None = None, shown: pd.DataFrame | None = None, glue_as: str | None = None) -> None:
     """Save `frame` as the CSV at `csv_path` (atomically), then show it (or the view `shown` of it)
-    with `show_table`; the one call a page makes for a table it writes."""
+    as `show_table` does; the one call a page makes for a table it writes. `glue_as` also glues the
+    shown table under that name, for another page to paste."""
+    from IPython.display import HTML
+    from myst_nb import glue
+
     from .files import save_csv
 
     save_csv(frame, Path(csv_path))
-    show_table(frame if shown is None else shown, csv_path, columns, caption, formats)
+    view = frame if shown is None else shown
+    if glue_as:
+        glue(glue_as, HTML(table_html(view, csv_path, columns, caption, formats)))     # shown here, pasted there
+    else:
+        show_table(view, csv_path, columns, caption, formats)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .data import DATASET_NAMES
 from .metrics import correlation_matrix, mean_abs_offdiag, near_zero_fraction, psnr
 from .penalties import REGISTRY
 from .train import runaway_epoch
@@ -228,6 +229,12 @@ def selected_models(runs: list[dict]) -> dict[tuple[int, str], list[dict]]:
     return models
 
 
+def method_order(table: pd.DataFrame) -> list[str]:
+    """The methods of a compression or code-quality table as its figures order them: PCA, the
+    standard loss, then the penalties by name."""
+    return ["PCA", "standard", *sorted(set(table.method) - {"PCA", "standard"})]
+
+
 RATE_DISTORTION_COLUMNS = ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "rmse", "psnr"]
 CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "logreg_accuracy", "trustworthiness",
                         "n_seeds"]
@@ -281,3 +288,76 @@ def pca_vs_ae_table(pca_rmse: dict[int, float], frames: dict[str, pd.DataFrame])
         rows += [{"method": method, "bottleneck": n, "rmse": stats.loc[n, "mean"], "rmse_std": stats.loc[n, "std"],
                   "n_seeds": int(stats.loc[n, "count"])} for n in sizes]
     return pd.DataFrame(rows)
+
+
+def paired_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """paired_table1.csv: per n, the penalty's test RMSE minus the standard's over seeds (mean,
+    std, seeds where the penalty is better), next to the paper's difference."""
+    summary = (paired_differences(frame).groupby("bottleneck")["diff"]
+               .agg(mean_diff="mean", std_diff="std", seeds_penalty_better=lambda d: int((d < 0).sum()),
+                    n_seeds="count").reset_index().sort_values("bottleneck", ascending=False, ignore_index=True))
+    summary["paper_diff"] = summary.bottleneck.map(PAPER_BY_N.penalty - PAPER_BY_N.standard)
+    return summary
+
+
+def rmse_kinds(frame: pd.DataFrame) -> pd.DataFrame:
+    """rmse_kinds.csv: the standard runs' pooled and per-image test RMSE per n (mean over seeds),
+    next to the paper's standard column, which of the two it reports."""
+    kinds = frame[frame.method == "standard"].groupby("bottleneck")[["test_rmse", "test_rmse_per_image"]].mean()
+    kinds["paper"] = PAPER_BY_N.standard
+    return kinds.sort_index(ascending=False).reset_index()
+
+
+def code_stats(frame: pd.DataFrame) -> pd.DataFrame:
+    """code_stats_table1.csv: mean |correlation| and std of the test codes of the Table 1 runs
+    (the standard runs and the penalty at its selected alpha), mean over seeds."""
+    return (selected_runs(frame).groupby(["bottleneck", "method"])[["corr_mean", "code_std_mean"]].mean()
+            .reset_index().sort_values(["bottleneck", "method"], ascending=[False, False], ignore_index=True))
+
+
+def code_activation_table(variants: pd.DataFrame) -> pd.DataFrame:
+    """code_activation.csv: the standard loss's mean test RMSE per n with each bottleneck
+    activation (a variant_table), next to the paper's standard column."""
+    table = variants[variants.variant == "standard"].pivot(index="bottleneck", columns="activation", values="rmse_mean")
+    table["paper"] = PAPER_BY_N.standard
+    return table.sort_index(ascending=False).reset_index().rename_axis(columns=None)
+
+
+def labelled_frame(runs: dict[str, list[dict]], column: str = "label") -> pd.DataFrame:
+    """One runs_frame for several models (label -> its runs), the label in `column`."""
+    return pd.concat([runs_frame(group).assign(**{column: label}) for label, group in runs.items()], ignore_index=True)
+
+
+ACTIVATIONS_LOSSES_COLUMNS = ["model", "output", "loss", "bottleneck", "rmse_mean", "rmse_std", "n_seeds"]
+
+
+def activations_losses_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """activations_losses.csv from a labelled_frame: per variant, test RMSE mean and std over seeds,
+    with its widths as 784-hidden-n; the label column stays (the CSV drops it)."""
+    frame = frame.assign(model="784-" + frame.hidden + "-" + frame.bottleneck.astype(str))
+    return (frame.groupby(["label", *ACTIVATIONS_LOSSES_COLUMNS[:4]], sort=False)
+            .agg(rmse_mean=("test_rmse", "mean"), rmse_std=("test_rmse", "std"), n_seeds=("seed", "nunique"))
+            .reset_index())
+
+
+def paired_against(frame: pd.DataFrame, reference: str, labels: list[str]) -> pd.DataFrame:
+    """activations_losses_paired.csv: each label's test RMSE minus the reference label's, seed by
+    seed (a labelled_frame), summarised as mean, std, min, max and the seeds where it is lower."""
+    wide = frame.pivot_table(index="seed", columns="label", values="test_rmse")
+    paired = pd.DataFrame({label: wide[label] - wide[reference] for label in labels})   # (seeds, labels)
+    summary = paired.agg(["mean", "std", "min", "max"]).T.rename_axis("variant").reset_index()
+    return summary.assign(seeds_better=(paired < 0).sum().to_numpy())
+
+
+def datasets_view(both: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """datasets.csv side by side for a reader: one row per (n, model), each data set's test RMSE,
+    std, alpha and PCA's RMSE in columns; with the columns' names for a reader and formats."""
+    values = {"rmse_mean": ("test RMSE", "{:.4f}"), "rmse_std": ("std over seeds", "{:.4f}"), "alpha": ("alpha", "{:g}"),
+              "pca_rmse": ("PCA", "{:.4f}")}
+    wide = both.pivot_table(index=["bottleneck", "method"], columns="dataset", sort=False, values=list(values), dropna=False)
+    columns, formats = {"bottleneck": "code size n", "method": "model"}, {}
+    for name in both.dataset.unique():
+        for value, (what, spec) in values.items():
+            columns[f"{value}, {name}"] = f"{DATASET_NAMES[name]}: {what}"
+            formats[f"{value}, {name}"] = spec
+    return wide, columns, formats

@@ -153,70 +153,69 @@ def _data_uri_empty(url: str) -> bool:
     return not url.partition(",")[2].strip()
 
 
-def check_page(page: Page, path: Path, site: Path, console: str = "") -> list[Problem]:
-    """Every problem of one rendered page (`path`: its file in the site `site`)."""
-    name = path.relative_to(site).as_posix()
-    found: list[Problem] = []
-
-    def problem(kind: str, detail: str):
-        found.append(Problem(name, kind, detail))
-
-    for text in page.prose:
-        for match in RAW_TEX.finditer(text):
-            start = max(match.start() - 30, 0)
-            problem("raw TeX", repr(text[start:match.end() + 30].strip()))
+def _image_problems(page: Page, path: Path):
+    """(kind, detail) for each image of the page that is missing, remote or without alt text."""
     for image in page.images:
         src = image.get("src", "")
         if not src:
-            problem("broken image", "<img> without src")
+            yield "broken image", "<img> without src"
         elif src.startswith("data:"):
             if _data_uri_empty(src):
-                problem("broken image", "empty data: URI")
+                yield "broken image", "empty data: URI"
         elif urlsplit(src).scheme in ("http", "https"):
-            problem("remote resource", f"image {src} is fetched from the network at view time")
+            yield "remote resource", f"image {src} is fetched from the network at view time"
         else:
             target = (path.parent / unquote(urlsplit(src).path)).resolve()
             if not target.is_file() or target.stat().st_size == 0:
-                problem("broken image", f"{src} (no such file, or empty)")
+                yield "broken image", f"{src} (no such file, or empty)"
         alt = image.get("alt", "").strip()
         if image["in_output"] and (not alt or alt == src or alt == Path(urlsplit(src).path).name):
-            problem("no alt text", f"output image {src[:60]}")
+            yield "no alt text", f"output image {src[:60]}"
+
+
+def _link_problems(page: Page, path: Path):
+    """(kind, detail) for each link or resource of the page that is broken or fetched from the network."""
     for tag, url in page.links:
         parts = urlsplit(url)
         if parts.scheme in ("http", "https", "mailto", "javascript") or url.startswith("//"):
             if tag != "a":
-                problem("remote resource", f"<{tag}> {url} is fetched from the network at view time")
+                yield "remote resource", f"<{tag}> {url} is fetched from the network at view time"
             continue
         if parts.scheme == "data":
             if _data_uri_empty(url):
-                problem("broken link", f"<{tag}> with an empty data: URI")
+                yield "broken link", f"<{tag}> with an empty data: URI"
             continue
         if parts.scheme and parts.scheme != "file":
             continue
         if not parts.path:   # an anchor on this page
             if parts.fragment and unquote(parts.fragment) not in page.ids:
-                problem("broken link", f"#{parts.fragment} (no such anchor on this page)")
+                yield "broken link", f"#{parts.fragment} (no such anchor on this page)"
             continue
         target = (path.parent / unquote(parts.path)).resolve()
         if target.is_dir():
             target = target / "index.html"
         if not target.is_file():
-            problem("broken link", f"<{tag}> {url} (no such file)")
+            yield "broken link", f"<{tag}> {url} (no such file)"
         elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in _ids_of(target):
-            problem("broken link", f"{url} (no such anchor in {target.name})")
-    for classes in page.error_blocks:
-        problem("error output", f"an output block of class {classes!r}")
+            yield "broken link", f"{url} (no such anchor in {target.name})"
+
+
+def check_page(page: Page, path: Path, site: Path, console: str = "") -> list[Problem]:
+    """Every problem of one rendered page (`path`: its file in the site `site`)."""
+    found = [*_image_problems(page, path), *_link_problems(page, path)]
+    for text in page.prose:
+        for match in RAW_TEX.finditer(text):
+            start = max(match.start() - 30, 0)
+            found.append(("raw TeX", repr(text[start:match.end() + 30].strip())))
+    found += [("error output", f"an output block of class {classes!r}") for classes in page.error_blocks]
     for text in page.outputs:
         for match in ERROR_LINE.finditer(text):
-            line = text[match.start():].strip().splitlines()[0]
-            problem("error output", repr(line[:120]))
-    for cell in page.cells:
-        if cell.lower() in MISSING_VALUES:
-            problem("nan in a table", f"a cell reads {cell!r}")
-    for line in console.splitlines():
-        if "Failed to load resource" in line or "ERR_FILE_NOT_FOUND" in line:
-            problem("failed to load", line.strip()[-160:])
-    return found
+            found.append(("error output", repr(text[match.start():].strip().splitlines()[0][:120])))
+    found += [("nan in a table", f"a cell reads {cell!r}") for cell in page.cells if cell.lower() in MISSING_VALUES]
+    found += [("failed to load", line.strip()[-160:]) for line in console.splitlines()
+              if "Failed to load resource" in line or "ERR_FILE_NOT_FOUND" in line]
+    name = path.relative_to(site).as_posix()
+    return [Problem(name, kind, detail) for kind, detail in found]
 
 
 def find_chromium() -> str | None:

@@ -1,0 +1,143 @@
+"""The numbers each page's text quotes, from its tables: one function per page section, each
+returning {glue name: value} for `pages.glue_numbers`.
+
+The text around a number says what it means; the function says how it is computed, so a claim
+in prose and the number beside it have one home each. Inputs are the tables of `report`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import Profile
+from .data import DATASET_NAMES
+from .report import LEVEL
+
+
+def dataset(name: str) -> dict:
+    """The data set's name, and how the paper's MNIST numbers read next to its results."""
+    label = DATASET_NAMES[name]
+    note = ("It is the paper's data set, so its numbers are a target." if name == "mnist" else
+            f"The paper's numbers are on MNIST: next to {label} results they are shown for scale, not as a target.")
+    return {"dataset_name": label, "dataset_note": note}
+
+
+def protocol(settings: Profile) -> dict:
+    """The decorrelation chapter's protocol as its pages quote it."""
+    return {"epochs": settings.epochs, "n_seeds": len(settings.seeds), "train_size": settings.train_size,
+            "alpha_grid": "{" + ", ".join(f"{a:g}" for a in settings.alphas) + "}"}
+
+
+def run_counts(frame: pd.DataFrame) -> dict:
+    """How many runs a chapter has, diverged, and (of its penalty runs) ran away."""
+    penalty = frame[frame.method == "penalty"]
+    return {"n_runs": len(frame), "n_diverged": int(frame.diverged.sum()), "n_runaway": int(penalty.runaway.sum()),
+            "n_penalty_runs": len(penalty)}
+
+
+def closer_to_paper(table: pd.DataFrame, columns: dict[str, str]) -> tuple[dict[str, float], str]:
+    """Mean absolute gap of each column (name -> reader's name) to the `paper` column, and the
+    reader's name of the closer one (the first on a tie)."""
+    gaps = {column: float((table[column] - table["paper"]).abs().mean()) for column in columns}
+    return gaps, columns[min(gaps, key=gaps.get)]
+
+
+def rmse_kinds(kinds: pd.DataFrame) -> dict:
+    """Which RMSE (pooled, or the per-image mean) the paper's standard column is closer to."""
+    gaps, closer = closer_to_paper(kinds, {"test_rmse": "pooled", "test_rmse_per_image": "per-image mean"})
+    return {"rmse_gap_pooled": gaps["test_rmse"], "rmse_gap_per_image": gaps["test_rmse_per_image"],
+            "rmse_closer": closer}
+
+
+def code_activation(table: pd.DataFrame) -> dict:
+    """Which bottleneck activation's standard runs come closer to the paper's standard column."""
+    gaps, closer = closer_to_paper(table, {"leaky_relu": "LeakyReLU", "linear": "linear"})
+    return {"gap_leaky": gaps["leaky_relu"], "gap_linear": gaps["linear"], "closer_activation": closer}
+
+
+def variant_runs(every_run: pd.DataFrame, settings: Profile, variants: list[str]) -> dict:
+    """The penalty chapter's design and what happened to its runs."""
+    return {"n_runs": len(every_run), "n_selection_seeds": len(settings.selection_seeds),
+            "n_seeds": len(settings.variant_seeds), "epochs": settings.epochs,
+            "n_alphas": len(settings.variant_alphas), "n_variants": len(variants),
+            "n_runaway": int(every_run.runaway.sum()), "n_diverged": int(every_run.diverged.sum())}
+
+
+def alpha_edges(selection: pd.DataFrame, standard_val: pd.Series, alphas: list[float]) -> dict:
+    """How often stage 1 chose the grid's smallest alpha, and in how many of those the standard
+    loss (alpha = 0; mean validation RMSE per n in `standard_val`) was worse on validation."""
+    chosen = selection.query("selected")
+    at_edge = chosen[chosen.alpha == min(alphas)]
+    above = at_edge[at_edge.bottleneck.map(standard_val) > at_edge.val_rmse_mean]
+    return {"n_choices": len(chosen), "n_edge": len(at_edge), "n_edge_bracketed": len(above), "min_alpha": min(alphas),
+            "edge_list": ", ".join(f"{r.penalty} at n = {r.bottleneck}" for r in at_edge.itertuples()) or "none"}
+
+
+def silhouettes(compactness: pd.DataFrame) -> dict:
+    """Figure 1 in numbers: the mean class silhouette of each method's 2-D codes, in how many
+    seeds the penalty's is higher, and how many of its runs ran away."""
+    wide = compactness.pivot(index="seed", columns="method", values="silhouette")
+    gap = wide.penalty - wide.standard
+    return {"silhouette_standard": float(wide.standard.mean()), "silhouette_penalty": float(wide.penalty.mean()),
+            "higher": int((gap > 0).sum()), "n_seeds": len(gap),
+            "n_runaway": int(compactness.query("method == 'penalty'").runaway.sum())}
+
+
+def low_rate(low: pd.DataFrame, table: pd.DataFrame, bits: list[int]) -> dict:
+    """The low-rate comparison (report.low_rate_table) in numbers, and how often PCA's quantised
+    RMSE is below the standard autoencoder's seed mean at the fewest bits (rate_distortion_table)."""
+    tested = low[low.p_value.notna()]
+    significant = tested.p_holm < LEVEL
+    fewest = table[table.bits_per_dim == min(bits)].pivot_table(index="bottleneck", columns="method", values="rmse")
+    span = f"{tested.diff_mean.min():+.4f} to {tested.diff_mean.max():+.4f}" if len(tested) else "none"
+    return {"low_bits": min(bits), "low_top": max(bits), "cells": len(low), "tested": len(tested),
+            "better": int((significant & (tested.diff_mean < 0)).sum()),
+            "worse": int((significant & (tested.diff_mean > 0)).sum()), "gain_span": span,
+            "pca_beats_ae_low": int((fewest["PCA"] < fewest["standard"]).sum()), "n_sizes": len(fewest)}
+
+
+def knn_gains(quality: pd.DataFrame, methods: list[str], bottleneck: int) -> dict:
+    """Where a penalised model's codes have a higher mean kNN accuracy than the standard model's
+    (untested), the largest difference, and the three methods at code size `bottleneck`."""
+    wide = quality.pivot_table(index="bottleneck", columns="method", values="knn_accuracy")
+    gains = wide[[m for m in methods if m not in ("PCA", "standard")]].sub(wide["standard"], axis=0).stack()
+    best = gains.idxmax()
+    return {"better": int((gains > 0).sum()), "cells": int(gains.size),
+            "best": f"{best[1]} at n = {best[0]} ({gains.max():+.3f})", "n": bottleneck,
+            "std_knn": float(wide.loc[bottleneck, "standard"]), "pca_knn": float(wide.loc[bottleneck, "PCA"]),
+            "signed_knn": float(wide.loc[bottleneck, "signed"])}
+
+
+def datasets(both: pd.DataFrame) -> dict:
+    """Per data set: the penalty's mean minus the standard's over code sizes (smallest, largest),
+    and at how many code sizes the standard autoencoder's mean is below PCA's (untested)."""
+    numbers = {"n_sizes": both.bottleneck.nunique()}
+    for name, part in both.groupby("dataset"):
+        part = part.set_index(["bottleneck", "method"])
+        standard = part.xs("standard", level="method")
+        gap = part.xs("penalty", level="method").rmse_mean - standard.rmse_mean
+        numbers |= {f"{name}_gap_max": float(gap.max()), f"{name}_gap_min": float(gap.min()),
+                    f"{name}_beats_pca": int((standard.rmse_mean < standard.pca_rmse).sum())}
+    return numbers
+
+
+def activations_losses(table: pd.DataFrame, paired: pd.DataFrame, tags: dict[str, str]) -> dict:
+    """The student report's numbers: each variant's mean and std (tags: label -> glue tag), its
+    paired difference to sigmoid + BCE, and the best and worst output/loss at the 64-d code."""
+    numbers = {}
+    for row in table.itertuples():
+        numbers |= {f"rmse_{tags[row.label]}": float(row.rmse_mean), f"std_{tags[row.label]}": float(row.rmse_std)}
+    for row in paired.itertuples():
+        numbers |= {f"diff_{tags[row.variant]}": float(row.mean), f"better_{tags[row.variant]}": int(row.seeds_better)}
+    sized = table[table.bottleneck == 64]
+    best, worst = sized.loc[sized.rmse_mean.idxmin()], sized.loc[sized.rmse_mean.idxmax()]
+    return numbers | {"n_seeds": int(table.n_seeds.max()), "best": best.label, "worst": worst.label,
+                      "spread": float(worst.rmse_mean - best.rmse_mean), "seed_std": float(sized.rmse_std.mean())}
+
+
+def code_size(pca: dict, paper_curve: pd.Series, table: pd.DataFrame) -> dict:
+    """The student report's code-size comparison: PCA at 4 and 64 components, and the paper
+    chapter's deeper MLP at n = 4 against the tiny model (activations_losses_table)."""
+    tiny = table.query("bottleneck == 4").rmse_mean.item()
+    return {"pca_4": pca[4], "pca_64": pca[64], "paper_4": float(paper_curve.get(4, np.nan)),
+            "deeper": "lower" if paper_curve.get(4, np.inf) < tiny else "higher"}

@@ -1,0 +1,64 @@
+"""The numbers the pages' text quotes (findings), on small hand-made tables."""
+import math
+
+import pandas as pd
+import pytest
+
+from aebottleneck import findings
+
+
+def test_closer_to_paper_names_the_smaller_mean_absolute_gap():
+    table = pd.DataFrame({"a": [0.10, 0.30], "b": [0.21, 0.19], "paper": [0.2, 0.2]})
+    gaps, closer = findings.closer_to_paper(table, {"a": "first", "b": "second"})
+    assert gaps == pytest.approx({"a": 0.1, "b": 0.01}) and closer == "second"
+    kinds = pd.DataFrame({"test_rmse": [0.2], "test_rmse_per_image": [0.18], "paper": [0.185]})
+    assert findings.rmse_kinds(kinds)["rmse_closer"] == "per-image mean"
+
+
+def test_run_counts_count_runaway_among_penalty_runs_only():
+    frame = pd.DataFrame({"method": ["standard", "penalty", "penalty"], "diverged": [True, False, False],
+                          "runaway": [True, True, False]})
+    assert findings.run_counts(frame) == {"n_runs": 3, "n_diverged": 1, "n_runaway": 1, "n_penalty_runs": 2}
+
+
+def test_alpha_edges_count_choices_at_the_grids_smallest_alpha():
+    selection = pd.DataFrame({"bottleneck": [8, 8, 4], "penalty": ["signed", "abs", "abs"], "alpha": [0.001, 0.01, 0.001],
+                              "val_rmse_mean": [0.20, 0.21, 0.30], "selected": True})
+    edges = findings.alpha_edges(selection, pd.Series({8: 0.25, 4: 0.29}), [0.001, 0.01])
+    assert (edges["n_choices"], edges["n_edge"], edges["n_edge_bracketed"]) == (3, 2, 1)   # only n = 8's standard is worse
+    assert edges["edge_list"] == "signed at n = 8, abs at n = 4"
+
+
+def test_silhouettes_pair_seeds():
+    table = pd.DataFrame({"seed": [0, 1, 0, 1], "method": ["standard"] * 2 + ["penalty"] * 2,
+                          "silhouette": [0.1, 0.2, 0.3, 0.1], "runaway": [False, False, True, False]})
+    numbers = findings.silhouettes(table)
+    assert (numbers["higher"], numbers["n_seeds"], numbers["n_runaway"]) == (1, 2, 1)
+    assert numbers["silhouette_penalty"] == pytest.approx(0.2)
+
+
+def test_low_rate_counts_only_tested_cells_after_holm():
+    low = pd.DataFrame({"diff_mean": [-0.01, 0.02, -0.5], "p_value": [0.001, 0.001, float("nan")],
+                        "p_holm": [0.002, 0.2, float("nan")]})
+    table = pd.DataFrame({"bits_per_dim": 2, "bottleneck": [8, 8, 4, 4], "method": ["PCA", "standard"] * 2,
+                          "rmse": [0.1, 0.2, 0.3, 0.2]})
+    numbers = findings.low_rate(low, table, [2, 3, 4])
+    assert (numbers["cells"], numbers["tested"], numbers["better"], numbers["worse"]) == (3, 2, 1, 0)
+    assert numbers["gain_span"] == "-0.0100 to +0.0200" and numbers["pca_beats_ae_low"] == 1
+
+
+def test_knn_gains_compare_each_penalty_with_the_standard_model():
+    quality = pd.DataFrame({"bottleneck": [2] * 4, "method": ["PCA", "standard", "signed", "abs"],
+                            "knn_accuracy": [0.4, 0.5, 0.45, 0.6]})
+    numbers = findings.knn_gains(quality, ["PCA", "standard", "abs", "signed"], 2)
+    assert (numbers["better"], numbers["cells"]) == (1, 2) and numbers["best"] == "abs at n = 2 (+0.100)"
+
+
+def test_datasets_and_code_size_numbers():
+    both = pd.DataFrame({"dataset": ["mnist"] * 2, "bottleneck": [2, 2], "method": ["standard", "penalty"],
+                         "rmse_mean": [0.2, 0.25], "pca_rmse": [0.3, 0.3]})
+    assert findings.datasets(both) == pytest.approx({"n_sizes": 1, "mnist_gap_max": 0.05, "mnist_gap_min": 0.05,
+                                                     "mnist_beats_pca": 1})
+    table = pd.DataFrame({"bottleneck": [64, 4], "rmse_mean": [0.1, 0.2]})
+    numbers = findings.code_size({4: 0.3, 64: 0.05}, pd.Series({8: 0.15}), table)
+    assert math.isnan(numbers["paper_4"]) and numbers["deeper"] == "higher"      # no paper run at n = 4
