@@ -220,3 +220,11 @@ def test_glue_helpers_name_each_number_and_publish_writes_then_shows(tmp_path, m
     assert (tmp_path / "t.csv").read_text() == "a\n1\n" and ">b</th>" in shown[0]
     pages.publish(pd.DataFrame({"a": [1]}), tmp_path / "t.csv", "A table.", glue_as="t_table")
     assert glued["t_table"][1] is True and ">a</th>" in glued["t_table"][0].data and len(shown) == 1
+
+
+def test_a_text_cell_is_shown_as_it_is_whatever_the_format_of_its_column(tmp_path):
+    from aebottleneck import pages
+
+    (tmp_path / "t.csv").write_text("x\n")
+    shown = pages.table_html(pd.DataFrame({"paper": ["a claim", 0.12], "rmse_mean": [0.12345, None]}), tmp_path / "t.csv")
+    assert ">a claim<" in shown and ">0.1200<" in shown and ">0.1235<" in shown and pages.MISSING in shown

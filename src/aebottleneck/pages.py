@@ -69,7 +69,10 @@ def _shown_path(path: Path) -> str:
 
 
 def _format(value, spec: str | None) -> str:
-    if value is None or (not isinstance(value, str) and pd.api.types.is_scalar(value) and pd.isna(value)):
+    """A cell as text: a number by its column's format (a text cell as it is), missing as a dash."""
+    if isinstance(value, str):
+        return value
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return MISSING
     if spec:
         return spec.format(value)
