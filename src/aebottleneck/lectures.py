@@ -1,0 +1,300 @@
+"""The lecture notes' chapters (PCA vs autoencoders, regularizers): what they train, their tables,
+and the numbers their text quotes.
+
+Each chapter's notebook asks for its runs here (trained where missing, through the run cache),
+saves and shows the tables built here, and glues the dicts of numbers built here (keys are glue
+names without the page's prefix: `pages.glue_numbers(lectures.xxx(...), prefix="pa_")`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from . import report
+from .cache import get_runs, save_chapter_rows
+from .config import Profile, RunConfig, load_profile
+from .data import corrupt, load_splits, noise_draws
+from .metrics import fit_pca, pca_codes, pca_rmse, principal_angles, rmse_from_squared_errors
+from .model import StackedAutoencoder, build
+from .train import evaluate
+
+
+def save_record(runs: list[dict], chapter: str, out_dir: Path) -> None:
+    """Write every run of a chapter into results/<profile>/runs.csv (report.run_record), for audit."""
+    save_chapter_rows(report.run_record(report.runs_frame(runs), chapter), out_dir / "runs.csv")
+
+
+# ------------------------------------------------------------------------ PCA and autoencoders
+
+SIZES = [2, 4, 8, 16, 32, 64]     # the chapter's code sizes n
+LINEAR = dict(hidden=(), activation="linear", code_activation="linear", output="linear", loss="mse")   # 784-n-784
+TOLERANCE = 0.05                  # relative RMSE gap at which the linear AE counts as converged to PCA
+NOISE_IMAGES = 1000               # uniform-noise images of the overcomplete copy test
+
+
+@dataclass
+class PcaChapter:
+    """What the PCA chapter compares: PCA fitted on the profile's training images, and the linear
+    (784-n-784, MSE) and nonlinear (784-128-64-n) autoencoders' runs, n-major then seed."""
+
+    test: torch.Tensor             # (10000, 784)
+    labels: np.ndarray             # (10000,) test labels
+    pca: object                    # sklearn PCA with max(SIZES) components
+    pca_rmse: dict                 # n -> PCA's pooled test RMSE
+    linear: list[dict]
+    nonlinear: list[dict]
+
+
+def linear_config(settings: Profile, n: int, seed: int, lr: float) -> RunConfig:
+    """The linear autoencoder 784-n-784 (no activation anywhere, MSE) of the profile."""
+    return RunConfig(bottleneck=n, seed=seed, lr=lr, **LINEAR, **settings.run_fields())
+
+
+def pca_chapter(settings: Profile, linear_lr: float, device: str | None = None) -> PcaChapter:
+    """PCA and the chapter's runs at every code size of SIZES and seed of the profile, trained where missing."""
+    splits = load_splits(settings.dataset)
+    train, test = splits.train.images[:settings.train_size], splits.test.images       # (N, 784), (10000, 784)
+    pca = fit_pca(train, max(SIZES))
+    grid = [(n, s) for n in SIZES for s in settings.seeds]
+    nonlinear = get_runs([RunConfig(bottleneck=n, seed=s, **settings.run_fields()) for n, s in grid], device=device)
+    linear = get_runs([linear_config(settings, n, s, linear_lr) for n, s in grid], device=device)
+    return PcaChapter(test, splits.test.labels.numpy(), pca, pca_rmse(pca, test, SIZES), linear, nonlinear)
+
+
+def rmse_table(chapter: PcaChapter) -> pd.DataFrame:
+    """pca_vs_ae.csv: test RMSE per code size of PCA, the linear and the nonlinear autoencoder."""
+    frames = {"linear AE": report.runs_frame(chapter.linear), "nonlinear AE": report.runs_frame(chapter.nonlinear)}
+    return report.pca_vs_ae_table(chapter.pca_rmse, frames)
+
+
+def rmse_numbers(table: pd.DataFrame) -> dict:
+    """The text's numbers from pca_vs_ae.csv: every RMSE (pca_n, linear_n, ae_n), at how many sizes
+    the nonlinear AE beats PCA, and its relative gap to PCA at n = 2 and 4."""
+    wide = table.pivot(index="bottleneck", columns="method", values="rmse")
+    numbers = {f"{tag}_{n}": float(wide.loc[n, method]) for n in wide.index
+               for method, tag in (("PCA", "pca"), ("linear AE", "linear"), ("nonlinear AE", "ae"))}
+    numbers["ae_beats_pca"] = int((wide["nonlinear AE"] < wide["PCA"]).sum())
+    numbers |= {f"ae_gap_{n}": float(wide.loc[n, "nonlinear AE"] / wide.loc[n, "PCA"] - 1) for n in (2, 4)}
+    return numbers
+
+
+def codes_2d(chapter: PcaChapter) -> tuple[np.ndarray, np.ndarray]:
+    """The test set in two dimensions: PCA's first two scores and the code of the nonlinear AE
+    with n = 2 (first seed), each (Ntest, 2)."""
+    ae = next(run for run in chapter.nonlinear if run["config"]["bottleneck"] == 2)
+    return pca_codes(chapter.pca, chapter.test, 2), ae["test_codes"].numpy()
+
+
+def subspace_table(linear: list[dict], pca, pca_test: dict) -> pd.DataFrame:
+    """pca_subspace.csv: per code size, the linear AE's mean test RMSE against PCA's, and the
+    principal angles between its decoder's span and the top n components (the first run's seed)."""
+    frame = pd.DataFrame([{"bottleneck": run["config"]["bottleneck"], "seed": run["config"]["seed"],
+                           "test_rmse": run["metrics"]["test_rmse"]} for run in linear])
+    mean = frame.groupby("bottleneck").test_rmse.mean()
+    first = {run["config"]["bottleneck"]: run for run in linear if run["config"]["seed"] == linear[0]["config"]["seed"]}
+    rows = []
+    for n in pca_test:
+        decoder = first[n]["state"]["decoder.0.weight"].numpy()                     # (n, 784)
+        angles = principal_angles(decoder.T, pca.components_[:n].T)                 # (784, n), (784, n)
+        rows.append({"bottleneck": n, "pca_rmse": pca_test[n], "linear_ae_rmse": mean[n],
+                     "relative_gap": mean[n] / pca_test[n] - 1,
+                     "median_angle_deg": float(np.median(angles)), "max_angle_deg": float(angles.max())})
+    return pd.DataFrame(rows)
+
+
+def untrained_ratios(settings: Profile, test: torch.Tensor, pca_test: dict, lr: float) -> dict[int, float]:
+    """The linear AE at its initial weights (first seed): its test RMSE over PCA's, per code size;
+    the scale against which the trained gap is read."""
+    ratios = {}
+    for n in pca_test:
+        cfg = linear_config(settings, n, settings.seeds[0], lr)
+        errors, _ = evaluate(build(cfg, seeds=[cfg.seed]).eval(), test)             # (1, Ntest)
+        ratios[n] = rmse_from_squared_errors(errors[0])["rmse"] / pca_test[n]
+    return ratios
+
+
+def subspace_numbers(subspace: pd.DataFrame, untrained: dict, linear_lr: float) -> dict:
+    """The text's numbers on the linear AE: the tolerance and how many sizes meet it, the range of
+    gaps, two principal angles and the untrained ratios' range."""
+    by_n = subspace.set_index("bottleneck")
+    return {"tolerance": TOLERANCE, "linear_lr": linear_lr, "quick_epochs": load_profile("quick").epochs,
+            "within": int((subspace.relative_gap.abs() <= TOLERANCE).sum()),
+            "gap_max": float(subspace.relative_gap.max()), "gap_min": float(subspace.relative_gap.min()),
+            "angle_median_2": float(by_n.median_angle_deg[2]), "angle_max_64": float(by_n.max_angle_deg[64]),
+            "untrained_ratio_min": min(untrained.values()), "untrained_ratio_max": max(untrained.values())}
+
+
+def overcomplete_runs(settings: Profile, size: int, alphas: list[float], device: str | None = None) -> list[dict]:
+    """The overcomplete code 784-size-784 (first seed): without a penalty, then L1 at each alpha."""
+    wide_code = dict(hidden=(), bottleneck=size, overcomplete=True, seed=settings.seeds[0], **settings.run_fields())
+    configs = [RunConfig(**wide_code)] + [RunConfig(penalty="l1", alpha=a, **wide_code) for a in alphas]
+    return get_runs(configs, device=device)
+
+
+def noise_test(runs: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Uniform-noise images (fixed seed) and each run's reconstructions of them: a model that
+    copies its input reconstructs noise as well as digits."""
+    noise = torch.rand(NOISE_IMAGES, 784, generator=torch.Generator().manual_seed(0))    # (1000, 784)
+    return noise, StackedAutoencoder.from_runs(runs).reconstructions(noise)             # (K, 1000, 784)
+
+
+def overcomplete_table(runs: list[dict], noise: torch.Tensor, recon: torch.Tensor) -> pd.DataFrame:
+    """overcomplete.csv: per run, test RMSE on digits and on noise, the share of near-zero code
+    entries (|g| < 0.01) and the active units per test image."""
+    rows = []
+    for run, noise_recon in zip(runs, recon):
+        cfg, codes = run["config"], run["test_codes"]                               # codes (Ntest, size)
+        rows.append({"model": "no penalty" if cfg["penalty"] == "none" else f"L1, alpha={cfg['alpha']:g}",
+                     "test_rmse": run["metrics"]["test_rmse"],
+                     "noise_rmse": float((noise_recon - noise).square().mean().sqrt()),
+                     "near_zero_codes": float((codes.abs() < 1e-2).float().mean()),
+                     "active_units_per_image": float((codes.abs() >= 1e-2).float().sum(dim=1).mean())})
+    return pd.DataFrame(rows)
+
+
+def overcomplete_numbers(over: pd.DataFrame, runs: list[dict]) -> dict:
+    """The text's numbers on the overcomplete code (first row: no penalty; last: the largest-listed
+    L1 alpha) and its two verdicts: does it copy noise, does the penalty make the code sparse."""
+    ratio = float(over.noise_rmse.iloc[0] / over.test_rmse.iloc[0])     # no penalty: RMSE on noise / on digits
+    copies = ("noise comes back about as well as digits: it passes arbitrary images through" if ratio <= 1.25
+              else "noise comes back worse than digits but within twice their error: it passes arbitrary images "
+              "through in part" if ratio <= 2
+              else "it has not learnt to pass arbitrary images through in this training budget: its error on noise "
+              "is more than twice that on digits, so its low digit error is not plain copying")
+    sparser = over.active_units_per_image.iloc[-1] < over.active_units_per_image.iloc[0]
+    numbers = {f"{column}_{tag}": float(over[name].iloc[i]) for i, tag in ((0, "none"), (-1, "l1"))
+               for column, name in (("noise", "noise_rmse"), ("test", "test_rmse"), ("active", "active_units_per_image"))}
+    return numbers | {"overcomplete_size": runs[0]["config"]["bottleneck"], "l1_alpha": float(runs[-1]["config"]["alpha"]),
+                      "noise_ratio": ratio, "copy_verdict": copies,
+                      "sparse_verdict": "The penalty makes the code sparse" if sparser
+                      else "The penalty does not make the code sparser"}
+
+
+# ------------------------------------------------------------------------------- regularizers
+
+def regularizer_families(l1_alphas, l2_alphas, kl_alphas, rho, topk, gaussian_level, masking_level,
+                         conv_channels) -> dict[str, dict]:
+    """label -> the RunConfig fields of each model the chapter trains, over the MLP without a penalty."""
+    families = {"standard": dict()}
+    families |= {f"L1, alpha={a:g}": dict(penalty="l1", alpha=a) for a in l1_alphas}
+    families |= {f"L2, alpha={a:g}": dict(penalty="l2", alpha=a) for a in l2_alphas}
+    families["sigmoid code"] = dict(code_activation="sigmoid")
+    families |= {f"KL rho={rho:g}, alpha={a:g}": dict(code_activation="sigmoid", penalty="kl", alpha=a, rho=rho)
+                 for a in kl_alphas}
+    families |= {f"{k}-sparse": dict(code_activation="linear", code_topk=k) for k in topk}
+    families[f"denoising, gaussian {gaussian_level:g}"] = dict(noise="gaussian", noise_level=gaussian_level)
+    families[f"denoising, masking {masking_level:g}"] = dict(noise="masking", noise_level=masking_level)
+    families["convolutional"] = dict(arch="conv", hidden=tuple(conv_channels))
+    return families
+
+
+def quoted_models(families: dict[str, dict]) -> dict[str, str]:
+    """tag -> label of the model of each family the text quotes: the last-listed L1, L2 and KL
+    alpha, the first k, each denoiser; tags as in the glue names (rg_l1_rmse_mean)."""
+    def labels(**fields) -> list[str]:
+        return [label for label, f in families.items() if all(f.get(k) == v for k, v in fields.items())]
+
+    return {"std": "standard", "sig": "sigmoid code", "conv": "convolutional", "l1": labels(penalty="l1")[-1],
+            "l2": labels(penalty="l2")[-1], "kl": labels(penalty="kl")[-1],
+            "ks": [label for label, f in families.items() if "code_topk" in f][0],
+            "gauss": labels(noise="gaussian")[0], "mask": labels(noise="masking")[0]}
+
+
+def regularizer_runs(settings: Profile, bottleneck: int, families: dict[str, dict],
+                     device: str | None = None) -> dict[str, list[dict]]:
+    """label -> that model's runs at code size `bottleneck`, one per seed; one get_runs call, so
+    the runs of one architecture train as one stack. RunConfig checks every value."""
+    common = dict(bottleneck=bottleneck, **settings.run_fields())
+    configs = {label: [RunConfig(seed=s, **common, **fields) for s in settings.seeds] for label, fields in families.items()}
+    trained = iter(get_runs([c for cs in configs.values() for c in cs], device=device))
+    return {label: [next(trained) for _ in cs] for label, cs in configs.items()}
+
+
+def regularizer_frame(runs: dict[str, list[dict]]) -> pd.DataFrame:
+    """report.runs_frame of every run, with its model's label in column `model` (model_summary's rows)."""
+    return pd.concat([report.runs_frame(group).assign(model=label) for label, group in runs.items()], ignore_index=True)
+
+
+def regularizer_numbers(summary: pd.DataFrame, tags: dict[str, str]) -> dict:
+    """The text's numbers from regularizers.csv: test RMSE, near-zero share and mean |corr| of each
+    quoted model ({tag}_rmse_mean, ...), and the verdicts on the L1 code and the k-sparse code."""
+    by_model = summary.set_index("model")
+    numbers = {f"{tag}_{column}": float(by_model.loc[label, column]) for tag, label in tags.items()
+               for column in ("rmse_mean", "near_zero", "corr_mean")}
+    least, ks = by_model.corr_mean.idxmin(), tags["ks"]
+    numbers["least_corr"] = (f"the least correlated of all models (mean |corr| {by_model.corr_mean.min():.3f})"
+                             if least == ks else f"mean |corr| {by_model.loc[ks, 'corr_mean']:.3f}; "
+                             f"the least correlated model is {least} ({by_model.corr_mean.min():.3f})")
+    numbers["l1_verdict"] = "more" if numbers["l1_near_zero"] > numbers["std_near_zero"] else "no more"
+    return numbers
+
+
+def code_numbers(runs: dict[str, list[dict]], frame: pd.DataFrame, families: dict, tags: dict[str, str]) -> dict:
+    """The text's numbers on the sparse codes: the k-sparse code's nonzero units per image (first
+    seed), the L2 code's scale against the standard's, the sigmoid codes' mean activation."""
+    code_std = frame.groupby("model", sort=False).code_std_mean.mean()   # std of a unit over images, mean over units, seeds
+    l2, std = float(code_std[tags["l2"]]), float(code_std["standard"])
+    activation = {tag: float(np.mean([float(run["test_codes"].mean()) for run in runs[tags[tag]]])) for tag in ("kl", "sig")}
+    return {"ks_active": float((runs[tags["ks"]][0]["test_codes"] != 0).sum(dim=1).float().mean()),
+            "k": families[tags["ks"]]["code_topk"], "l1_alpha": families[tags["l1"]]["alpha"],
+            "l2_alpha": families[tags["l2"]]["alpha"], "l2_code_std": l2, "std_code_std": std,
+            "l2_shrinks": "shrinks" if l2 < std else "does not shrink",
+            "kl_activation": activation["kl"], "sig_activation": activation["sig"]}
+
+
+def denoising_numbers(denoising: pd.DataFrame, families: dict, tags: dict[str, str]) -> dict:
+    """The text's numbers from denoising.csv: for each denoiser, the RMSE of it and of the standard
+    model at its training noise level, and at how many noisy levels it beats the standard model."""
+    wide = denoising.pivot_table(index=["noise", "level"], columns="model", values="rmse")
+    numbers = {}
+    for tag in ("gauss", "mask"):
+        label = tags[tag]
+        kind, level = families[label]["noise"], families[label]["noise_level"]
+        noisy = wide.loc[kind].drop(index=0.0)                       # the levels with noise
+        numbers |= {f"{tag}_level": level, f"{tag}_at_std": float(wide.loc[(kind, level), "standard"]),
+                    f"{tag}_at_dae": float(wide.loc[(kind, level), label]),
+                    f"{tag}_better": int((noisy[label] < noisy["standard"]).sum())}
+    return numbers
+
+
+def denoised_examples(runs: dict[str, list[dict]], families: dict, tags: dict[str, str], test: torch.Tensor,
+                      count: int = 10) -> dict[str, list[torch.Tensor]]:
+    """title -> [noisy, denoised, clean] images (count, 784) per denoiser (first seed), with the
+    test set's fixed noise draw (seed 0) at the denoiser's training level."""
+    normal, uniform = noise_draws(tuple(test.shape), torch.Generator().manual_seed(0))   # (Ntest, 784) each
+    panels = {}
+    for label in (tags["gauss"], tags["mask"]):
+        kind, level = families[label]["noise"], families[label]["noise_level"]
+        noisy = corrupt(test[:count], kind, level, normal[:count], uniform[:count])       # (count, 784)
+        recon = StackedAutoencoder.from_runs(runs[label][:1]).reconstructions(noisy)[0]   # (count, 784)
+        panels[f"{kind} noise {level:g}: noisy / {label} / original"] = [noisy, recon, test[:count]]
+    return panels
+
+
+CONV_PAIR = {"MLP 784-128-64-n": "standard", "convolutional": "convolutional"}   # shown name -> model
+
+
+def conv_table(runs: dict[str, list[dict]], summary: pd.DataFrame) -> pd.DataFrame:
+    """regularizers_conv.csv: the MLP and the convolutional AE, their parameter counts and mean test RMSE."""
+    by_model = summary.set_index("model")
+    return pd.DataFrame({"model": list(CONV_PAIR),
+                         "parameters": [sum(p.numel() for p in runs[m][0]["state"].values()) for m in CONV_PAIR.values()],
+                         "test_rmse": [by_model.loc[m, "rmse_mean"] for m in CONV_PAIR.values()]})
+
+
+def conv_numbers(conv: pd.DataFrame, families: dict) -> dict:
+    """The text's numbers on the convolutional AE: its channels, both parameter counts, and whether
+    its test RMSE is lower than the MLP's."""
+    mlp, cnn = conv.to_dict("records")
+    return {"channels": " and ".join(map(str, families["convolutional"]["hidden"])),
+            "params_mlp": int(mlp["parameters"]), "params_conv": int(cnn["parameters"]),
+            "conv_verdict": "lower" if cnn["test_rmse"] < mlp["test_rmse"] else "higher"}
+
+
+def first_reconstructions(runs: dict[str, list[dict]], images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """name -> the reconstructions (N, 784) of `images` (N, 784) by the first run of each model."""
+    return {name: StackedAutoencoder.from_runs(group[:1]).reconstructions(images)[0] for name, group in runs.items()}

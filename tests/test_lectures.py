@@ -1,0 +1,171 @@
+"""The lecture chapters' tables and quoted numbers (aebottleneck.lectures), on small hand-made inputs."""
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from aebottleneck import lectures
+from aebottleneck.config import load_profile
+from aebottleneck.model import build
+
+
+def fake_run(seed=0, bottleneck=2, penalty="none", alpha=0.0, test_rmse=0.1, codes=None, state=None):
+    """The fields of a cached run that the lecture tables read."""
+    return {"config": {"seed": seed, "bottleneck": bottleneck, "penalty": penalty, "alpha": alpha},
+            "metrics": {"test_rmse": test_rmse}, "test_codes": codes, "state": state or {}}
+
+
+# ------------------------------------------------------------------------ PCA and autoencoders
+
+def test_rmse_numbers_from_the_table():
+    table = pd.DataFrame({"method": ["PCA", "PCA", "linear AE", "linear AE", "nonlinear AE", "nonlinear AE"],
+                          "bottleneck": [2, 4] * 3, "rmse": [0.20, 0.10, 0.21, 0.11, 0.18, 0.12]})
+    numbers = lectures.rmse_numbers(table)
+    assert numbers["pca_2"] == 0.20 and numbers["linear_4"] == 0.11 and numbers["ae_2"] == 0.18
+    assert numbers["ae_beats_pca"] == 1                         # only at n = 2
+    assert numbers["ae_gap_2"] == pytest.approx(-0.1) and numbers["ae_gap_4"] == pytest.approx(0.2)
+
+
+def test_subspace_table_reads_the_first_seeds_decoder():
+    eye = torch.eye(784)
+    pca = SimpleNamespace(components_=eye[:2].numpy())                            # the top 2 directions: e0, e1
+    same = {"decoder.0.weight": torch.stack([eye[0] + eye[1], eye[1]])}           # (2, 784): the same span
+    other = {"decoder.0.weight": eye[2:4]}                                         # orthogonal to it
+    linear = [fake_run(seed=5, test_rmse=0.11, state=same), fake_run(seed=6, test_rmse=0.13, state=other)]
+    table = lectures.subspace_table(linear, pca, {2: 0.1})
+    row = table.iloc[0]
+    assert row.bottleneck == 2 and row.pca_rmse == 0.1
+    assert row.linear_ae_rmse == pytest.approx(0.12) and row.relative_gap == pytest.approx(0.2)   # mean over seeds
+    assert row.median_angle_deg == pytest.approx(0, abs=1e-6) and row.max_angle_deg == pytest.approx(0, abs=1e-6)
+    flipped = lectures.subspace_table(linear[::-1], pca, {2: 0.1}).iloc[0]          # the other seed comes first
+    assert flipped.max_angle_deg == pytest.approx(90)
+
+
+def test_subspace_numbers():
+    subspace = pd.DataFrame({"bottleneck": [2, 64], "relative_gap": [0.01, -0.08],
+                             "median_angle_deg": [3.0, 5.0], "max_angle_deg": [4.0, 30.0]})
+    numbers = lectures.subspace_numbers(subspace, {2: 3.0, 64: 9.5}, 0.005)
+    assert numbers["within"] == 1 and numbers["gap_min"] == -0.08 and numbers["gap_max"] == 0.01
+    assert numbers["angle_median_2"] == 3.0 and numbers["angle_max_64"] == 30.0
+    assert (numbers["untrained_ratio_min"], numbers["untrained_ratio_max"]) == (3.0, 9.5)
+    assert numbers["tolerance"] == lectures.TOLERANCE and numbers["linear_lr"] == 0.005
+    assert numbers["quick_epochs"] == load_profile("quick").epochs
+
+
+def test_untrained_ratio_is_the_initial_models_rmse_over_pcas():
+    settings = load_profile("quick")
+    test = torch.rand(64, 784, generator=torch.Generator().manual_seed(1))
+    ratios = lectures.untrained_ratios(settings, test, {2: 0.5, 4: 0.25}, lr=0.005)
+    for n, pca in ((2, 0.5), (4, 0.25)):
+        cfg = lectures.linear_config(settings, n, settings.seeds[0], 0.005)
+        recon = build(cfg, seeds=[cfg.seed]).eval().reconstructions(test)[0]           # (64, 784)
+        assert ratios[n] == pytest.approx(float((recon - test).square().mean().sqrt()) / pca, rel=1e-5)
+
+
+def test_overcomplete_table_and_numbers():
+    codes = torch.tensor([[0.0, 0.5, 0.005, 2.0], [0.0, 0.0, 1.0, 0.0]])          # (2 images, 4 units)
+    sparse = torch.tensor([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
+    runs = [fake_run(bottleneck=4, test_rmse=0.1, codes=codes),
+            fake_run(bottleneck=4, penalty="l1", alpha=0.01, test_rmse=0.2, codes=sparse)]
+    noise = torch.zeros(3, 784)
+    recon = torch.stack([torch.full((3, 784), 0.1), torch.full((3, 784), 0.5)])  # (K, 3, 784)
+    over = lectures.overcomplete_table(runs, noise, recon)
+    assert list(over.model) == ["no penalty", "L1, alpha=0.01"]
+    assert over.noise_rmse.tolist() == pytest.approx([0.1, 0.5])
+    assert over.near_zero_codes.tolist() == pytest.approx([5 / 8, 7 / 8])          # |g| < 0.01
+    assert over.active_units_per_image.tolist() == pytest.approx([1.5, 0.5])
+    numbers = lectures.overcomplete_numbers(over, runs)
+    assert numbers["noise_ratio"] == pytest.approx(1.0) and numbers["copy_verdict"].startswith("noise comes back about")
+    assert (numbers["noise_l1"], numbers["test_l1"], numbers["active_none"]) == pytest.approx((0.5, 0.2, 1.5))
+    assert numbers["overcomplete_size"] == 4 and numbers["l1_alpha"] == 0.01
+    assert numbers["sparse_verdict"] == "The penalty makes the code sparse"
+
+
+@pytest.mark.parametrize("noise, verdict", [(0.15, "worse than digits but within twice"), (0.3, "has not learnt")])
+def test_overcomplete_copy_verdict_follows_the_noise_ratio(noise, verdict):
+    over = pd.DataFrame({"model": ["no penalty"], "test_rmse": [0.1], "noise_rmse": [noise],
+                         "near_zero_codes": [0.0], "active_units_per_image": [4.0]})
+    numbers = lectures.overcomplete_numbers(over, [fake_run(alpha=0.001)])
+    assert verdict in numbers["copy_verdict"]
+    assert numbers["sparse_verdict"] == "The penalty does not make the code sparser"   # one row: not sparser
+
+
+# ------------------------------------------------------------------------------- regularizers
+
+FAMILIES = lectures.regularizer_families(l1_alphas=[0.0001, 0.001], l2_alphas=[0.001], kl_alphas=[0.01], rho=0.05,
+                                         topk=[8, 4], gaussian_level=0.3, masking_level=0.5, conv_channels=[16, 32])
+TAGS = lectures.quoted_models(FAMILIES)
+
+
+def test_families_and_the_models_the_text_quotes():
+    assert list(FAMILIES) == ["standard", "L1, alpha=0.0001", "L1, alpha=0.001", "L2, alpha=0.001", "sigmoid code",
+                              "KL rho=0.05, alpha=0.01", "8-sparse", "4-sparse", "denoising, gaussian 0.3",
+                              "denoising, masking 0.5", "convolutional"]
+    assert FAMILIES["convolutional"] == dict(arch="conv", hidden=(16, 32))
+    assert TAGS == {"std": "standard", "sig": "sigmoid code", "conv": "convolutional", "l1": "L1, alpha=0.001",
+                    "l2": "L2, alpha=0.001", "kl": "KL rho=0.05, alpha=0.01", "ks": "8-sparse",
+                    "gauss": "denoising, gaussian 0.3", "mask": "denoising, masking 0.5"}
+
+
+def summary_of(**corr) -> pd.DataFrame:
+    """A regularizers.csv with a row per quoted model; `corr` overrides mean |corr| by tag."""
+    models = list(TAGS.values())
+    return pd.DataFrame({"model": models, "rmse_mean": np.linspace(0.1, 0.2, len(models)),
+                         "near_zero": [0.5 if m == TAGS["l1"] else 0.1 for m in models],
+                         "corr_mean": [corr.get(tag, 0.3) for tag in TAGS]})
+
+
+def test_regularizer_numbers():
+    numbers = lectures.regularizer_numbers(summary_of(ks=0.05), TAGS)
+    assert numbers["std_rmse_mean"] == 0.1 and numbers["mask_rmse_mean"] == pytest.approx(0.2)
+    assert numbers["l1_near_zero"] == 0.5 and numbers["l1_verdict"] == "more"
+    assert numbers["least_corr"] == "the least correlated of all models (mean |corr| 0.050)"
+    other = lectures.regularizer_numbers(summary_of(ks=0.2, sig=0.01), TAGS)["least_corr"]
+    assert other == "mean |corr| 0.200; the least correlated model is sigmoid code (0.010)"
+
+
+def test_code_numbers():
+    runs = {TAGS["ks"]: [fake_run(codes=torch.tensor([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]]))],
+            TAGS["kl"]: [fake_run(codes=torch.full((2, 3), 0.1)), fake_run(codes=torch.full((2, 3), 0.2))],
+            TAGS["sig"]: [fake_run(codes=torch.full((2, 3), 0.5))]}
+    frame = pd.DataFrame({"model": ["standard", "standard", TAGS["l2"]], "code_std_mean": [1.0, 2.0, 0.5]})
+    numbers = lectures.code_numbers(runs, frame, FAMILIES, TAGS)
+    assert numbers["ks_active"] == 1.5 and numbers["k"] == 8
+    assert (numbers["l1_alpha"], numbers["l2_alpha"]) == (0.001, 0.001)
+    assert (numbers["std_code_std"], numbers["l2_code_std"], numbers["l2_shrinks"]) == (1.5, 0.5, "shrinks")
+    assert numbers["kl_activation"] == pytest.approx(0.15) and numbers["sig_activation"] == pytest.approx(0.5)
+
+
+def test_denoising_numbers():
+    rows = []
+    for kind, label, levels in (("gaussian", TAGS["gauss"], [0.0, 0.1, 0.3]), ("masking", TAGS["mask"], [0.0, 0.5])):
+        for level in levels:
+            rows += [{"noise": kind, "level": level, "model": "standard", "rmse": 0.1 + level},
+                     {"noise": kind, "level": level, "model": label, "rmse": 0.2 + level / 2}]
+    numbers = lectures.denoising_numbers(pd.DataFrame(rows), FAMILIES, TAGS)
+    assert numbers["gauss_level"] == 0.3 and numbers["gauss_at_std"] == pytest.approx(0.4)
+    assert numbers["gauss_at_dae"] == pytest.approx(0.35) and numbers["gauss_better"] == 1   # 0.35 < 0.4, not 0.25 < 0.2
+    assert (numbers["mask_level"], numbers["mask_better"]) == (0.5, 1) and numbers["mask_at_std"] == pytest.approx(0.6)
+
+
+def test_conv_table_and_numbers():
+    runs = {"standard": [fake_run(state={"w": torch.zeros(3, 4), "b": torch.zeros(4)})],
+            "convolutional": [fake_run(state={"w": torch.zeros(2, 2)})]}
+    summary = pd.DataFrame({"model": ["standard", "convolutional"], "rmse_mean": [0.12, 0.10]})
+    conv = lectures.conv_table(runs, summary)
+    assert conv.to_dict("list") == {"model": ["MLP 784-128-64-n", "convolutional"], "parameters": [16, 4],
+                                    "test_rmse": [0.12, 0.10]}
+    assert lectures.conv_numbers(conv, FAMILIES) == {"channels": "16 and 32", "params_mlp": 16, "params_conv": 4,
+                                                     "conv_verdict": "lower"}
+
+
+def test_regularizer_runs_are_grouped_by_label_in_seed_order(results):
+    settings = load_profile("quick", epochs=1, train_size=256, seeds=[1, 0])
+    families = {"standard": {}, "L1, alpha=0.01": dict(penalty="l1", alpha=0.01)}
+    runs = lectures.regularizer_runs(settings, 4, families, device="cpu")
+    assert list(runs) == list(families)
+    assert [[run["config"]["seed"] for run in group] for group in runs.values()] == [[1, 0], [1, 0]]
+    assert {run["config"]["penalty"] for run in runs["L1, alpha=0.01"]} == {"l1"}
+    assert all(run["config"]["bottleneck"] == 4 for group in runs.values() for run in group)
