@@ -46,7 +46,7 @@ import torch
 from torch import nn
 
 from aebottleneck import cache, speed
-from aebottleneck.cache import save_csv
+from aebottleneck.files import save_csv
 from aebottleneck.config import RunConfig, results_dir
 from aebottleneck.data import TRAIN_SIZE, load_splits
 from aebottleneck.model import StackedAutoencoder, layer_widths

@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from aebottleneck.cache import get_runs, save_csv
+from aebottleneck.cache import get_runs
+from aebottleneck.files import save_csv
 from aebottleneck.config import load_profile
 from aebottleneck.experiments import decorrelation_grid, linear_code_grid, variant_runs
 from aebottleneck.train import pick_device

@@ -57,7 +57,7 @@ def test_variant_table_pairs_seeds_and_gives_a_t_interval():
 
 
 def test_run_record_and_chapter_rows(tmp_path):
-    from aebottleneck.cache import save_chapter_rows
+    from aebottleneck.files import save_chapter_rows
 
     frame = runs(STANDARD).assign(key=["a", "b"], dataset="mnist", code_version="2", device="cpu: x", train_seconds=1.0, epochs=5, hidden="128-64",
                                   output="sigmoid", loss="bce")
@@ -68,6 +68,10 @@ def test_run_record_and_chapter_rows(tmp_path):
     saved = pd.read_csv(path)
     assert list(saved.columns) == report.RUN_COLUMNS
     assert sorted(zip(saved.chapter, saved.key)) == [("one", "b"), ("two", "a")]
+    from aebottleneck import pages
+
+    pages.record_runs(pd.concat([frame, frame]), "two", tmp_path)                   # each run once
+    assert sorted(zip(*pd.read_csv(path)[["chapter", "key"]].T.values)) == [("one", "b"), ("two", "a"), ("two", "b")]
 
 
 def test_rate_distortion_table_from_quantised_mse():

@@ -26,7 +26,7 @@ import torch
 from tqdm import tqdm
 
 from .config import CODE_VERSION, ConfigError, RunConfig, results_dir
-from .files import CacheError, load_torch, save_chapter_rows, save_csv, save_text, save_torch, write_atomic  # noqa: F401 (the notebooks import these from here)
+from .files import CacheError, load_torch, save_torch, write_atomic
 from . import train
 
 RUN_KEYS = set(train.Run.__annotations__) - {"code_std"}   # required of a run file (code_std never was)

@@ -8,24 +8,18 @@ names without the page's prefix: `pages.glue_numbers(lectures.xxx(...), prefix="
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from . import report
-from .cache import get_runs, save_chapter_rows
+from .cache import get_runs
 from .config import Profile, RunConfig, load_profile
 from .data import corrupt, load_splits, noise_draws
 from .metrics import fit_pca, pca_codes, pca_rmse, principal_angles, rmse_from_squared_errors
 from .model import StackedAutoencoder, build
 from .train import evaluate
-
-
-def save_record(runs: list[dict], chapter: str, out_dir: Path) -> None:
-    """Write every run of a chapter into results/<profile>/runs.csv (report.run_record), for audit."""
-    save_chapter_rows(report.run_record(report.runs_frame(runs), chapter), out_dir / "runs.csv")
 
 
 # ------------------------------------------------------------------------ PCA and autoencoders

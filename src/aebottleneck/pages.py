@@ -177,3 +177,13 @@ def publish(frame: pd.DataFrame, csv_path: str | Path, caption: str, columns: di
         glue(glue_as, HTML(table_html(view, csv_path, columns, caption, formats)))     # shown here, pasted there
     else:
         show_table(view, csv_path, columns, caption, formats)
+
+
+def record_runs(runs: pd.DataFrame | list[dict], chapter: str, folder: Path) -> None:
+    """Replace this chapter's rows of `folder`/runs.csv by its runs (a runs_frame, or the runs):
+    one row per run (report.run_record), for audit and CI's checks of runaway runs."""
+    from .files import save_chapter_rows
+    from .report import run_record, runs_frame
+
+    frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
+    save_chapter_rows(run_record(frame, chapter), Path(folder) / "runs.csv")
