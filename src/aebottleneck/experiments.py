@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
-from sklearn.manifold import TSNE
 
 from . import report
 from .cache import get_runs
@@ -20,6 +19,20 @@ from .data import corrupt, load_splits, noise_draws
 from .metrics import class_silhouette, code_scores, fit_pca, pca_codes, pca_quantized_mse, pca_rmse, quantized_mse
 from .model import StackedAutoencoder
 from .train import evaluate
+
+
+CODE_SIZES = [2, 4, 8, 16, 32, 64]   # the code sizes of the curves that compare with PCA
+
+
+def profile_pca(settings: Profile, components: int):
+    """PCA with `components` components, fitted on the profile's training images; and the splits."""
+    splits = load_splits(settings.dataset)
+    return fit_pca(splits.train.images[:settings.train_size], components), splits
+
+
+def first_reconstructions(runs: dict[str, list[dict]], images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """label -> the reconstructions (N, 784) of `images` (N, 784) by the first run of each model."""
+    return {label: StackedAutoencoder.from_runs(group[:1]).reconstructions(images)[0] for label, group in runs.items()}
 
 
 def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:
@@ -79,11 +92,12 @@ def datasets_table(profile: str, device: str | None = None) -> tuple[pd.DataFram
     tables, frames = [], []
     for name in DATASETS:
         settings = load_profile(profile, dataset=name)
-        splits, sizes = load_splits(name), list(settings.bottlenecks)
+        sizes = list(settings.bottlenecks)
         runs = [run for n in sizes for run in get_runs(decorrelation_grid(settings, n), device=device)]
         frames.append(report.runs_frame(runs))
         table = report.table1(frames[-1])
-        pca = pca_rmse(fit_pca(splits.train.images[:settings.train_size], max(sizes)), splits.test.images, sizes)
+        pca, splits = profile_pca(settings, max(sizes))
+        pca = pca_rmse(pca, splits.test.images, sizes)
         tables.append(table.assign(pca_rmse=table.bottleneck.map(pca), dataset=name))
     return pd.concat(tables, ignore_index=True), pd.concat(frames, ignore_index=True)
 
@@ -122,8 +136,8 @@ def output_statistics(runs: dict[str, list[dict]], test: torch.Tensor) -> dict:
 def code_size_references(settings: Profile, sizes: list[int], device: str | None = None) -> tuple[dict, pd.Series]:
     """PCA's test RMSE at each of `sizes` (fitted on the profile's training images), and the mean
     test RMSE per n of the paper chapter's standard runs (decorrelation_grid, trained where missing)."""
-    splits = load_splits(settings.dataset)
-    pca = pca_rmse(fit_pca(splits.train.images[:settings.train_size], max(sizes)), splits.test.images, sizes)
+    pca, splits = profile_pca(settings, max(sizes))
+    pca = pca_rmse(pca, splits.test.images, sizes)
     standard = [c for n in settings.bottlenecks for c in decorrelation_grid(settings, n) if c.penalty == "none"]
     return pca, report.runs_frame(get_runs(standard, device=device)).groupby("bottleneck").test_rmse.mean()
 
@@ -131,6 +145,8 @@ def code_size_references(settings: Profile, sizes: list[int], device: str | None
 def tsne_maps(table: pd.DataFrame, codes: dict, seed: int, size: int, perplexity: float) -> dict:
     """t-SNE maps (PCA initialisation, fixed random state) of the first `size` test codes of one
     seed's standard and penalty runs (a figure1_table and its codes), keyed by panel title."""
+    from sklearn.manifold import TSNE
+
     maps = {}
     for row in table.query("seed == @seed").itertuples():
         title = "standard" if row.method == "standard" else f"penalty, alpha = {row.alpha:g}"

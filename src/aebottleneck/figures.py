@@ -7,11 +7,11 @@ cell that calls it (its alt text). Which page draws which figure is stated in th
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from . import plots
+from .data import first_of_each_class
+from .experiments import first_reconstructions
 from .metrics import correlation_matrix
-from .model import StackedAutoencoder
 from .report import method_order, selected_runs
 
 # --- the paper's chapters (decorrelation, embeddings, penalty variants, compression, code quality) ---
@@ -132,11 +132,13 @@ def figure1(table, codes: dict, labels, seed: int, class_names):
     return fig
 
 
-def code_maps(maps: dict, labels, class_names):
-    """2-D maps of codes side by side (panel title -> (N, 2) points), coloured by class."""
+def code_maps(maps: dict, labels, class_names, legend_on_each: bool = True):
+    """2-D maps of codes side by side (panel title -> (N, 2) points), coloured by class; the class
+    legend on each panel, or on the last only."""
     fig, axes = plots.figure(ncols=len(maps), width=5, height=5)
-    for ax, (title, points) in zip(np.atleast_1d(axes), maps.items()):
-        plots.scatter_codes(ax, points, labels[: len(points)], title=title, class_names=class_names)
+    for i, (ax, (title, points)) in enumerate(zip(np.atleast_1d(axes), maps.items())):
+        plots.scatter_codes(ax, points, labels[: len(points)], title=title, class_names=class_names,
+                            legend=legend_on_each or i == len(maps) - 1)
     return fig
 
 
@@ -161,12 +163,11 @@ def code_quality(quality):
 def reconstructions(runs: dict, test):
     """The first test image of each class (top row of each grid) and its reconstruction by the
     first seed of each model (label -> runs), one grid per model."""
-    digits = torch.stack([torch.nonzero(test.labels == d)[0, 0] for d in range(10)])
-    originals = test.images[digits]                                                  # (10, 784)
+    originals = test.images[first_of_each_class(test.labels, 1)]                    # (10, 784)
+    recon = first_reconstructions(runs, originals)                                   # label -> (10, 784)
     fig, axes = plots.figure(nrows=len(runs), width=7, height=1.7)
     for ax, (label, group) in zip(np.atleast_1d(axes), runs.items()):
-        recon = StackedAutoencoder.from_runs(group[:1]).reconstructions(originals)[0]   # (10, 784)
-        plots.reconstruction_grid(ax, originals, recon, title=f"{label} (n={group[0]['config']['bottleneck']})")
+        plots.reconstruction_grid(ax, originals, recon[label], title=f"{label} (n={group[0]['config']['bottleneck']})")
     return fig
 
 
@@ -193,14 +194,6 @@ def image_panels(panels: dict, width: float = 8.0, height: float = 1.8):
     fig, axes = plots.figure(nrows=len(panels), width=width, height=height)
     for ax, (title, rows) in zip(np.atleast_1d(axes), panels.items()):
         plots.image_rows(ax, rows, title=title)
-    return fig
-
-
-def codes_in_2d(panels: dict, labels: np.ndarray, class_names: list[str]):
-    """Side by side, 2-d codes (title -> (N, 2) points) coloured by class; the legend with the last."""
-    fig, axes = plots.figure(ncols=len(panels), width=5, height=5)
-    for i, (ax, (title, points)) in enumerate(zip(np.atleast_1d(axes), panels.items())):
-        plots.scatter_codes(ax, points, labels, title=title, legend=i == len(panels) - 1, class_names=class_names)
     return fig
 
 

@@ -15,16 +15,17 @@ import torch
 
 from . import report
 from .cache import get_runs
+from .experiments import CODE_SIZES, first_reconstructions, profile_pca
 from .config import Profile, RunConfig, load_profile
-from .data import corrupt, load_splits, noise_draws
-from .metrics import fit_pca, pca_codes, pca_rmse, principal_angles, rmse_from_squared_errors
+from .data import corrupt, noise_draws
+from .metrics import pca_codes, pca_rmse, principal_angles, rmse_from_squared_errors
 from .model import StackedAutoencoder, build
 from .train import evaluate
 
 
 # ------------------------------------------------------------------------ PCA and autoencoders
 
-SIZES = [2, 4, 8, 16, 32, 64]     # the chapter's code sizes n
+SIZES = CODE_SIZES                # the chapter's code sizes n
 LINEAR = dict(hidden=(), activation="linear", code_activation="linear", output="linear", loss="mse")   # 784-n-784
 TOLERANCE = 0.05                  # relative RMSE gap at which the linear AE counts as converged to PCA
 NOISE_IMAGES = 1000               # uniform-noise images of the overcomplete copy test
@@ -50,9 +51,8 @@ def linear_config(settings: Profile, n: int, seed: int, lr: float) -> RunConfig:
 
 def pca_chapter(settings: Profile, linear_lr: float, device: str | None = None) -> PcaChapter:
     """PCA and the chapter's runs at every code size of SIZES and seed of the profile, trained where missing."""
-    splits = load_splits(settings.dataset)
-    train, test = splits.train.images[:settings.train_size], splits.test.images       # (N, 784), (10000, 784)
-    pca = fit_pca(train, max(SIZES))
+    pca, splits = profile_pca(settings, max(SIZES))
+    test = splits.test.images                                                         # (10000, 784)
     grid = [(n, s) for n in SIZES for s in settings.seeds]
     nonlinear = get_runs([RunConfig(bottleneck=n, seed=s, **settings.run_fields()) for n, s in grid], device=device)
     linear = get_runs([linear_config(settings, n, s, linear_lr) for n, s in grid], device=device)
@@ -72,6 +72,7 @@ def rmse_numbers(table: pd.DataFrame) -> dict:
     numbers = {f"{tag}_{n}": float(wide.loc[n, method]) for n in wide.index
                for method, tag in (("PCA", "pca"), ("linear AE", "linear"), ("nonlinear AE", "ae"))}
     numbers["ae_beats_pca"] = int((wide["nonlinear AE"] < wide["PCA"]).sum())
+    numbers["n_sizes"] = len(wide)
     numbers |= {f"ae_gap_{n}": float(wide.loc[n, "nonlinear AE"] / wide.loc[n, "PCA"] - 1) for n in (2, 4)}
     return numbers
 
@@ -208,11 +209,6 @@ def regularizer_runs(settings: Profile, bottleneck: int, families: dict[str, dic
     return {label: [next(trained) for _ in cs] for label, cs in configs.items()}
 
 
-def regularizer_frame(runs: dict[str, list[dict]]) -> pd.DataFrame:
-    """report.runs_frame of every run, with its model's label in column `model` (model_summary's rows)."""
-    return pd.concat([report.runs_frame(group).assign(model=label) for label, group in runs.items()], ignore_index=True)
-
-
 def regularizer_numbers(summary: pd.DataFrame, tags: dict[str, str]) -> dict:
     """The text's numbers from regularizers.csv: test RMSE, near-zero share and mean |corr| of each
     quoted model ({tag}_rmse_mean, ...), and the verdicts on the L1 code and the k-sparse code."""
@@ -264,7 +260,7 @@ def denoised_examples(runs: dict[str, list[dict]], families: dict, tags: dict[st
     for label in (tags["gauss"], tags["mask"]):
         kind, level = families[label]["noise"], families[label]["noise_level"]
         noisy = corrupt(test[:count], kind, level, normal[:count], uniform[:count])       # (count, 784)
-        recon = StackedAutoencoder.from_runs(runs[label][:1]).reconstructions(noisy)[0]   # (count, 784)
+        recon = first_reconstructions({label: runs[label]}, noisy)[label]              # (count, 784)
         panels[f"{kind} noise {level:g}: noisy / {label} / original"] = [noisy, recon, test[:count]]
     return panels
 
@@ -287,8 +283,3 @@ def conv_numbers(conv: pd.DataFrame, families: dict) -> dict:
     return {"channels": " and ".join(map(str, families["convolutional"]["hidden"])),
             "params_mlp": int(mlp["parameters"]), "params_conv": int(cnn["parameters"]),
             "conv_verdict": "lower" if cnn["test_rmse"] < mlp["test_rmse"] else "higher"}
-
-
-def first_reconstructions(runs: dict[str, list[dict]], images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """name -> the reconstructions (N, 784) of `images` (N, 784) by the first run of each model."""
-    return {name: StackedAutoencoder.from_runs(group[:1]).reconstructions(images)[0] for name, group in runs.items()}
