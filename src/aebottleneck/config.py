@@ -22,7 +22,9 @@ from .penalties import DECORRELATION, PER_RUN_PARAMS, REGISTRY
 # 2: the BCE's logged value is computed from the sigmoid (model.BCEWithLogits); the weights and
 #    every evaluation metric are bit for bit those of version 1, the logged train loss differs
 #    in the 8th digit.
-CODE_VERSION = "2"
+# 3: denormal floats are flushed to zero on the CPU (aebottleneck/__init__.py): round-off level
+#    changes, 2.5x faster CPU training.
+CODE_VERSION = "3"
 
 ACTIVATIONS = ("leaky_relu", "relu", "sigmoid", "tanh", "linear")
 OUTPUTS = ("sigmoid", "relu", "linear")
