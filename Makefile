@@ -24,7 +24,7 @@ STAMP := $(VENV)/.installed
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install \
+.PHONY: record install-locked book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install \
 	mathjax chromium browsercheck
 
 install: $(STAMP) $(MATHJAX_JS)
@@ -81,6 +81,20 @@ book: notebooks $(MATHJAX_JS)
 	$(call link_mathjax,$(SITE))
 	$(BIN)/jupyter-book build $(SITE) $(JB_FLAGS)
 	@echo "Open $(HTML)/index.html"
+
+# The committed record (record/): trains what the book lacks, in pieces, and stops before BUDGET
+# (aebottleneck.plan); prints what is left. Interrupt and rerun at any time.
+BUDGET ?= 140m
+record: $(STAMP)
+	$(BIN)/python -m aebottleneck.plan --profile $(PROFILE) --budget $(BUDGET)
+
+# Exactly the packages a record was made with (ENV: a digest named in its record files; default the newest).
+ENV ?= $(basename $(notdir $(shell ls -t record/environments/*.txt 2>/dev/null | head -1)))
+install-locked:
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r record/environments/$(ENV).txt && $(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (aebottleneck)"
+	touch $(STAMP)
 
 test: machine unit testbook browsercheck testbook-fashion check-numbers
 

@@ -1,0 +1,216 @@
+"""What the book needs trained, in one place, and `make record`, which trains it into the record.
+
+Each step of STEPS names the runs one chapter (or one stage of it) trains, as a function of the
+profile and of the record so far: the penalty chapter's stage 2 follows its stage 1, and is not
+planned until stage 1 is complete. `make record` (python -m aebottleneck.plan) trains what the
+record lacks, in the order of STEPS, in pieces that each fit the time left, records each run as
+soon as its piece is trained (record.run_records, while the weights are at hand), stops before a
+piece would overrun the budget, and prints what is left.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from tqdm import tqdm
+
+from . import record
+from .config import ConfigError, Profile, RunConfig, load_profile
+
+PIECE_RUNS = 36                # runs trained (and recorded) at once: 100 epochs of 36 take ~25 min on 2 cores
+SECONDS_PER_MODEL_EPOCH = {"cpu": 0.45, "cuda": 0.02}   # first guess (2-core Intel, H100); then measured
+SAFETY = 1.15                  # a piece starts only if 1.15 x its estimate fits in the time left
+
+
+@dataclass(frozen=True)
+class Step:
+    """One chapter's (or stage's) runs: `runs(profile, rows)` -> configs, or None while a step it
+    follows is incomplete; rows are the record's runs (report.runs_frame rows) by key."""
+
+    chapter: str
+    runs: Callable[[Profile, dict], list[RunConfig] | None]
+    reason: str                                   # one line: why the book needs these runs
+
+
+def _decorrelation(settings, rows):
+    from .experiments import decorrelation_grid
+    return [c for n in settings.bottlenecks for c in decorrelation_grid(settings, n)]
+
+
+def _fashion(settings, rows):
+    return _decorrelation(load_profile(settings.name, dataset="fashion_mnist"), rows)
+
+
+def _selection(settings, rows):
+    from .experiments import variant_selection_grid
+    return [c for n in settings.bottlenecks for c in variant_selection_grid(settings, n)]
+
+
+def _linear_code(settings, rows):
+    from .experiments import linear_code_grid
+    return [c for n in settings.bottlenecks for c in linear_code_grid(settings, n)]
+
+
+def _variants(settings, rows):
+    """Stage 2: the variant seeds at the alphas stage 1 selected; None until stage 1 is recorded."""
+    import pandas as pd
+
+    from . import report
+    from .experiments import variant_grid
+
+    stage1 = _selection(settings, rows)
+    if any(c.key() not in rows for c in stage1):
+        return None
+    frame = pd.DataFrame([rows[c.key()] for c in stage1])
+    chosen = report.alpha_selection(frame).query("selected")
+    configs = []
+    for n in settings.bottlenecks:
+        at_n = chosen[chosen.bottleneck == n]
+        configs += variant_grid(settings, n, {p: float(a) for p, a in zip(at_n.penalty, at_n.alpha)})
+    return configs
+
+
+def _student(settings, rows):
+    from .experiments import STUDENT_MODELS
+    return [RunConfig(seed=s, **fields, **settings.run_fields()) for fields in STUDENT_MODELS.values()
+            for s in settings.seeds]
+
+
+STEPS = [
+    Step("decorrelation", _decorrelation, "Table 1 and Figure 1: the paper's grid (embeddings reuses it)"),
+    Step("penalty_variants/selection", _selection, "stage 1: each penalty's alpha, chosen on the selection seeds"),
+    Step("penalty_variants/linear_code", _linear_code, "the linear-code standard runs of the bottleneck check"),
+    Step("penalty_variants/table", _variants, "stage 2: the variant seeds at the selected alphas"),
+    Step("datasets", _fashion, "the paper's grid on Fashion-MNIST"),
+    Step("activations_losses", _student, "the student report's models"),
+]
+
+
+def plan(settings: Profile, rows: dict) -> tuple[list[tuple[str, RunConfig]], list[str]]:
+    """(chapter, config) of every run the record lacks, in step order, each once; and the steps
+    that cannot be planned yet."""
+    todo, seen, waiting = [], set(rows), []
+    for step in STEPS:
+        configs = step.runs(settings, rows)
+        if configs is None:
+            waiting.append(step.chapter)
+            continue
+        for cfg in configs:
+            if cfg.key() not in seen:
+                seen.add(cfg.key())
+                todo.append((step.chapter, cfg))
+    return todo, waiting
+
+
+def pieces(todo: list[tuple[str, RunConfig]]) -> list[list[RunConfig]]:
+    """The missing runs cut into stacks of one chapter, architecture and seed (a seed's runs share
+    each batch), at most PIECE_RUNS each, in plan order."""
+    groups = defaultdict(list)
+    for chapter, cfg in todo:
+        groups[(chapter, cfg.architecture, cfg.seed)].append(cfg)
+    return [group[i:i + PIECE_RUNS] for group in groups.values() for i in range(0, len(group), PIECE_RUNS)]
+
+
+def model_epochs(configs: list[RunConfig]) -> float:
+    """Work in model-epochs of the paper's 50k training images."""
+    return sum(c.epochs * c.train_size / 50_000 for c in configs)
+
+
+def parse_budget(text: str) -> float:
+    """'140m', '2h', '90s' or '1h30m' -> seconds; a clear error for anything else."""
+    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?", text.strip())
+    if not text.strip() or match is None or not any(match.groups()):
+        raise ConfigError(f"budget={text!r} is not allowed: a duration such as 140m, 2h, 1h30m or 90s")
+    hours, minutes, seconds = (float(g or 0) for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def record_rows() -> dict:
+    """The record's runs at this code version: key -> its runs_frame row."""
+    return {key: content["row"] for key, content in record.load().items()}
+
+
+# ------------------------------------------------------------------------------- make record
+def record_piece(piece: list[RunConfig], device: str, environment: str) -> None:
+    """Train what the local cache lacks of `piece` (cache.get_runs), then write each run's record."""
+    from .cache import get_runs, run_path
+    from .data import load_splits
+
+    runs = get_runs(piece, device=device)
+    for run, cfg in zip(runs, piece):
+        stamp = run_path(cfg).stat().st_mtime
+        run["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(stamp))
+    test = load_splits(piece[0].dataset).test
+    for content in record.run_records(runs, test.images, test.labels, environment):
+        record.write(content, record.run_path(content["key"]))
+
+
+def left_message(settings: Profile, rate: float) -> str:
+    """How much of the profile the record still lacks: runs, estimated hours here, waiting steps."""
+    todo, waiting = plan(settings, record_rows())
+    per_step = defaultdict(int)
+    for chapter, _ in todo:
+        per_step[chapter] += 1
+    hours = model_epochs([c for _, c in todo]) * rate / 3600
+    lines = [f"record: {len(record_rows())} runs at this code version; left to train for the {settings.name} "
+             f"profile: {len(todo)} runs, about {hours:.1f} h here ({rate:.2f} s per model-epoch)"]
+    lines += [f"  {chapter}: {count} runs" for chapter, count in per_step.items()]
+    lines += [f"  {chapter}: planned once the steps before it are recorded" for chapter in waiting]
+    if record.stale():
+        lines.append(f"  {record.stale()} record files are of another code version (their runs are retrained)")
+    return "\n".join(lines)
+
+
+def run(settings: Profile, budget: float, device: str) -> float:
+    """Train and record pieces while they fit in `budget` seconds; returns the measured rate."""
+    from .cache import load_run
+
+    started, rate, environment = time.monotonic(), SECONDS_PER_MODEL_EPOCH[device], record.save_environment()
+    while True:
+        todo, _ = plan(settings, record_rows())
+        if not todo:
+            return rate
+        work = pieces(todo)
+        bar = tqdm(work, desc="record", unit="piece")
+        for piece in bar:
+            missing = [c for c in piece if load_run(c) is None]
+            estimate = model_epochs(missing) * rate
+            if time.monotonic() - started + SAFETY * estimate > budget:
+                bar.close()
+                print(f"record: stopping, the next piece ({len(missing)} runs, about {estimate / 60:.0f} min) "
+                      "would not end within the budget", flush=True)
+                return rate
+            begun = time.monotonic()
+            record_piece(piece, device, environment)
+            if missing:
+                rate = (time.monotonic() - begun) / model_epochs(missing)
+        bar.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="make record", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="paper")
+    parser.add_argument("--budget", default="140m", help="stop before this much time has passed (140m, 2h, 90s)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda where available)")
+    parser.add_argument("--dry-run", action="store_true", help="print what is left, train nothing")
+    args = parser.parse_args(argv)
+    from .train import pick_device
+
+    try:   # every argument checked before any work
+        settings, budget = load_profile(args.profile), parse_budget(args.budget)
+        device = pick_device(args.device).type
+    except (ConfigError, ValueError, RuntimeError) as exc:
+        sys.exit(f"error: {exc}")
+    rate = SECONDS_PER_MODEL_EPOCH[device] if args.dry_run else run(settings, budget, device)
+    print(left_message(settings, rate), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The record (aebottleneck.record) and `make record` (aebottleneck.plan): a run's record holds what
+pages read of it, round-trips exactly, and a truncated, edited or foreign file is refused by name;
+make record trains in pieces, records each run, and stops before the budget."""
+import json
+
+import numpy as np
+import pytest
+
+from aebottleneck import plan, record
+from aebottleneck.cache import get_runs
+from aebottleneck.config import DECORRELATION_PENALTIES, ConfigError, load_profile
+from aebottleneck.data import load_splits
+from conftest import small_config
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch, results):
+    monkeypatch.setenv("AEB_RECORD_DIR", str(tmp_path / "record"))
+    return tmp_path / "record"
+
+
+@pytest.fixture
+def written(folder):
+    """Two small runs (n = 2, so the test codes are kept), recorded."""
+    runs = get_runs([small_config(bottleneck=2), small_config(bottleneck=2, penalty="squared", alpha=0.1)],
+                    progress=False)
+    test = load_splits("mnist").test
+    paths = [record.write(c, record.run_path(c["key"])) for c in record.run_records(runs, test.images, test.labels, "env")]
+    return runs, paths
+
+
+def test_a_record_round_trips_what_pages_read(written):
+    runs, paths = written
+    loaded = record.load()
+    assert set(loaded) == {run["key"] for run in runs}
+    for run in runs:
+        content = loaded[run["key"]]
+        assert content["config"] == json.loads(json.dumps(run["config"]))
+        assert content["row"]["val_rmse"] == run["metrics"]["val_rmse"]
+        codes = record.decode_array(content["arrays"]["test_codes"])
+        np.testing.assert_allclose(codes, run["test_codes"].numpy(), rtol=1e-3, atol=1e-3)     # float16
+        assert record.decode_array(content["arrays"]["reconstructions"]).shape == (10, 784)
+        assert record.decode_array(content["arrays"]["correlation"]).shape == (2, 2)
+        np.testing.assert_array_equal(record.decode_array(content["history"]["val_rmse"]),
+                                      np.float32(run["history"]["val_rmse"]))
+
+
+def test_a_larger_code_keeps_statistics_not_codes(folder):
+    runs = get_runs([small_config(bottleneck=4)], progress=False)
+    test = load_splits("mnist").test
+    (content,) = record.run_records(runs, test.images, test.labels, "env")
+    assert "test_codes" not in content["arrays"]
+    assert record.decode_array(content["arrays"]["correlation"]).shape == (4, 4)
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda text: text[: len(text) // 2], "unreadable or truncated"),
+    (lambda text: text.replace('"val_rmse": 0.', '"val_rmse": 1.', 1), "edited"),
+    (lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "history"}), "lacks fields"),
+])
+def test_a_damaged_file_is_refused_by_name(written, damage, words):
+    _, paths = written
+    paths[0].write_text(damage(paths[0].read_text()))
+    with pytest.raises(record.RecordError, match=words) as error:
+        record.load()
+    assert str(paths[0]) in str(error.value) and "make record" in str(error.value)
+
+
+def test_a_foreign_file_is_refused(written):
+    """A consistent file whose name is not the hash of its config (copied under another key)."""
+    _, paths = written
+    paths[0].rename(paths[0].with_name("0123456789abcdef.json"))
+    with pytest.raises(record.RecordError, match="not the hash of its config"):
+        record.load()
+
+
+def test_another_code_version_is_stale_not_current(written, monkeypatch):
+    monkeypatch.setattr("aebottleneck.record.CODE_VERSION", "older")
+    monkeypatch.setattr("aebottleneck.config.CODE_VERSION", "older")
+    assert record.load() == {} and record.stale() == 2
+
+
+def test_an_evaluation_is_keyed_by_its_version_and_settings(folder):
+    record.write_evaluation("k", "probe", 1, {"size": 5}, {"accuracy": 0.5})
+    assert record.read_evaluation("k", "probe", 1, {"size": 5}) == {"accuracy": 0.5}
+    assert record.read_evaluation("k", "probe", 2, {"size": 5}) is None       # a new version is not the old one
+    assert record.read_evaluation("k", "probe", 1, {"size": 6}) is None       # nor are other settings
+    path = record.evaluation_path("k", "probe", 1, {"size": 5})
+    path.write_text(path.read_text().replace("0.5", "0.9"))
+    with pytest.raises(record.RecordError, match="edited"):
+        record.read_evaluation("k", "probe", 1, {"size": 5})
+
+
+@pytest.mark.parametrize("text, seconds", [("140m", 8400), ("2h", 7200), ("1h30m", 5400), ("90s", 90)])
+def test_budgets(text, seconds):
+    assert plan.parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5x", "m", "-3m"])
+def test_a_bad_budget_is_refused(text):
+    with pytest.raises(ConfigError, match="budget"):
+        plan.parse_budget(text)
+
+
+def test_the_plan_holds_each_run_once_and_stage_2_waits_for_stage_1():
+    settings = load_profile("paper")
+    todo, waiting = plan.plan(settings, {})
+    keys = [cfg.key() for _, cfg in todo]
+    assert len(keys) == len(set(keys))
+    assert waiting == ["penalty_variants/table"]
+    pieces = plan.pieces(todo)
+    assert sum(map(len, pieces)) == len(todo)
+    assert all(len({(c.architecture, c.seed) for c in piece}) == 1 and len(piece) <= plan.PIECE_RUNS for piece in pieces)
+
+
+def test_stage_2_is_planned_at_the_alphas_stage_1_selected():
+    settings = load_profile("quick", bottlenecks=[2])
+    stage1 = plan._selection(settings, {})
+    rows = {c.key(): {"bottleneck": 2, "code_activation": c.code_activation, "penalty": c.penalty, "alpha": c.alpha,
+                      "seed": c.seed, "method": "standard" if c.penalty == "none" else "penalty",
+                      "val_rmse": 0.2 + abs(c.alpha - 0.1), "diverged": False, "runaway": False} for c in stage1}
+    stage2 = plan._variants(settings, rows)
+    assert {(c.penalty, c.alpha) for c in stage2 if c.penalty != "none"} == {(p, 0.1) for p in DECORRELATION_PENALTIES}
+    assert {c.seed for c in stage2} == set(settings.variant_seeds)
+
+
+def test_make_record_stops_before_the_budget(folder, monkeypatch, capsys):
+    """A budget too small for any piece trains nothing and says what is left."""
+    monkeypatch.setitem(plan.SECONDS_PER_MODEL_EPOCH, "cpu", 1e6)
+    plan.main(["--profile", "quick", "--budget", "1s", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert "stopping" in out and "left to train for the quick profile" in out
+    assert not (folder / "runs").exists()
