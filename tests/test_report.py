@@ -34,6 +34,30 @@ def test_a_diverged_run_makes_its_alpha_lose_and_ties_go_to_the_smallest_alpha()
     assert report.alpha_selection(tied).query("selected").alpha.tolist() == [0.1]
 
 
+def test_an_alpha_with_a_runaway_run_never_beats_one_without():
+    """Issue 36: a lower mean validation RMSE does not win when one of its runs ran away."""
+    frame = runs(STANDARD + [(2, "signed", 0.1, 0, 0.30, 0.5), (2, "signed", 0.1, 1, 0.30, 0.5),
+                             (2, "signed", 1.0, 0, 0.10, 0.5), (2, "signed", 1.0, 1, 0.10, 0.5)])
+    frame.loc[(frame.alpha == 1.0) & (frame.seed == 1), "runaway"] = True          # finite, but ran away
+    selection = report.alpha_selection(frame)
+    assert selection.query("selected").alpha.tolist() == [0.1]
+    assert (selection.rule == report.RULE_CLEAN).all() and selection.query("selected").at_grid_edge.all()
+
+
+def test_when_every_alpha_ran_away_the_smallest_is_the_stated_fallback():
+    frame = runs(STANDARD + [(2, "signed", a, s, v, 0.5) for a, v in ((0.01, 0.4), (1.0, 0.1)) for s in (0, 1)])
+    frame.loc[frame.penalty == "signed", "runaway"] = True
+    selection = report.alpha_selection(frame)
+    assert selection.query("selected").alpha.tolist() == [0.01]                     # not 1.0, the best val
+    assert (selection.rule == report.RULE_FALLBACK).all()
+
+
+def test_an_optimum_inside_the_grid_is_not_at_its_edge():
+    frame = runs(STANDARD + [(2, "squared", a, s, v, 0.5) for a, v in ((0.01, 0.3), (0.1, 0.2), (1.0, 0.4)) for s in (0, 1)])
+    selection = report.alpha_selection(frame)
+    assert selection.query("selected").alpha.tolist() == [0.1] and not selection.at_grid_edge.any()
+
+
 def test_table1_is_the_mean_and_sample_std_over_seeds():
     frame = runs(STANDARD + [(2, "signed", 0.1, s, 0.1, t) for s, t in ((0, 0.1), (1, 0.3))])
     table = report.table1(frame).set_index("method")

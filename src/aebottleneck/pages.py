@@ -31,6 +31,7 @@ NAMES = {
     "diff_mean": "diff", "diff_ci_low": "95% CI low", "diff_ci_high": "95% CI high", "p_value": "p",
     "p_holm": "p (Holm)", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
     "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
+    "rule": "selection rule", "at_grid_edge": "smallest alpha of the grid",
     "bits_per_dim": "bits per dimension", "knn_accuracy": "kNN accuracy",
     "logreg_accuracy": "logistic-regression accuracy", "trustworthiness": "trustworthiness",
     "paper_rmse_mean": "paper", "diff_vs_paper": "ours - paper", "mean_diff": "penalty - standard (mean)",

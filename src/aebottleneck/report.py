@@ -74,21 +74,32 @@ def run_record(frame: pd.DataFrame, chapter: str) -> pd.DataFrame:
 
 
 SELECTION_GROUP = ["bottleneck", "code_activation", "penalty"]  # one alpha chosen per group
+RULE_CLEAN = "lowest mean validation RMSE among the alphas none of whose runs ran away"
+RULE_FALLBACK = "every alpha had a runaway run: the smallest alpha of the grid (fallback)"
 
 
 def alpha_selection(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean validation RMSE per (n, code activation, penalty, alpha) over seeds, and which alpha
-    each (n, code activation, penalty) selects."""
+    each (n, code activation, penalty) selects. An alpha with a runaway or diverged run is never
+    preferred to one without: among the others the lowest mean validation RMSE wins (ties to the
+    smallest alpha); when every alpha has one, the smallest alpha of the grid is the stated
+    fallback (`rule`). `at_grid_edge`: the selected alpha is the grid's smallest, so the grid did
+    not bracket an optimum (the penalty's best setting is "almost off")."""
     penalised = frame[frame.method == "penalty"].copy()
     penalised["val_score"] = penalised.val_rmse.where(~penalised.diverged, np.inf)
     table = (penalised.groupby([*SELECTION_GROUP, "alpha"])
              .agg(val_rmse_mean=("val_score", "mean"), n_seeds=("seed", "nunique"),
                   n_diverged=("diverged", "sum"), n_runaway=("runaway", "sum"))
              .reset_index())
-    # idxmin takes the first minimum: ties (every alpha diverged) go to the smallest alpha
-    table["selected"] = table.index.isin(table.groupby(SELECTION_GROUP).val_rmse_mean.idxmin())
+    clean = (table.n_runaway == 0) & (table.n_diverged == 0)
+    all_away = ~clean.groupby([table[c] for c in SELECTION_GROUP]).transform("any")
+    rank = table.val_rmse_mean.where(clean, np.inf).where(~all_away, 0.0)   # fallback: every alpha ties
+    first = table.assign(rank=rank).sort_values(["rank", "alpha"], kind="stable").groupby(SELECTION_GROUP).head(1).index
+    table["selected"] = table.index.isin(first)
+    table["rule"] = np.where(all_away, RULE_FALLBACK, RULE_CLEAN)
+    table["at_grid_edge"] = table.selected & (table.alpha == table.groupby(SELECTION_GROUP).alpha.transform("min"))
     return table.sort_values(["bottleneck", "code_activation", "penalty", "alpha"],
-                             ascending=[False, False, True, True], ignore_index=True)
+                         ascending=[False, False, True, True], ignore_index=True)
 
 
 def selected_runs(frame: pd.DataFrame) -> pd.DataFrame:
