@@ -24,7 +24,7 @@ STAMP := $(VENV)/.installed
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: record install-locked book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install \
+.PHONY: record record-status install-locked book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install \
 	mathjax chromium browsercheck
 
 install: $(STAMP) $(MATHJAX_JS)
@@ -96,7 +96,11 @@ install-locked:
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (aebottleneck)"
 	touch $(STAMP)
 
-test: machine unit testbook browsercheck testbook-fashion check-numbers
+test: machine record-status unit testbook browsercheck testbook-fashion check-numbers
+
+# How much of the paper profile the committed record holds (fails on a bad record file).
+record-status: $(STAMP)
+	$(BIN)/python -m aebottleneck.plan --profile paper --dry-run
 
 # What the numbers' round-off depends on (CPU, threads, BLAS, ATen kernels), printed first.
 machine: $(STAMP)

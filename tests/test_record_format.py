@@ -107,7 +107,7 @@ def test_the_plan_holds_each_run_once_and_stage_2_waits_for_stage_1():
     todo, waiting = plan.plan(settings, {})
     keys = [cfg.key() for _, cfg in todo]
     assert len(keys) == len(set(keys))
-    assert waiting == ["penalty_variants/table"]
+    assert waiting == ["penalty_variants/table", "confounds/linear_code", "confounds/plug_and_play"]
     pieces = plan.pieces(todo)
     assert sum(map(len, pieces)) == len(todo)
     assert all(len({(c.architecture, c.seed) for c in piece}) == 1 and len(piece) <= plan.PIECE_RUNS for piece in pieces)
@@ -122,6 +122,10 @@ def test_stage_2_is_planned_at_the_alphas_stage_1_selected():
     stage2 = plan._variants(settings, rows)
     assert {(c.penalty, c.alpha) for c in stage2 if c.penalty != "none"} == {(p, 0.1) for p in DECORRELATION_PENALTIES}
     assert {c.seed for c in stage2} == set(settings.variant_seeds)
+    todo, waiting = plan.plan(settings, rows)
+    assert not waiting and not any(c.key() in rows for _, c in todo)
+    linear = [c for step, c in todo if step == "confounds/linear_code"]
+    assert {(c.code_activation, c.penalty, c.alpha) for c in linear} == {("linear", p, 0.1) for p in DECORRELATION_PENALTIES}
 
 
 def test_make_record_stops_before_the_budget(folder, monkeypatch, capsys):

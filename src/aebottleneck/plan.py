@@ -10,6 +10,7 @@ piece would overrun the budget, and prints what is left.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 import time
@@ -44,7 +45,7 @@ def _decorrelation(settings, rows):
 
 
 def _fashion(settings, rows):
-    return _decorrelation(load_profile(settings.name, dataset="fashion_mnist"), rows)
+    return _decorrelation(dataclasses.replace(settings, dataset="fashion_mnist"), rows)
 
 
 def _selection(settings, rows):
@@ -57,23 +58,43 @@ def _linear_code(settings, rows):
     return [c for n in settings.bottlenecks for c in linear_code_grid(settings, n)]
 
 
-def _variants(settings, rows):
-    """Stage 2: the variant seeds at the alphas stage 1 selected; None until stage 1 is recorded."""
+def _selected(settings, rows) -> dict[int, dict[str, float]] | None:
+    """n -> penalty -> the alpha stage 1 selected (report.alpha_selection on the record's stage-1
+    rows); None until every stage-1 run is recorded."""
     import pandas as pd
 
     from . import report
-    from .experiments import variant_grid
 
     stage1 = _selection(settings, rows)
     if any(c.key() not in rows for c in stage1):
         return None
-    frame = pd.DataFrame([rows[c.key()] for c in stage1])
-    chosen = report.alpha_selection(frame).query("selected")
-    configs = []
-    for n in settings.bottlenecks:
-        at_n = chosen[chosen.bottleneck == n]
-        configs += variant_grid(settings, n, {p: float(a) for p, a in zip(at_n.penalty, at_n.alpha)})
-    return configs
+    chosen = report.alpha_selection(pd.DataFrame([rows[c.key()] for c in stage1])).query("selected")
+    return {n: {p: float(a) for p, a in zip(at_n.penalty, at_n.alpha)} for n, at_n in chosen.groupby("bottleneck")}
+
+
+def _variants(settings, rows, **fields):
+    """Stage 2: the variant seeds at the alphas stage 1 selected (with `fields`, e.g. a linear code)."""
+    from .experiments import variant_grid
+
+    selected = _selected(settings, rows)
+    return None if selected is None else [c for n in settings.bottlenecks for c in variant_grid(settings, n, selected[n], **fields)]
+
+
+# Plug and play (issue 33): the penalties at the alpha selected for the MLP on MNIST at this code size,
+# unchanged, on another autoencoder (the regularizers chapter's convolutional one) and another data set.
+PLUG_SIZE = 8
+PLUG_CONV = dict(arch="conv", hidden=(16, 32))
+
+
+def _plug_and_play(settings, rows):
+    from .experiments import variant_grid
+
+    selected = _selected(settings, rows)
+    if selected is None or PLUG_SIZE not in selected:
+        return None if selected is None else []
+    fashion = dataclasses.replace(settings, dataset="fashion_mnist")
+    return (variant_grid(settings, PLUG_SIZE, selected[PLUG_SIZE], **PLUG_CONV)
+            + variant_grid(fashion, PLUG_SIZE, selected[PLUG_SIZE]))
 
 
 def _student(settings, rows):
@@ -87,6 +108,9 @@ STEPS = [
     Step("penalty_variants/selection", _selection, "stage 1: each penalty's alpha, chosen on the selection seeds"),
     Step("penalty_variants/linear_code", _linear_code, "the linear-code standard runs of the bottleneck check"),
     Step("penalty_variants/table", _variants, "stage 2: the variant seeds at the selected alphas"),
+    Step("confounds/linear_code", lambda s, r: _variants(s, r, code_activation="linear"),
+         "every penalty on the linear code, the stronger baseline, at the LeakyReLU code's alphas"),
+    Step("confounds/plug_and_play", _plug_and_play, "every penalty, alpha unchanged, on the conv AE and Fashion-MNIST"),
     Step("datasets", _fashion, "the paper's grid on Fashion-MNIST"),
     Step("activations_losses", _student, "the student report's models"),
 ]
@@ -208,8 +232,11 @@ def main(argv: list[str] | None = None) -> None:
         device = pick_device(args.device).type
     except (ConfigError, ValueError, RuntimeError) as exc:
         sys.exit(f"error: {exc}")
-    rate = SECONDS_PER_MODEL_EPOCH[device] if args.dry_run else run(settings, budget, device)
-    print(left_message(settings, rate), flush=True)
+    try:
+        rate = SECONDS_PER_MODEL_EPOCH[device] if args.dry_run else run(settings, budget, device)
+        print(left_message(settings, rate), flush=True)
+    except record.RecordError as exc:
+        sys.exit(f"error: {exc}")
 
 
 if __name__ == "__main__":
