@@ -54,7 +54,7 @@ def variants(diffs, p_holm, runaway=(0, 0, 0), corr=(0.1, 0.1, 0.1), std_scale=1
     ((-0.001, -0.002, -0.001), (0.01, 0.02, 0.04), (0, 0, 0), "supported"),
     ((-0.001, -0.002, -0.001), (0.01, 0.02, 0.06), (0, 0, 0), "not supported"),   # one cell fails after Holm
     ((0.2, 0.1, 0.05), (0.01, 0.01, 0.02), (0, 0, 0), "contradicted"),
-    ((0.2, 0.1, 0.05), (np.nan,) * 3, (5, 5, 5), "not supported"),                # worse, but runaway: untested
+    ((0.2, 0.1, 0.05), (np.nan,) * 3, (5, 5, 5), "not tested"),                   # worse, but runaway: untested
     ((0.2, -0.001, 0.05), (np.nan, 0.5, np.nan), (5, 0, 5), "not supported"),
 ])
 def test_consistent_gain_needs_every_cell_better_after_holm(diffs, p_holm, runaway, word):
@@ -67,6 +67,45 @@ def test_a_runaway_cell_is_never_counted_better_even_with_a_small_p():
     for p_first in (0.001, np.nan):     # whether or not a p was (wrongly) given to the runaway cell
         table = variants((-0.01, -0.01, -0.01), (p_first, 0.001, 0.001), runaway=(1, 0, 0))
         assert verdict.boost_claim(table)["verdict"] == "not supported"
+
+
+def runaway_rows(signed_away, standard_away=0, runs=15):
+    """report.runaway_table's rows: eq. 3 and a bounded penalty against the standard loss."""
+    return pd.DataFrame([("signed", runs, signed_away, runs, standard_away), ("squared", runs, 0, runs, standard_away)],
+                        columns=["variant", "runs", "runaway", "standard_runs", "standard_runaway"])
+
+
+@pytest.mark.parametrize("signed_away, word", [(15, "contradicted"), (3, "not tested")])
+def test_divergence_is_an_outcome_tested_exactly(signed_away, word):
+    """Issue 33: every eq. 3 run ran away and no standard run did: Fisher's exact test (Holm with
+    the table's cells) contradicts the claim on that ground; 3 of 15 is not enough, and with every
+    RMSE cell untested the word is "not tested"."""
+    from scipy.stats import fisher_exact
+
+    rows = runaway_rows(signed_away)
+    rows["p_value"] = [fisher_exact([[a, n - a], [b, m - b]], alternative="greater").pvalue
+                       for a, n, b, m in zip(rows.runaway, rows.runs, rows.standard_runaway, rows.standard_runs)]
+    row = verdict.boost_claim(variants((0.2, 0.1, 0.05), (np.nan,) * 3, (5, 5, 5)), rows)
+    assert row["verdict"] == word
+    assert row["evidence"].startswith("Ground: divergence" if word == "contradicted" else "Ground: none")
+    assert f"ran away in {signed_away} of 15 runs, the standard loss in 0 of 15" in row["evidence"]
+
+
+def test_the_runaway_table_pools_seeds_and_sizes_against_the_same_standard_cells():
+    from aebottleneck import report
+
+    rows = []
+    for n in (8, 4):
+        for seed in (3, 4, 5):
+            rows.append(dict(bottleneck=n, seed=seed, penalty="none", alpha=0.0, val_rmse=0.2, test_rmse=0.2, runaway=False))
+            rows.append(dict(bottleneck=n, seed=seed, penalty="signed", alpha=0.01, val_rmse=0.3, test_rmse=0.4, runaway=True))
+            rows.append(dict(bottleneck=n, seed=seed, penalty="squared", alpha=0.1, val_rmse=0.2, test_rmse=0.2,
+                             runaway=seed == 3 and n == 8))
+    frame = pd.DataFrame(rows).assign(code_activation="leaky_relu", diverged=False)
+    table = report.runaway_table(frame.assign(method=np.where(frame.penalty == "none", "standard", "penalty"))).set_index("variant")
+    assert table.loc["signed", ["runs", "runaway", "standard_runs", "standard_runaway"]].tolist() == [6, 6, 6, 0]
+    assert table.loc["signed", "p_value"] == pytest.approx(1 / 924)          # C(12, 6): all six away by chance
+    assert table.loc["squared", "runaway"] == 1 and table.loc["squared", "p_value"] == pytest.approx(0.5)
 
 
 def penalty_runs(corr_gap, runaway=False, seeds=(3, 4, 5, 6)):

@@ -188,6 +188,28 @@ def holm(p: pd.Series) -> pd.Series:
     return adjusted
 
 
+RUNAWAY_COLUMNS = ["variant", "runs", "runaway", "standard_runs", "standard_runaway", "p_value"]
+
+
+def runaway_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Divergence as an outcome of its own: per penalty, how many of its runs at the selected alpha
+    ran away against the standard loss's runs of the same seeds and code sizes, pooled over both,
+    and Fisher's exact test (one-sided: the penalty runs away more often). Exact at any count,
+    0 of N standard runs included. `frame`: runs_frame rows of one code activation."""
+    from scipy.stats import fisher_exact
+
+    chosen = selected_runs(frame)
+    standard = chosen[chosen.method == "standard"]
+    rows = []
+    for penalty, group in chosen[chosen.method == "penalty"].groupby("penalty", sort=False):
+        base = standard.merge(group[["bottleneck", "seed"]], on=["bottleneck", "seed"])     # the same cells
+        away, n, base_away, base_n = int(group.runaway.sum()), len(group), int(base.runaway.sum()), len(base)
+        p = fisher_exact([[away, n - away], [base_away, base_n - base_away]], alternative="greater").pvalue
+        rows.append({"variant": penalty, "runs": n, "runaway": away, "standard_runs": base_n,
+                     "standard_runaway": base_away, "p_value": float(p)})
+    return pd.DataFrame(rows, columns=RUNAWAY_COLUMNS)
+
+
 def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (n, variant, code activation) at the selected alpha: test RMSE, code
     correlation and scale, and the paired difference to the standard loss over the same seeds
