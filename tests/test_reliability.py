@@ -93,3 +93,92 @@ def test_a_bad_switch_fails_before_any_work(monkeypatch, capsys, tmp_path):
     assert main(["data", "--profile", "quick", "--output-dir", str(tmp_path / "out")]) == 2
     assert "AEB_DOWNLOAD='nope' is not allowed: an on/off switch" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# Issue 32: a tweak never overwrites the record, and one site never mixes two requests.
+def load_profile_keywords(name: str) -> set[str]:
+    """The keyword names the notebook passes to load_profile (in any of its code cells)."""
+    import ast
+
+    notebook = json.loads((SOURCES / f"{name}.ipynb").read_text())
+    names = set()
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        tree = ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "load_profile":
+                names |= {kw.arg for kw in node.keywords}
+    return names
+
+
+@pytest.mark.parametrize("name", chapters())
+def test_every_parameter_that_can_change_a_table_enters_the_request(name):
+    """Each declared parameter but the profile (named positionally) and the device (a run's key
+    does not name it) reaches load_profile, whose name then carries a digest of every override."""
+    declared = set(declared_parameters(SOURCES / f"{name}.ipynb")) - {"profile", "device"}
+    assert declared <= load_profile_keywords(name), declared - load_profile_keywords(name)
+
+
+@pytest.mark.parametrize("name", chapters())
+def test_chapter_defaults_are_the_notebooks_own(name):
+    from aebottleneck.config import CHAPTER_DEFAULTS
+
+    declared = declared_parameters(SOURCES / f"{name}.ipynb")
+    for key in set(declared) & set(CHAPTER_DEFAULTS):
+        assert declared[key] == CHAPTER_DEFAULTS[key], (name, key)
+
+
+@pytest.mark.parametrize("key, value", [("l1_alphas", [0.01]), ("linear_lr", 0.01), ("perplexity", 10.0),
+                                        ("bottleneck", 16), ("conv_channels", [8, 16])])
+def test_a_chapter_parameter_other_than_its_default_is_a_custom_request(key, value, results):
+    from aebottleneck.config import CHAPTER_DEFAULTS
+
+    custom = load_profile("quick", **{key: value})
+    assert custom.name.startswith("quick-custom-") and custom.tables_dir() != load_profile("quick").tables_dir()
+    assert json.loads((custom.tables_dir() / "overrides.json").read_text()) == {"profile": "quick", key: value}
+    assert load_profile("quick", **{key: CHAPTER_DEFAULTS[key]}).name == "quick"     # the default is no override
+
+
+def test_outside_a_checkout_is_an_error_not_a_new_results_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AEB_RESULTS_DIR", raising=False)
+    with pytest.raises(ConfigError, match="not inside a checkout.*AEB_RESULTS_DIR"):
+        load_profile("quick").tables_dir()
+    assert not (tmp_path / "results").exists()
+    monkeypatch.setenv("AEB_RESULTS_DIR", str(tmp_path / "mine"))                   # the explicit setting
+    assert load_profile("quick").tables_dir() == tmp_path / "mine" / "quick"
+
+
+def test_one_site_never_mixes_two_requests(tmp_path):
+    from aebottleneck.execute import claim_output_dir
+
+    site = tmp_path / "executed"
+    site.mkdir()
+    claim_output_dir(site, {"profile": "paper", "dataset": "mnist", "overrides": {}})
+    claim_output_dir(site, {"profile": "paper", "dataset": "mnist", "overrides": {}})            # the same request
+    for other in ({"profile": "quick", "dataset": "mnist", "overrides": {}},
+                  {"profile": "paper", "dataset": "mnist", "overrides": {"l1_alphas": [0.01]}}):
+        with pytest.raises(ConfigError, match="holds the pages of another request"):
+            claim_output_dir(site, other)
+
+
+def test_overrides_are_what_differs_from_a_notebooks_defaults():
+    from aebottleneck.execute import overrides_of
+
+    assert overrides_of(["regularizers"], {"dataset": "fashion_mnist", "device": "cpu", "rho": 0.05}, SOURCES) == {}
+    assert overrides_of(["regularizers"], {"rho": 0.1, "seeds": [0]}, SOURCES) == {"rho": 0.1, "seeds": [0]}
+
+
+def test_an_overridden_page_says_so_below_its_title(tmp_path):
+    import nbformat
+
+    from aebottleneck.execute import override_banner
+
+    page = tmp_path / "page.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"),
+                                                   nbformat.v4.new_code_cell("1")]), page)
+    override_banner(page, "paper", {"l1_alphas": [0.01]})
+    cells = nbformat.read(page, as_version=4).cells
+    assert cells[0].source == "# Title" and "overrides of the `paper` profile: `l1_alphas = [0.01]`" in cells[1].source

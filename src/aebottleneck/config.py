@@ -235,12 +235,32 @@ def _read_profiles() -> dict:
     return tomllib.loads(text)
 
 
+# The parameters a chapter declares for itself (not profile settings), with the defaults its
+# notebook's parameters cell declares (tests/test_reliability.py checks both agree). Any value
+# other than these makes the request a custom one: its tables go to a folder of their own.
+CHAPTER_DEFAULTS = {
+    "perplexity": 30.0,                                        # embeddings
+    "sparsity_alphas": [0.001, 0.01], "overcomplete_size": 1024, "linear_lr": 0.005,   # pca_vs_ae
+    "bottleneck": 32, "l1_alphas": [0.0001, 0.001], "l2_alphas": [0.001], "kl_alphas": [0.001],  # regularizers
+    "rho": 0.05, "topk": [8], "gaussian_level": 0.3, "masking_level": 0.3,
+    "test_levels": [0.1, 0.2, 0.3, 0.4, 0.5], "conv_channels": [16, 32],
+}
+
 LIST_SETTINGS = ("seeds", "alphas", "bottlenecks", "selection_seeds", "variant_seeds", "variant_alphas")
+
+
+def _same(value, default) -> bool:
+    """A parameter equal to its default (1 == 1.0; lists and tuples alike)."""
+    if isinstance(default, list):
+        return isinstance(value, (list, tuple)) and len(value) == len(default) and all(map(_same, value, default))
+    return not isinstance(value, (list, tuple, bool)) and value == default
 
 
 def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
     """The named profile on `dataset`, with `overrides` (notebook parameters that are not None)
-    applied."""
+    applied. A chapter's own parameter (CHAPTER_DEFAULTS) changes no setting here, but a value
+    other than its default enters the request's identity: the name gets the digest of every
+    override, so the profile's own tables are written only by a request with none."""
     profiles = _read_profiles()
     check_choice("profile", name, tuple(profiles))
     check_choice("dataset", dataset, DATASETS)
@@ -249,11 +269,12 @@ def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
     if set(values) != known:
         raise ConfigError(f"profile {name!r} in profiles.toml must set exactly {sorted(known)}; "
                           f"it sets {sorted(values)}")
-    overrides = {k: v for k, v in overrides.items() if v is not None}
+    overrides = {k: v for k, v in overrides.items() if v is not None and not (k in CHAPTER_DEFAULTS and _same(v, CHAPTER_DEFAULTS[k]))}
     for key, value in overrides.items():
-        if key not in known:
-            _fail(key, value, f"not a profile setting; known: {', '.join(sorted(known))}")
-        values[key] = value
+        if key not in known and key not in CHAPTER_DEFAULTS:
+            _fail(key, value, f"not a profile setting or chapter parameter; known: {', '.join(sorted(known | set(CHAPTER_DEFAULTS)))}")
+        if key in known:
+            values[key] = value
     for key in ("epochs", "batch_size", "train_size", "tsne_size"):
         check_int(key, values[key], minimum=1)
     check_int("train_size", values["train_size"], maximum=50_000)
@@ -287,12 +308,16 @@ def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
 # ---------------------------------------------------------------------------------- locations
 
 def project_root() -> Path:
-    """The checkout: the nearest folder at or above the working directory holding _toc.yml."""
+    """The checkout: the nearest folder at or above the working directory holding _toc.yml and
+    src/aebottleneck. Outside one, an error: a notebook copied elsewhere would otherwise make a
+    new results folder beside it and train everything again."""
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if (folder / "_toc.yml").is_file() and (folder / "src" / "aebottleneck").is_dir():
             return folder
-    return here
+    raise ConfigError(f"{here} is not inside a checkout of this project (no folder at or above it holds "
+                      "_toc.yml and src/aebottleneck): run from the checkout, or set AEB_RESULTS_DIR (and "
+                      "AEB_DATA_DIR, AEB_RECORD_DIR) to say where results, data and the record are")
 
 
 FLAG_SPELLINGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}

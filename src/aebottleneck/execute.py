@@ -138,6 +138,49 @@ def prepare_page(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
+REQUEST_FILE = ".request.json"   # in an output folder: the one request whose pages it holds
+
+
+def overrides_of(names: list[str], parameters: dict, source_dir: Path) -> dict:
+    """The parameters that differ from the default of a notebook that declares them: what makes a
+    request other than the profile as is (the data set and device are not overrides: a data set's
+    pages get a site of their own, and a run's key does not name the device)."""
+    declared = {}
+    for name in names:
+        declared |= declared_parameters(source_dir / f"{name}.ipynb")
+    return {k: v for k, v in parameters.items() if k not in ("dataset", "device") and v != declared.get(k)}
+
+
+def claim_output_dir(output_dir: Path, request: dict) -> None:
+    """An output folder holds the pages of one request (profile, data set, overrides): executing
+    another request into it is refused, so one site never mixes two (its verdict and the numbers
+    its pages quote come from one request)."""
+    import json
+
+    path = output_dir / REQUEST_FILE
+    text = json.dumps(request, sort_keys=True)
+    if path.is_file() and path.read_text() != text:
+        raise ConfigError(f"--output-dir={str(output_dir)!r} holds the pages of another request ({path.read_text()}); "
+                          f"this one is {text}. One site never mixes two: pass another --output-dir, or delete "
+                          f"{output_dir} to build it again for this request")
+    from .files import save_text
+
+    save_text(text, path)
+
+
+def override_banner(path: Path, profile: str, overrides: dict) -> None:
+    """Say on an executed page, below its title, which overrides made it."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    listed = ", ".join(f"`{k} = {v!r}`" for k, v in overrides.items())
+    cell = nbformat.v4.new_markdown_cell(f"```{{note}}\nThis page was executed with overrides of the `{profile}` profile: "
+                                         f"{listed}. Its tables are those of this request, not the profile's.\n```")
+    first = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown"), -1)
+    notebook.cells.insert(first + 1, cell)
+    nbformat.write(notebook, path)
+
+
 class NotebookError(RuntimeError):
     """A cell raised: names the notebook, the cell and the error, and where the traceback is."""
 
@@ -148,7 +191,9 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
     source_dir = project_root() / "notebooks"
     check_output_dir(output_dir, source_dir)
     check_request(names, profile, parameters, source_dir)
+    overrides = overrides_of(names, parameters, source_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    claim_output_dir(output_dir, {"profile": profile, "dataset": parameters.get("dataset", "mnist"), "overrides": overrides})
     for name in names:
         page, running, failed = (output_dir / f"{stem}.ipynb" for stem in (name, f".{name}.running", f"{name}.failed"))
         print(f"[execute] {name} (profile={profile}{''.join(f', {k}={v!r}' for k, v in parameters.items())})",
@@ -168,6 +213,8 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
                     f"executed copy with the full traceback is {failed}; {page} was left as it was") from exc
             raise
         prepare_page(running)
+        if overrides:
+            override_banner(running, profile, overrides)
         os.replace(running, page)
         failed.unlink(missing_ok=True)
 
