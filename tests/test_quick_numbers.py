@@ -230,10 +230,10 @@ def test_verdict_is_its_rules_applied_to_the_chapters_tables():
     assert path.is_file(), f"{path} is missing: the verdict notebook did not run"
     written = pd.read_csv(path)
     assert list(written.columns) == CLAIM_COLUMNS and len(written) == 5
-    assert written.equals(claims(read_tables(QUICK), load_profile("quick").variant_seeds).astype(written.dtypes.to_dict()))
+    assert written.equals(claims(read_tables(QUICK), load_profile("quick")).astype(written.dtypes.to_dict()))
     verdicts = dict(zip(written.claim, written.verdict))
-    # eq. 3 runs away in the quick profile (test_eq3_runs_away_with_its_signature), which decides these two
-    assert verdicts["Table 1"] == "not reproduced" and verdicts["Plug and play"] == "not supported"
+    # the quick profile is not the paper's protocol; no penalty is trained on another autoencoder there
+    assert verdicts["Table 1"] == "not comparable" and verdicts["Plug and play"] == "not tested"
 
 
 def test_figure1_and_low_rate_tables(runs):

@@ -58,29 +58,51 @@ def paired_cells(cells: list[tuple[np.ndarray, bool]]) -> tuple[int, int]:
     return int((significant & (tested.diff_mean < 0)).sum()), int((significant & (tested.diff_mean > 0)).sum())
 
 
-def table1_claim(table1: pd.DataFrame, runs: pd.DataFrame) -> dict:
-    """Table 1 as written: a column is reproduced where the paper's mean lies in the 95% t
-    interval of our seeds at every code size. A runaway run is chaotic, so a column holding
-    one is not reproduced whatever its mean."""
+# Table 1 is reproduced when each of our cells is shown equivalent to the paper's mean within
+# this margin, stated before the paper-scale runs: 2% of the paper's RMSE (0.0026 at n = 8, 0.0039
+# at n = 2), far above the paper's rounding to 4 decimals and far below the gaps between code
+# sizes (>= 0.03). The interval it uses is the TOST one: 90% t interval of our mean minus the paper's.
+REPRODUCTION_MARGIN = 0.02
+
+
+def table1_cells(table1: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per (n, column): our mean minus the paper's, its 90% t interval, the margin, and
+    the cell's runaway runs (a runaway cell gets no interval)."""
     paper_runs = runs[(runs.chapter == "decorrelation") & (runs.code_activation == "leaky_relu")]
-    selected = {n: table1[(table1.bottleneck == n) & (table1.method == "penalty")].alpha.iloc[0] for n in PAPER_BY_N.index}
-    inside, gaps, runaway = {"standard": 0, "penalty": 0}, {"standard": [], "penalty": []}, []
+    rows = []
     for n, paper in PAPER_BY_N.iterrows():
         at_n = paper_runs[paper_runs.bottleneck == n]
+        alpha = table1[(table1.bottleneck == n) & (table1.method == "penalty")].alpha.iloc[0]
         for method, group in (("standard", at_n[at_n.penalty == "none"]),
-                              ("penalty", at_n[(at_n.penalty == "signed") & np.isclose(at_n.alpha, selected[n])])):
-            low, high = t_interval(group.test_rmse)
-            inside[method] += int(low <= paper[method] <= high)
-            gaps[method].append(group.test_rmse.mean() - paper[method])
-        runaway += list(group.runaway)
-    sizes = len(PAPER_BY_N)
-    reproduced = inside["standard"] == inside["penalty"] == sizes and not any(runaway)
-    evidence = (f"Ours minus the paper's: standard {_span(gaps['standard'])}, penalty {_span(gaps['penalty'])}. "
-                f"The paper's mean lies in our 95% seed interval at {inside['standard']} (standard) and "
-                f"{inside['penalty']} (penalty) of {sizes} code sizes; {sum(runaway)} of the penalty column's "
-                f"{len(runaway)} runs ran away.")
+                              ("penalty", at_n[(at_n.penalty == "signed") & np.isclose(at_n.alpha, alpha)])):
+            away = int(group.runaway.sum())
+            low, high = t_interval(group.test_rmse, level=1 - 2 * LEVEL) if not away else (np.nan, np.nan)
+            rows.append({"bottleneck": n, "method": method, "diff": group.test_rmse.mean() - paper[method],
+                         "low": low - paper[method], "high": high - paper[method],
+                         "margin": REPRODUCTION_MARGIN * paper[method], "n_runaway": away})
+    return pd.DataFrame(rows)
+
+
+def table1_claim(table1: pd.DataFrame, runs: pd.DataFrame, paper_protocol: bool = True) -> dict:
+    """Table 1 as written, by equivalence: reproduced when every cell's 90% interval of our mean
+    minus the paper's lies inside +-REPRODUCTION_MARGIN of the paper's value (TOST at 5%), not
+    reproduced when a cell's interval lies wholly outside it or holds a runaway run, inconclusive
+    otherwise (a wide interval is never a hit), and not comparable for a profile that is not the
+    paper's protocol."""
+    cells = table1_cells(table1, runs)
+    inside = (cells.low >= -cells.margin) & (cells.high <= cells.margin)
+    outside = (cells.low > cells.margin) | (cells.high < -cells.margin) | (cells.n_runaway > 0)
+    word = ("not comparable" if not paper_protocol else "reproduced" if inside.all()
+            else "not reproduced" if outside.any() else "inconclusive")
+    shown = "; ".join(f"n = {r.bottleneck} {r.method} {r.diff:+.4f} " + (f"[{r.low:+.4f}, {r.high:+.4f}]" if not r.n_runaway
+                                                                          else f"({r.n_runaway} runaway runs)")
+                      for r in cells.itertuples())
+    evidence = (f"{'Not the paper protocol (fewer epochs or images): shown, not judged. ' if not paper_protocol else ''}"
+                f"Ours minus the paper's, with the 90% interval the rule uses: {shown}. Margin: "
+                f"{REPRODUCTION_MARGIN:.0%} of the paper's value. Inside it at {int(inside.sum())} of {len(cells)} cells, "
+                f"wholly outside (or runaway) at {int(outside.sum())}.")
     return {"claim": "Table 1", "paper": "test RMSE 0.1289/0.1284, 0.1688/0.1676, 0.1974/0.1969 (standard/penalty, n = 8, 4, 2)",
-            "verdict": "reproduced" if reproduced else "not reproduced", "evidence": evidence}
+            "verdict": word, "evidence": evidence}
 
 
 def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> dict:
@@ -161,16 +183,22 @@ def compact_classes_claim(figure1: pd.DataFrame, code_quality: pd.DataFrame) -> 
 
 
 def plug_and_play_claim(runs: pd.DataFrame) -> dict:
-    """'Plug and play into any autoencoder': eq. 3 was trained in the paper's MLP only, so the
-    row says how often it ran away there, at the paper's alphas and at the wider grid."""
+    """'Plug and play into any autoencoder': decided by the penalties trained, alpha unchanged, on
+    another autoencoder or data set (chapter 'plug_and_play'); while none is, "not tested", with
+    how often eq. 3 ran away in the paper's MLP at the paper's alphas and at the wider grid."""
     signed = runs[runs.penalty == "signed"]
     paper = signed[signed.chapter == "decorrelation"].drop_duplicates("key")
     wider = signed[(signed.chapter == "penalty_variants") & ~signed.key.isin(paper.key)].drop_duplicates("key")
-    evidence = (f"Eq. 3 was trained only in the paper's MLP. There it ran away in {int(paper.runaway.sum())} of "
-                f"{len(paper)} runs at the paper's alphas ({', '.join(f'{a:g}' for a in sorted(paper.alpha.unique()))}) "
-                f"and in {int(wider.runaway.sum())} of {len(wider)} runs of the penalty chapter's wider grid.")
+    elsewhere = signed[signed.chapter == "plug_and_play"]
+    evidence = (f"Eq. 3 ran away in {int(paper.runaway.sum())} of {len(paper)} runs of the paper's MLP at the paper's "
+                f"alphas ({', '.join(f'{a:g}' for a in sorted(paper.alpha.unique()))}) and in "
+                f"{int(wider.runaway.sum())} of {len(wider)} runs of the penalty chapter's wider grid. ")
+    if elsewhere.empty:
+        return {"claim": "Plug and play", "paper": "the penalty can be added to any autoencoder",
+                "verdict": "not tested", "evidence": evidence + "No penalty has been trained on another autoencoder yet."}
+    evidence += f"On other autoencoders and data: eq. 3 ran away in {int(elsewhere.runaway.sum())} of {len(elsewhere)} runs."
     return {"claim": "Plug and play", "paper": "the penalty can be added to any autoencoder",
-            "verdict": "not supported" if signed.runaway.any() else "not tested", "evidence": evidence}
+            "verdict": "not supported" if elsewhere.runaway.any() else "not tested", "evidence": evidence}
 
 
 def table_runaway(runs: pd.DataFrame, variant_seeds) -> pd.DataFrame:
@@ -179,9 +207,11 @@ def table_runaway(runs: pd.DataFrame, variant_seeds) -> pd.DataFrame:
     return runaway_table(ours.assign(method=np.where(ours.penalty == "none", "standard", "penalty")))
 
 
-def claims(tables: dict[str, pd.DataFrame], variant_seeds) -> pd.DataFrame:
-    """The verdict table: one row per claim, in the paper's order (variant_seeds: the penalty table's seeds)."""
-    rows = [table1_claim(tables["table1"], tables["runs"]),
+def claims(tables: dict[str, pd.DataFrame], settings) -> pd.DataFrame:
+    """The verdict table: one row per claim, in the paper's order, for the profile `settings` (its
+    variant seeds are the penalty table's; only the paper profile on MNIST is the paper's protocol)."""
+    variant_seeds = settings.variant_seeds
+    rows = [table1_claim(tables["table1"], tables["runs"], settings.name == "paper" and settings.dataset == "mnist"),
             boost_claim(tables["penalty_variants"], table_runaway(tables["runs"], variant_seeds)),
             diversity_claim(tables["penalty_variants"], tables["runs"], variant_seeds),
             compact_classes_claim(tables["figure1"], tables["code_quality"]), plug_and_play_claim(tables["runs"])]
