@@ -47,6 +47,14 @@ def test_low_rate_counts_only_tested_cells_after_holm():
     assert numbers["gain_span"] == "-0.0100 to +0.0200" and numbers["pca_beats_ae_low"] == 1
 
 
+def test_equal_rate_counts_only_tested_cells_after_holm():
+    table = pd.DataFrame({"diff_mean": [-0.01, 0.02, -0.5, 0.03], "p_value": [0.001, 0.001, float("nan"), 0.01],
+                          "p_holm": [0.002, 0.003, float("nan"), 0.02]})
+    numbers = findings.equal_rate(table, [2, 3])
+    assert (numbers["cells"], numbers["tested"], numbers["better"], numbers["worse"]) == (4, 3, 1, 2)
+    assert numbers["span"] == "-0.0100 to +0.0300" and numbers["bits"] == "2, 3"
+
+
 def test_knn_gains_compare_each_penalty_with_the_standard_model():
     quality = pd.DataFrame({"bottleneck": [2] * 4, "method": ["PCA", "standard", "signed", "abs"],
                             "knn_accuracy": [0.4, 0.5, 0.45, 0.6]})

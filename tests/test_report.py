@@ -1,4 +1,5 @@
 """Tables of the book: the protocol rules of report on hand-made runs."""
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -100,8 +101,10 @@ def test_run_record_and_chapter_rows(tmp_path):
 
 def test_rate_distortion_table_from_quantised_mse():
     curves = pd.DataFrame({"method": ["PCA", "standard", "standard"], "bottleneck": [4, 2, 2], "bits_per_dim": [3, 8, 8],
-                           "seed": [0, 0, 1], "mse": [0.01, 0.00005, 0.00015]})
+                           "seed": [0, 0, 1], "mse": [0.01, 0.00005, 0.00015], "entropy_bits": [9.0, 10.0, 12.0],
+                           "joint_bits": [np.nan, 9.0, 11.0]})
     table = report.rate_distortion_table(curves, "mnist")
+    assert table.entropy_bits.tolist() == [9.0, 11.0] and table.joint_bits.tolist()[1] == 10.0
     assert list(table.columns) == report.RATE_DISTORTION_COLUMNS
     assert table.bits_per_image.tolist() == [12, 16]
     assert table.rmse.tolist() == pytest.approx([0.1, 0.01])      # the root of the mean MSE over seeds
@@ -256,3 +259,30 @@ def test_a_text_cell_is_shown_as_it_is_whatever_the_format_of_its_column(tmp_pat
     (tmp_path / "t.csv").write_text("x\n")
     shown = pages.table_html(pd.DataFrame({"paper": ["a claim", 0.12], "rmse_mean": [0.12345, None]}), tmp_path / "t.csv")
     assert ">a claim<" in shown and ">0.1200<" in shown and ">0.1235<" in shown and pages.MISSING in shown
+
+
+def test_entropy_rates_see_what_a_fixed_length_rate_cannot():
+    """Two perfectly correlated dimensions: the sum of their entropies counts the shared bit
+    twice, their joint entropy once; n b counts 2 b whatever the codes."""
+    from aebottleneck.metrics import code_entropies
+
+    g = np.repeat([0.0, 1.0], 500)
+    marginal, joint = code_entropies(np.stack([g, g], axis=1), np.zeros(2), np.ones(2), bits=1)
+    assert marginal == pytest.approx(2.0) and joint == pytest.approx(1.0)
+    _, too_many = code_entropies(np.stack([g, g], axis=1), np.zeros(2), np.ones(2), bits=8)   # 65536 cells > N / 10
+    assert np.isnan(too_many)
+
+
+def test_equal_rate_compares_runs_where_their_entropy_rates_meet():
+    rows = []
+    for seed in (0, 1, 2):
+        for b in (2, 3, 4, 5):
+            rows.append(dict(method="standard", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False,
+                             entropy_bits=2.0 * b, mse=(0.3 - 0.02 * b) ** 2))
+            rows.append(dict(method="squared", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False,    # cheaper codes:
+                             entropy_bits=2.0 * b - 1, mse=(0.3 - 0.02 * b - 0.001 * seed) ** 2))     # 1 bit less
+    table = report.equal_rate_table(pd.DataFrame(rows), bits_per_dim=(3,))
+    (row,) = table.itertuples()
+    assert row.rate_bits == 6 and row.n_seeds == 3
+    # at 6 bits the penalty's codes are at b = 3.5: RMSE 0.23 - 0.001 seed, against the standard's 0.24
+    assert row.diff_mean == pytest.approx(-0.011) and row.p_holm == row.p_value

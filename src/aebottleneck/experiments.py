@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -16,7 +17,8 @@ from . import report
 from .cache import get_runs
 from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
 from .data import corrupt, load_splits, noise_draws
-from .metrics import class_silhouette, code_scores, fit_pca, pca_codes, pca_quantized_mse, pca_rmse, quantized_mse
+from .metrics import (class_silhouette, code_entropies, code_scores, fit_pca, pca_codes, pca_quantized_mse, pca_rmse,
+                      quantized_mse)
 from .model import StackedAutoencoder
 from .train import evaluate
 
@@ -210,21 +212,36 @@ def evaluation(settings: Profile, device: str | None = None) -> Evaluation:
                       models=penalty_models(settings, device), pca=fit_pca(train, max(settings.bottlenecks)))
 
 
+def entropy_rates(train_codes: np.ndarray, bits: list[int]) -> list[tuple[float, float]]:
+    """metrics.code_entropies of training codes (N, n) at each b, on their own range; NaN for
+    non-finite codes (a runaway run)."""
+    if not np.isfinite(train_codes).all():
+        return [(np.nan, np.nan)] * len(bits)
+    low, high = train_codes.min(axis=0), train_codes.max(axis=0)
+    return [code_entropies(train_codes, low, high, b) for b in bits]
+
+
 def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.DataFrame:
     """Test MSE after uniform quantisation of each code dimension to `bits`, one row per method,
-    code size, bits and seed (PCA: seed 0), with whether the run ran away: the rows of
-    report.rate_distortion_table and report.low_rate_table."""
+    code size, bits and seed (PCA: seed 0), with whether the run ran away and the rate an entropy
+    coder would reach on its training codes (entropy_bits: each dimension coded alone; joint_bits:
+    the whole code, where estimable): the rows of report.rate_distortion_table, low_rate_table
+    and equal_rate_table."""
     rows = []
     for n in bottlenecks:
         mse = pca_quantized_mse(setup.pca, setup.train, setup.test, n, bits)
-        rows += [{"method": "PCA", "bottleneck": n, "bits_per_dim": b, "seed": 0, "mse": m, "runaway": False}
-                 for b, m in zip(bits, mse)]
+        rates = entropy_rates(pca_codes(setup.pca, setup.train, n), bits)
+        rows += [{"method": "PCA", "bottleneck": n, "bits_per_dim": b, "seed": 0, "mse": m, "runaway": False,
+                  "entropy_bits": r[0], "joint_bits": r[1]} for b, m, r in zip(bits, mse, rates)]
     for (n, variant), group in setup.models.items():
-        mse = quantized_mse(StackedAutoencoder.from_runs(group), setup.train, setup.test, bits)    # (K, B)
-        for run, per_bits in zip(group, mse):
+        model = StackedAutoencoder.from_runs(group)
+        mse = quantized_mse(model, setup.train, setup.test, bits)                     # (K, B)
+        train_codes = model.codes(setup.train).numpy()                                  # (K, N, n)
+        for run, per_bits, codes in zip(group, mse, train_codes):
             runaway = report.is_runaway(run)
             rows += [{"method": variant, "bottleneck": n, "bits_per_dim": b, "seed": run["config"]["seed"],
-                      "mse": float(m), "runaway": runaway} for b, m in zip(bits, per_bits)]
+                      "mse": float(m), "runaway": runaway, "entropy_bits": r[0], "joint_bits": r[1]}
+                     for b, m, r in zip(bits, per_bits, entropy_rates(codes, bits))]
     return pd.DataFrame(rows)
 
 

@@ -96,6 +96,16 @@ def low_rate(low: pd.DataFrame, table: pd.DataFrame, bits: list[int]) -> dict:
             "pca_beats_ae_low": int((fewest["PCA"] < fewest["standard"]).sum()), "n_sizes": len(fewest)}
 
 
+def equal_rate(table: pd.DataFrame, bits: list[int]) -> dict:
+    """The equal-rate comparison (report.equal_rate_table) in numbers."""
+    tested = table[table.p_value.notna()]
+    significant = tested.p_holm < LEVEL
+    span = f"{tested.diff_mean.min():+.4f} to {tested.diff_mean.max():+.4f}" if len(tested) else "none"
+    return {"bits": ", ".join(map(str, bits)), "cells": len(table), "tested": len(tested), "span": span,
+            "better": int((significant & (tested.diff_mean < 0)).sum()),
+            "worse": int((significant & (tested.diff_mean > 0)).sum())}
+
+
 def knn_gains(quality: pd.DataFrame, methods: list[str], bottleneck: int) -> dict:
     """Where a penalised model's codes have a higher mean kNN accuracy than the standard model's
     (untested), the largest difference, and the three methods at code size `bottleneck`."""

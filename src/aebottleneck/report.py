@@ -268,15 +268,18 @@ def method_order(table: pd.DataFrame) -> list[str]:
     return ["PCA", "standard", *sorted(set(table.method) - {"PCA", "standard"})]
 
 
-RATE_DISTORTION_COLUMNS = ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "rmse", "psnr"]
+RATE_DISTORTION_COLUMNS = ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "entropy_bits",
+                           "joint_bits", "rmse", "psnr"]
 CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "logreg_accuracy", "trustworthiness",
                         "n_seeds"]
 
 
 def rate_distortion_table(curves: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """rate_distortion.csv from quantised test MSEs, one row per seed (method, bottleneck,
-    bits_per_dim, seed, mse): the MSE averaged over seeds, then bits per image, RMSE and PSNR."""
-    mean = curves.groupby(["method", "bottleneck", "bits_per_dim"], sort=False).mse.mean().reset_index()
+    bits_per_dim, seed, mse, entropy_bits, joint_bits): the MSE and entropy-coded rates averaged
+    over seeds, then the fixed-length bits per image, RMSE and PSNR."""
+    mean = (curves.groupby(["method", "bottleneck", "bits_per_dim"], sort=False)
+            .agg(mse=("mse", "mean"), entropy_bits=("entropy_bits", "mean"), joint_bits=("joint_bits", "mean")).reset_index())
     table = mean.assign(dataset=dataset, bits_per_image=mean.bottleneck * mean.bits_per_dim,
                         rmse=np.sqrt(mean.mse), psnr=mean.mse.map(psnr))
     return table[RATE_DISTORTION_COLUMNS].reset_index(drop=True)
@@ -301,6 +304,40 @@ def low_rate_table(curves: pd.DataFrame, bits=(2, 3, 4)) -> pd.DataFrame:
     table = pd.DataFrame(rows).reindex(columns=LOW_RATE_COLUMNS)
     table["p_holm"] = holm(table.p_value)                                    # the table is one family
     return table.sort_values(["bottleneck", "bits_per_dim", "method"], ascending=[False, True, True], ignore_index=True)
+
+
+EQUAL_RATE_COLUMNS = ["bottleneck", "rate_bits", "method", "diff_mean", "diff_ci_low", "diff_ci_high",
+                      "p_value", "p_holm", "n_seeds", "n_runaway"]
+
+
+def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4)) -> pd.DataFrame:
+    """Compression at equal entropy-coded rate: each run's quantised test RMSE interpolated (linear
+    in rate, between its b = 2..8 points) at n x b bits per image for each b of `bits_per_dim`
+    (entropy_bits: each dimension coded alone), minus the standard model's of the same seed and code size;
+    paired_inference, Holm across the table's tested cells, no interval on a runaway cell; a rate
+    outside a run's range leaves that cell out."""
+    ae = curves[curves.method != "PCA"].assign(rmse=lambda f: np.sqrt(f.mse))
+    at_rate = []
+    for (method, n, seed), run in ae.groupby(["method", "bottleneck", "seed"], sort=False):
+        run = run.sort_values("entropy_bits")
+        for rate in [n * b for b in bits_per_dim]:
+            inside = run.entropy_bits.notna().all() and run.entropy_bits.min() <= rate <= run.entropy_bits.max()
+            at_rate.append({"method": method, "bottleneck": n, "seed": seed, "rate_bits": rate, "runaway": run.runaway.any(),
+                            "rmse": float(np.interp(rate, run.entropy_bits, run.rmse)) if inside else np.nan})
+    at_rate = pd.DataFrame(at_rate)
+    standard = at_rate[at_rate.method == "standard"].set_index(["bottleneck", "rate_bits", "seed"]).rmse
+    rows = []
+    for (n, rate, method), cell in at_rate[at_rate.method != "standard"].groupby(["bottleneck", "rate_bits", "method"], sort=False):
+        base = standard.loc[(n, rate)]
+        cell = cell[cell.rmse.notna() & cell.seed.map(base.notna())]
+        if len(cell) < 2:
+            continue
+        row = {"bottleneck": n, "rate_bits": rate, "method": method, "n_seeds": len(cell), "n_runaway": int(cell.runaway.sum())}
+        row.update(paired_cell(cell.set_index("seed").rmse, base, row["n_runaway"] > 0))
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=EQUAL_RATE_COLUMNS)
+    table["p_holm"] = holm(table.p_value)
+    return table.sort_values(["bottleneck", "rate_bits", "method"], ascending=[False, True, True], ignore_index=True)
 
 
 def code_quality_table(per_run: pd.DataFrame, dataset: str) -> pd.DataFrame:
