@@ -54,6 +54,7 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "test_rmse_per_image": metrics["test_rmse_per_image"],
             "diverged": metrics["diverged_epoch"] >= 0 or not finite,
             "runaway": is_runaway(run),
+            "runaway_epoch": runaway_epoch(run["history"], cfg["alpha"]),     # -1: never (train.runaway_epoch)
             "corr_mean": mean_abs_offdiag(correlation_matrix(codes)) if finite else np.nan,
             "code_std_mean": float(run["code_std"].mean()),
             "near_zero": near_zero_fraction(codes) if finite else np.nan,
