@@ -113,7 +113,8 @@ def test_the_plan_holds_each_run_once_and_stage_2_waits_for_stage_1():
     assert all(len({(c.architecture, c.seed) for c in piece}) == 1 and len(piece) <= plan.PIECE_RUNS for piece in pieces)
 
 
-def test_stage_2_is_planned_at_the_alphas_stage_1_selected():
+def test_stage_2_is_planned_at_the_alphas_stage_1_selected(monkeypatch):
+    monkeypatch.setattr(plan, "missing_evaluations", lambda settings, rows: {})      # rows made by hand, no files
     settings = load_profile("quick", bottlenecks=[2])
     stage1 = plan._selection(settings, {})
     rows = {c.key(): {"bottleneck": 2, "code_activation": c.code_activation, "penalty": c.penalty, "alpha": c.alpha,
@@ -135,3 +136,25 @@ def test_make_record_stops_before_the_budget(folder, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "stopping" in out and "left to train for the quick profile" in out
     assert not (folder / "runs").exists()
+
+
+def test_a_steps_evaluations_are_recorded_with_its_runs_and_restored_or_retrained(folder, results, monkeypatch):
+    from aebottleneck import evaluations
+    from aebottleneck.cache import run_path
+
+    cfg = small_config(bottleneck=2)
+    monkeypatch.setattr(plan, "STEPS", [plan.Step("tiny", lambda s, r: [cfg], "a test", ("silhouette", "quantisation"))])
+    settings = load_profile("quick")
+    plan.run(settings, budget=3600, device="cpu")
+    assert -1 <= evaluations.recorded("silhouette", cfg.key())["silhouette"] <= 1
+    assert len(evaluations.recorded("quantisation", cfg.key())["mse"]) == len(evaluations.BITS)
+    assert plan.plan(settings, plan.record_rows())[0] == []
+    for path in (folder / "evaluations" / "silhouette").glob("*.json"):       # an evaluation added later:
+        path.unlink()
+    assert plan.missing_evaluations(settings, plan.record_rows()) == {cfg.key(): {"silhouette"}}
+    plan.evaluate_recorded(settings, plan.record_rows())                        # from the local weights
+    assert evaluations.recorded("silhouette", cfg.key()) is not None
+    for path in (folder / "evaluations" / "silhouette").glob("*.json"):
+        path.unlink()
+    run_path(cfg).unlink()                                                      # weights gone: trained again
+    assert [c.key() for _, c in plan.plan(settings, plan.record_rows())[0]] == [cfg.key()]

@@ -37,6 +37,7 @@ class Step:
     chapter: str
     runs: Callable[[Profile, dict], list[RunConfig] | None]
     reason: str                                   # one line: why the book needs these runs
+    evaluations: tuple[str, ...] = ()             # evaluations.REGISTRY names its pages read of these runs
 
 
 def _decorrelation(settings, rows):
@@ -104,10 +105,11 @@ def _student(settings, rows):
 
 
 STEPS = [
-    Step("decorrelation", _decorrelation, "Table 1 and Figure 1: the paper's grid (embeddings reuses it)"),
+    Step("decorrelation", _decorrelation, "Table 1 and Figure 1: the paper's grid (embeddings reuses it)", ("silhouette",)),
     Step("penalty_variants/selection", _selection, "stage 1: each penalty's alpha, chosen on the selection seeds"),
     Step("penalty_variants/linear_code", _linear_code, "the linear-code standard runs of the bottleneck check"),
-    Step("penalty_variants/table", _variants, "stage 2: the variant seeds at the selected alphas"),
+    Step("penalty_variants/table", _variants, "stage 2: the variant seeds at the selected alphas",
+         ("silhouette", "quantisation", "code_scores")),
     Step("confounds/linear_code", lambda s, r: _variants(s, r, code_activation="linear"),
          "every penalty on the linear code, the stronger baseline, at the LeakyReLU code's alphas"),
     Step("confounds/plug_and_play", _plug_and_play, "every penalty, alpha unchanged, on the conv AE and Fashion-MNIST"),
@@ -117,9 +119,10 @@ STEPS = [
 
 
 def plan(settings: Profile, rows: dict) -> tuple[list[tuple[str, RunConfig]], list[str]]:
-    """(chapter, config) of every run the record lacks, in step order, each once; and the steps
-    that cannot be planned yet."""
-    todo, seen, waiting = [], set(rows), []
+    """(chapter, config) of every run the record lacks (or that lacks an evaluation and whose
+    weights are gone: it is trained again), in step order, each once; and the steps that cannot
+    be planned yet."""
+    todo, seen, waiting = [], set(rows) - without_weights(missing_evaluations(settings, rows)), []
     for step in STEPS:
         configs = step.runs(settings, rows)
         if configs is None:
@@ -130,6 +133,23 @@ def plan(settings: Profile, rows: dict) -> tuple[list[tuple[str, RunConfig]], li
                 seen.add(cfg.key())
                 todo.append((step.chapter, cfg))
     return todo, waiting
+
+
+def needed_evaluations(settings: Profile, rows: dict) -> dict[str, set[str]]:
+    """key -> the evaluations some step declares for that run (each run of every plannable step)."""
+    needed = defaultdict(set)
+    for step in STEPS:
+        for cfg in (step.runs(settings, rows) or []) if step.evaluations else []:
+            needed[cfg.key()].update(step.evaluations)
+    return needed
+
+
+def missing_evaluations(settings: Profile, rows: dict) -> dict[str, set[str]]:
+    """key -> the evaluations a recorded run still lacks."""
+    from .evaluations import recorded
+
+    return {key: lacking for key, names in needed_evaluations(settings, rows).items() if key in rows
+            and (lacking := {name for name in names if recorded(name, key) is None})}
 
 
 def pieces(todo: list[tuple[str, RunConfig]]) -> list[list[RunConfig]]:
@@ -161,18 +181,50 @@ def record_rows() -> dict:
 
 
 # ------------------------------------------------------------------------------- make record
-def record_piece(piece: list[RunConfig], device: str, environment: str) -> None:
-    """Train what the local cache lacks of `piece` (cache.get_runs), then write each run's record."""
+def record_piece(piece: list[RunConfig], device: str, environment: str, evaluations: dict[str, set[str]]) -> None:
+    """Train what the local cache lacks of `piece` (cache.get_runs), write each run's record, then
+    the evaluations steps declare for its runs (evaluations: key -> names), weights at hand."""
     from .cache import get_runs, run_path
     from .data import load_splits
+    from .evaluations import evaluate_and_record
 
     runs = get_runs(piece, device=device)
     for run, cfg in zip(runs, piece):
         stamp = run_path(cfg).stat().st_mtime
         run["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(stamp))
-    test = load_splits(piece[0].dataset).test
-    for content in record.run_records(runs, test.images, test.labels, environment):
+    splits = load_splits(piece[0].dataset)
+    for content in record.run_records(runs, splits.test.images, splits.test.labels, environment):
         record.write(content, record.run_path(content["key"]))
+    for name in sorted({name for run in runs for name in evaluations.get(run["key"], ())}):
+        evaluate_and_record(name, [run for run in runs if name in evaluations.get(run["key"], ())], splits)
+
+
+def without_weights(keys) -> set[str]:
+    """The recorded runs among `keys` whose weights are not in the local run cache."""
+    from .cache import load_run
+
+    return {key for key in keys if (cfg := load_config(key)) is None or load_run(cfg) is None}
+
+
+def evaluate_recorded(settings: Profile, rows: dict) -> None:
+    """Add the evaluations recorded runs lack, from the weights in the local cache (a run recorded
+    before its step declared an evaluation); runs whose weights are gone are planned again."""
+    lacking = missing_evaluations(settings, rows)
+    groups = defaultdict(list)
+    for key in set(lacking) - without_weights(lacking):
+        cfg = load_config(key)
+        groups[cfg.architecture].append(cfg)
+    for piece in groups.values():
+        record_piece(piece, "cpu", record.save_environment(), lacking)
+
+
+def load_config(key: str) -> RunConfig | None:
+    """The RunConfig of a recorded run."""
+    path = record.run_path(key)
+    if not path.is_file():
+        return None
+    config = record.read(path)["config"]
+    return RunConfig(**{**config, "hidden": tuple(config["hidden"])})
 
 
 def left_message(settings: Profile, rate: float) -> str:
@@ -186,6 +238,10 @@ def left_message(settings: Profile, rate: float) -> str:
              f"profile: {len(todo)} runs, about {hours:.1f} h here ({rate:.2f} s per model-epoch)"]
     lines += [f"  {chapter}: {count} runs" for chapter, count in per_step.items()]
     lines += [f"  {chapter}: planned once the steps before it are recorded" for chapter in waiting]
+    lacking = missing_evaluations(settings, record_rows())
+    if lacking:
+        lines.append(f"  {len(lacking)} recorded runs lack an evaluation their step declares (added by make "
+                     "record from the local cache; without the weights, the run is retrained)")
     if record.stale():
         lines.append(f"  {record.stale()} record files are of another code version (their runs are retrained)")
     return "\n".join(lines)
@@ -196,6 +252,7 @@ def run(settings: Profile, budget: float, device: str) -> float:
     from .cache import load_run
 
     started, rate, environment = time.monotonic(), SECONDS_PER_MODEL_EPOCH[device], record.save_environment()
+    evaluate_recorded(settings, record_rows())
     while True:
         todo, _ = plan(settings, record_rows())
         if not todo:
@@ -211,7 +268,7 @@ def run(settings: Profile, budget: float, device: str) -> float:
                       "would not end within the budget", flush=True)
                 return rate
             begun = time.monotonic()
-            record_piece(piece, device, environment)
+            record_piece(piece, device, environment, needed_evaluations(settings, record_rows()))
             if missing:
                 rate = (time.monotonic() - begun) / model_epochs(missing)
         bar.close()

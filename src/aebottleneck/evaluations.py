@@ -1,0 +1,91 @@
+"""Evaluations that need a run's weights, computed right after it trains and kept in the record.
+
+A page that reads one never needs the weights again (record.read_evaluation). Each entry of
+REGISTRY is a name, a version (bump it when the evaluation's numbers change: a record made by an
+older version is never read as this one), the settings that shape it (their digest is part of
+the file name) and `compute(runs, splits, settings) -> one result dict per run`, for the runs of
+one architecture (a stack, as trained). Which runs get which evaluation is said by the steps of
+plan.STEPS, next to the runs they train.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .metrics import class_silhouette, code_entropies, code_scores, quantized_mse
+
+BITS = list(range(2, 9))       # the compression chapter's quantisers: 2 to 8 bits per dimension
+TSNE_SIZE = 5000               # test codes the trustworthiness reads (the paper profile's tsne_size)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    version: int
+    settings: dict
+    compute: Callable                       # (runs, splits, settings) -> list of result dicts
+    what: str                               # one line: what it measures
+
+
+def _train_images(runs, splits):
+    return splits.train.images[:runs[0]["config"]["train_size"]]          # (N, 784) the run's own training images
+
+
+def _silhouette(runs, splits, settings):
+    labels = splits.test.labels.numpy()
+    return [{"silhouette": class_silhouette(run["test_codes"], labels, settings["sample_size"])
+             if bool(np.isfinite(run["test_codes"].numpy()).all()) else float("nan")} for run in runs]
+
+
+def _quantisation(runs, splits, settings):
+    from .model import StackedAutoencoder
+
+    model, train = StackedAutoencoder.from_runs(runs), _train_images(runs, splits)
+    mse = quantized_mse(model, train, splits.test.images, settings["bits"]).numpy()        # (K, B)
+    train_codes = model.codes(train).numpy()                                                # (K, N, n)
+    out = []
+    for per_bits, codes in zip(mse, train_codes):
+        finite = bool(np.isfinite(codes).all())
+        low, high = (codes.min(axis=0), codes.max(axis=0)) if finite else (None, None)
+        rates = [code_entropies(codes, low, high, b) if finite else (np.nan, np.nan) for b in settings["bits"]]
+        out.append({"bits_per_dim": settings["bits"], "mse": per_bits.tolist(),
+                    "entropy_bits": [r[0] for r in rates], "joint_bits": [r[1] for r in rates]})
+    return out
+
+
+def _code_scores(runs, splits, settings):
+    from .model import StackedAutoencoder
+
+    model, train = StackedAutoencoder.from_runs(runs), _train_images(runs, splits)
+    train_codes, test_codes = model.codes(train).numpy(), model.codes(splits.test.images).numpy()   # (K, N, n)
+    labels = splits.train.labels[:len(train)].numpy(), splits.test.labels.numpy()
+    return [code_scores(a, b, *labels, splits.test.images.numpy(), settings["tsne_size"])
+            for a, b in zip(train_codes, test_codes)]
+
+
+REGISTRY = {
+    "silhouette": Evaluation(1, {"sample_size": 2000}, _silhouette,
+                             "class silhouette of the test codes (Figure 1's 'compact classes')"),
+    "quantisation": Evaluation(1, {"bits": BITS}, _quantisation,
+                               "test MSE with each code dimension quantised to b bits, and the entropy-coded rates"),
+    "code_scores": Evaluation(1, {"tsne_size": TSNE_SIZE}, _code_scores,
+                              "kNN and logistic-regression accuracy, trustworthiness of the codes"),
+}
+
+
+def evaluate_and_record(name: str, runs: list[dict], splits) -> None:
+    """Compute evaluation `name` of every run of a stack (weights at hand) and record each result."""
+    from . import record
+
+    entry = REGISTRY[name]
+    for run, result in zip(runs, entry.compute(runs, splits, entry.settings)):
+        record.write_evaluation(run["key"], name, entry.version, entry.settings, result)
+
+
+def recorded(name: str, key: str) -> dict | None:
+    """The recorded result of evaluation `name` of run `key` at its current version and settings."""
+    from . import record
+
+    entry = REGISTRY[name]
+    return record.read_evaluation(key, name, entry.version, entry.settings)
