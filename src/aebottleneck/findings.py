@@ -43,10 +43,12 @@ def closer_to_paper(table: pd.DataFrame, columns: dict[str, str]) -> tuple[dict[
 
 
 def rmse_kinds(kinds: pd.DataFrame) -> dict:
-    """Which RMSE (pooled, or the per-image mean) the paper's standard column is closer to."""
-    gaps, closer = closer_to_paper(kinds, {"test_rmse": "pooled", "test_rmse_per_image": "per-image mean"})
+    """The mean absolute gap of each RMSE (pooled, per-image mean) to the paper's standard column.
+    Which is smaller does not identify the paper's metric: the per-image mean is never above the
+    pooled RMSE (Jensen), so it is nearer whenever our runs score above the paper's."""
+    gaps, _ = closer_to_paper(kinds, {"test_rmse": "pooled", "test_rmse_per_image": "per-image mean"})
     return {"rmse_gap_pooled": gaps["test_rmse"], "rmse_gap_per_image": gaps["test_rmse_per_image"],
-            "rmse_closer": closer}
+            "rmse_per_image_below": int((kinds.test_rmse_per_image <= kinds.test_rmse).sum()), "rmse_rows": len(kinds)}
 
 
 def code_activation(table: pd.DataFrame) -> dict:
