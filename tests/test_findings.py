@@ -72,3 +72,22 @@ def test_datasets_and_code_size_numbers():
     table = pd.DataFrame({"bottleneck": [64, 4], "rmse_mean": [0.1, 0.2]})
     numbers = findings.code_size({4: 0.3, 64: 0.05}, pd.Series({8: 0.15}), table)
     assert math.isnan(numbers["paper_4"]) and numbers["deeper"] == "higher"      # no paper run at n = 4
+
+
+def test_confounds_count_tested_cells_per_activation_and_setting():
+    nan = float("nan")
+    baseline = pd.DataFrame({"activation": ["leaky_relu"] * 3 + ["linear"] * 3,
+                             "variant": ["standard", "signed", "squared"] * 2,
+                             "diff_mean": [nan, 0.2, -0.01, nan, 0.01, -0.02], "p_value": [nan, nan, 0.001, nan, 0.01, 0.2],
+                             "p_holm": [nan, nan, 0.002, nan, 0.02, 0.2]})
+    plug = pd.DataFrame({"setting": ["conv", "conv"], "variant": ["standard", "abs"], "diff_mean": [nan, 0.05],
+                         "p_value": [nan, 0.001], "p_holm": [nan, 0.001]})
+    runaway = pd.DataFrame({"setting": ["leaky_relu code", "conv"], "variant": ["signed", "abs"], "p_holm": [1e-6, 0.5]})
+    silhouettes = pd.DataFrame({"variant": ["standard", "signed", "squared"], "silhouette_mean": [0.3, 0.1, 0.35],
+                                "diff_mean": [nan, -0.2, 0.05], "p_value": [nan, nan, 0.01], "p_holm": [nan, nan, 0.01]})
+    numbers = findings.confounds(baseline, plug, runaway, silhouettes)
+    assert [numbers[f"leaky_relu_{k}"] for k in ("cells", "tested", "better", "worse")] == [2, 1, 1, 0]
+    assert [numbers[f"linear_{k}"] for k in ("cells", "tested", "better", "worse")] == [2, 2, 0, 1]
+    assert (numbers["plug_tested"], numbers["plug_worse"], numbers["plug_settings"]) == (1, 1, "conv")
+    assert (numbers["runaway_significant"], numbers["runaway_list"]) == (1, "signed (leaky_relu code)")
+    assert (numbers["sil_standard"], numbers["sil_tested"], numbers["sil_higher"], numbers["sil_span"]) == (0.3, 1, 1, "+0.050 to +0.050")

@@ -286,3 +286,29 @@ def test_equal_rate_compares_runs_where_their_entropy_rates_meet():
     assert row.rate_bits == 6 and row.n_seeds == 3
     # at 6 bits the penalty's codes are at b = 3.5: RMSE 0.23 - 0.001 seed, against the standard's 0.24
     assert row.diff_mean == pytest.approx(-0.011) and row.p_holm == row.p_value
+
+
+def test_setting_tables_test_each_setting_against_its_own_standard_runs():
+    rows = []
+    for setting, shift in (("conv", 0.0), ("fashion", 0.1)):
+        for seed in (3, 4, 5):
+            rows.append((setting, dict(bottleneck=8, penalty="none", alpha=0.0, seed=seed, val_rmse=0.2, test_rmse=0.2 + shift + seed / 1000)))
+            rows.append((setting, dict(bottleneck=8, penalty="squared", alpha=0.1, seed=seed, val_rmse=0.2,
+                                       test_rmse=0.21 + shift + seed / 1000 + (seed == 4) / 10000)))
+    frames = {name: pd.DataFrame([r for s, r in rows if s == name]).assign(
+        method=lambda f: np.where(f.penalty == "none", "standard", "penalty"), code_activation="leaky_relu",
+        diverged=False, runaway=False, corr_mean=0.5, code_std_mean=1.0) for name in ("conv", "fashion")}
+    table = report.setting_tables(frames)
+    squared = table[table.variant == "squared"].set_index("setting")
+    assert squared.diff_mean.to_dict() == pytest.approx({"conv": 0.01 + 1 / 30000, "fashion": 0.01 + 1 / 30000})
+    assert list(table.columns[:2]) == ["setting", "bottleneck"]
+
+
+def test_silhouette_table_pairs_seeds_and_gives_no_interval_to_runaway_cells():
+    frame = pd.DataFrame({"variant": ["standard"] * 3 + ["signed"] * 3 + ["squared"] * 3, "seed": [3, 4, 5] * 3,
+                          "silhouette": [0.30, 0.32, 0.34, 0.1, 0.2, 0.3, 0.35, 0.36, 0.40],
+                          "runaway": [False] * 3 + [True] * 3 + [False] * 3})
+    table = report.silhouette_table(frame).set_index("variant")
+    assert table.loc["squared", "diff_mean"] == pytest.approx(0.05) and table.loc["squared", "p_holm"] == table.loc["squared", "p_value"]
+    assert np.isnan(table.loc["signed", "silhouette_low"]) and np.isnan(table.loc["signed", "p_value"])
+    assert table.loc["standard", "silhouette_low"] < 0.32 < table.loc["standard", "silhouette_high"]

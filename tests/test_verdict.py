@@ -166,9 +166,29 @@ def test_plug_and_play_counts_the_paper_grid_and_the_wider_grid_apart():
     row = verdict.plug_and_play_claim(runs)
     assert row["verdict"] == "not tested"                        # no penalty trained on another autoencoder
     assert "1 of 1 runs of the paper's MLP at the paper's alphas (0.01) and in 0 of 1 runs of the penalty chapter's wider grid" in row["evidence"]
-    elsewhere = pd.concat([runs, pd.DataFrame({"chapter": ["plug_and_play"], "key": ["e"], "penalty": ["signed"],
-                                               "alpha": [0.01], "runaway": [True]})])
-    assert verdict.plug_and_play_claim(elsewhere)["verdict"] == "not supported"
+
+
+
+def plug_rows(diffs, p_holm, runaway=(0, 0)):
+    return pd.DataFrame({"setting": ["conv AE, MNIST", "MLP, Fashion-MNIST"], "variant": "signed", "diff_mean": diffs,
+                         "p_holm": p_holm, "n_runaway": runaway})
+
+
+def runaway_rows_of(away, p_holm):
+    return pd.DataFrame({"setting": ["conv AE, MNIST", "MLP, Fashion-MNIST"], "variant": "signed", "runs": 5,
+                         "runaway": away, "standard_runs": 5, "standard_runaway": 0, "p_holm": p_holm})
+
+
+@pytest.mark.parametrize("plug, away, word, ground", [
+    (plug_rows((-0.01, -0.02), (0.01, 0.02)), runaway_rows_of((0, 0), (1.0, 1.0)), "supported", "test RMSE"),
+    (plug_rows((0.01, -0.02), (0.01, 0.02)), runaway_rows_of((0, 0), (1.0, 1.0)), "not supported", "test RMSE"),
+    (plug_rows((0.3, 0.2), (np.nan, np.nan), (5, 5)), runaway_rows_of((5, 5), (0.02, 0.02)), "contradicted", "divergence"),
+    (plug_rows((0.3, 0.2), (np.nan, np.nan), (1, 1)), runaway_rows_of((1, 1), (1.0, 1.0)), "not tested", "none"),
+])
+def test_plug_and_play_rests_on_the_penalties_trained_elsewhere(plug, away, word, ground):
+    runs = pd.DataFrame({"chapter": ["decorrelation"], "key": ["a"], "penalty": ["signed"], "alpha": [0.01], "runaway": [True]})
+    row = verdict.plug_and_play_claim(runs, plug, away)
+    assert row["verdict"] == word and row["evidence"].startswith(f"Ground: {ground}")
 
 
 def test_paired_cells_correct_across_cells_and_skip_runaway_ones():

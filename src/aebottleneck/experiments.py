@@ -7,6 +7,7 @@ at the chosen alphas.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 from . import report
 from .cache import get_runs
 from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
-from .data import corrupt, load_splits, noise_draws
+from .data import DATASET_NAMES, corrupt, load_splits, noise_draws
 from .metrics import (class_silhouette, code_entropies, code_scores, fit_pca, pca_codes, pca_quantized_mse, pca_rmse,
                       quantized_mse)
 from .model import StackedAutoencoder
@@ -189,6 +190,102 @@ def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str],
     """selected_models of the penalty chapter's table runs (variant_runs) at every code size of
     the profile: the standard loss and each penalty at its selected alpha, over the variant seeds."""
     return report.selected_models([run for n in settings.bottlenecks for run in variant_runs(settings, n, device)[1]])
+
+
+# ------------------------------------------------------------------ the confounds (issue 33)
+# Plug and play: the penalties at the alpha selected for the MLP on MNIST at this code size,
+# unchanged, on another autoencoder (the regularizers chapter's convolutional one) and data set.
+PLUG_SIZE = 8
+PLUG_CONV = dict(arch="conv", hidden=(16, 32))
+
+
+def selected_alphas(selection_rows: pd.DataFrame) -> dict[int, dict[str, float]]:
+    """n -> penalty -> the alpha stage 1 selected (report.alpha_selection of its runs' rows)."""
+    chosen = report.alpha_selection(selection_rows).query("selected")
+    return {int(n): {p: float(a) for p, a in zip(at_n.penalty, at_n.alpha)} for n, at_n in chosen.groupby("bottleneck")}
+
+
+def linear_code_penalty_grid(profile: Profile, selected: dict) -> list[RunConfig]:
+    """A better baseline: every penalty on the linear code, at the alpha selected for the LeakyReLU
+    code, over the variant seeds (with the linear code's standard runs, linear_code_grid's)."""
+    return [c for n in profile.bottlenecks for c in variant_grid(profile, n, selected[n], code_activation="linear")]
+
+
+def plug_and_play_grid(profile: Profile, selected: dict) -> dict[str, list[RunConfig]]:
+    """setting -> the standard loss and every penalty at the MNIST MLP's alphas for PLUG_SIZE, over
+    the variant seeds (the convolutional AE on the profile's data set, the MLP on the other data
+    set); empty where the profile has no PLUG_SIZE code."""
+    if PLUG_SIZE not in selected:
+        return {}
+    other = dataclasses.replace(profile, dataset=next(d for d in DATASETS if d != profile.dataset))
+    return {f"conv AE, {DATASET_NAMES[profile.dataset]}": variant_grid(profile, PLUG_SIZE, selected[PLUG_SIZE], **PLUG_CONV),
+            f"MLP, {DATASET_NAMES[other.dataset]}": variant_grid(other, PLUG_SIZE, selected[PLUG_SIZE])}
+
+
+def confound_runs(settings: Profile, device: str | None = None) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The confounds chapter's runs, trained where missing: every penalty on the linear code, and
+    plug and play (setting -> runs); alphas from the penalty chapter's stage 1 (variant_runs)."""
+    stage1 = [run for n in settings.bottlenecks for run in get_runs(variant_selection_grid(settings, n), device=device)]
+    selected = selected_alphas(report.runs_frame(stage1))
+    linear = get_runs(linear_code_penalty_grid(settings, selected), device=device)
+    plug = {setting: get_runs(grid, device=device) for setting, grid in plug_and_play_grid(settings, selected).items()}
+    return linear, plug
+
+
+def silhouette_rows(runs: list[dict], labels: np.ndarray, bottleneck: int = 2) -> pd.DataFrame:
+    """The class silhouette of the test codes of every run at `bottleneck` (variant, seed,
+    silhouette, runaway, key): report.silhouette_table's rows. NaN for non-finite codes."""
+    rows = []
+    for run in runs:
+        cfg, codes = run["config"], run["test_codes"].numpy()
+        if cfg["bottleneck"] == bottleneck:
+            rows.append({"variant": "standard" if cfg["penalty"] == "none" else cfg["penalty"], "seed": cfg["seed"],
+                         "silhouette": class_silhouette(codes, labels) if np.isfinite(codes).all() else np.nan,
+                         "runaway": report.is_runaway(run), "key": run["key"]})
+    return pd.DataFrame(rows)
+
+
+def silhouette_maps(runs: list[dict], silhouettes: pd.DataFrame, seed: int, bottleneck: int = 2) -> dict:
+    """Panel title -> the test codes (N, 2) of one seed: the standard loss, eq. 3, and the bounded
+    penalty (one that never ran away) with the highest mean silhouette (report.silhouette_table)."""
+    bounded = silhouettes[~silhouettes.variant.isin(["standard", "signed"]) & (silhouettes.n_runaway == 0)]
+    shown = ["standard", "signed"] + ([bounded.loc[bounded.silhouette_mean.idxmax(), "variant"]] if len(bounded) else [])
+    maps = {}
+    for run in runs:
+        cfg = run["config"]
+        variant = "standard" if cfg["penalty"] == "none" else cfg["penalty"]
+        if (cfg["bottleneck"], cfg["seed"], cfg["code_activation"]) == (bottleneck, seed, "leaky_relu") and variant in shown:
+            title = variant if variant == "standard" else f"{variant}, alpha = {cfg['alpha']:g}"
+            maps[title + (" (ran away)" if report.is_runaway(run) else "")] = run["test_codes"].numpy()
+    return dict(sorted(maps.items(), key=lambda item: shown.index(item[0].split(",")[0].split(" (")[0])))
+
+
+@dataclass
+class Confounds:
+    """The confounds chapter: its runs and tables (report's functions on them)."""
+
+    table_runs: list          # the penalty chapter's stage 2 and linear standard runs
+    linear: list              # every penalty on the linear code
+    plug: dict                # setting -> runs
+    baseline: pd.DataFrame    # report.variant_table over both code activations
+    plug_table: pd.DataFrame  # report.setting_tables
+    runaway: pd.DataFrame     # report.runaway_tables
+    silhouettes: pd.DataFrame  # report.silhouette_table of the n = 2 LeakyReLU runs
+    labels: np.ndarray        # test labels
+
+
+def confounds_chapter(settings: Profile, device: str | None = None) -> Confounds:
+    """Every run of the confounds chapter, trained where missing, and its tables."""
+    _, table_runs = penalty_chapter(settings, device)
+    linear, plug = confound_runs(settings, device)
+    frame = report.runs_frame(table_runs + linear).drop_duplicates("key")
+    plug_frames = {setting: report.runs_frame(runs) for setting, runs in plug.items()}
+    labels = load_splits(settings.dataset).test.labels.numpy()
+    leaky = [run for run in table_runs if run["config"]["code_activation"] == "leaky_relu"]
+    by_code = {f"{a} code": frame[frame.code_activation == a] for a in ("leaky_relu", "linear")}
+    return Confounds(table_runs, linear, plug, report.variant_table(frame), report.setting_tables(plug_frames),
+                     report.runaway_tables(by_code | plug_frames),
+                     report.silhouette_table(silhouette_rows(leaky, labels)), labels)
 
 
 @dataclass

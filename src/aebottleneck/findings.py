@@ -153,3 +153,30 @@ def code_size(pca: dict, paper_curve: pd.Series, table: pd.DataFrame) -> dict:
     tiny = table.query("bottleneck == 4").rmse_mean.item()
     return {"pca_4": pca[4], "pca_64": pca[64], "paper_4": float(paper_curve.get(4, np.nan)),
             "deeper": "lower" if paper_curve.get(4, np.inf) < tiny else "higher"}
+
+
+def confounds(baseline: pd.DataFrame, plug: pd.DataFrame, runaway: pd.DataFrame, silhouettes: pd.DataFrame) -> dict:
+    """The confounds page's numbers: per activation and per plug-and-play setting, the cells tested
+    and better or worse after Holm; the runaway tests significant after Holm; the silhouettes."""
+    def counts(table: pd.DataFrame) -> tuple[int, int, int, int]:
+        cells = table[table.variant != "standard"]
+        tested = cells[cells.p_value.notna()]
+        significant = tested.p_holm < LEVEL
+        return (len(cells), len(tested), int((significant & (tested.diff_mean < 0)).sum()),
+                int((significant & (tested.diff_mean > 0)).sum()))
+
+    numbers = {}
+    for activation, part in baseline.groupby("activation"):
+        numbers |= dict(zip([f"{activation}_{k}" for k in ("cells", "tested", "better", "worse")], counts(part)))
+    numbers |= dict(zip(["plug_cells", "plug_tested", "plug_better", "plug_worse"], counts(plug)))
+    numbers["plug_settings"] = " and ".join(plug.setting.unique())
+    away = runaway[runaway.p_holm < LEVEL]
+    numbers |= {"runaway_tests": len(runaway), "runaway_significant": len(away),
+                "runaway_list": ", ".join(f"{r.variant} ({r.setting})" for r in away.itertuples()) or "none"}
+    penalised = silhouettes[silhouettes.variant != "standard"]
+    tested = penalised[penalised.p_value.notna()]
+    numbers |= {"sil_standard": float(silhouettes.set_index("variant").silhouette_mean.get("standard", np.nan)),
+                "sil_span": f"{tested.diff_mean.min():+.3f} to {tested.diff_mean.max():+.3f}" if len(tested) else "none",
+                "sil_tested": len(tested), "sil_higher": int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum()),
+                "sil_lower": int(((tested.p_holm < LEVEL) & (tested.diff_mean < 0)).sum())}
+    return numbers

@@ -188,4 +188,5 @@ def record_runs(runs: pd.DataFrame | list[dict], chapter: str, folder: Path) -> 
     from .report import run_record, runs_frame
 
     frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
-    save_chapter_rows(run_record(frame, chapter), Path(folder) / "runs.csv")
+    if len(frame):                                  # a chapter with nothing to train here (plug and play without n = 8)
+        save_chapter_rows(run_record(frame, chapter), Path(folder) / "runs.csv")

@@ -60,42 +60,38 @@ def _linear_code(settings, rows):
 
 
 def _selected(settings, rows) -> dict[int, dict[str, float]] | None:
-    """n -> penalty -> the alpha stage 1 selected (report.alpha_selection on the record's stage-1
-    rows); None until every stage-1 run is recorded."""
+    """n -> penalty -> the alpha stage 1 selected, from the record's stage-1 rows; None until
+    every stage-1 run is recorded."""
     import pandas as pd
 
-    from . import report
+    from .experiments import selected_alphas
 
     stage1 = _selection(settings, rows)
     if any(c.key() not in rows for c in stage1):
         return None
-    chosen = report.alpha_selection(pd.DataFrame([rows[c.key()] for c in stage1])).query("selected")
-    return {n: {p: float(a) for p, a in zip(at_n.penalty, at_n.alpha)} for n, at_n in chosen.groupby("bottleneck")}
+    return selected_alphas(pd.DataFrame([rows[c.key()] for c in stage1]))
 
 
-def _variants(settings, rows, **fields):
-    """Stage 2: the variant seeds at the alphas stage 1 selected (with `fields`, e.g. a linear code)."""
+def _variants(settings, rows):
+    """Stage 2: the variant seeds at the alphas stage 1 selected."""
     from .experiments import variant_grid
 
     selected = _selected(settings, rows)
-    return None if selected is None else [c for n in settings.bottlenecks for c in variant_grid(settings, n, selected[n], **fields)]
+    return None if selected is None else [c for n in settings.bottlenecks for c in variant_grid(settings, n, selected[n])]
 
 
-# Plug and play (issue 33): the penalties at the alpha selected for the MLP on MNIST at this code size,
-# unchanged, on another autoencoder (the regularizers chapter's convolutional one) and another data set.
-PLUG_SIZE = 8
-PLUG_CONV = dict(arch="conv", hidden=(16, 32))
+def _linear_penalties(settings, rows):
+    from .experiments import linear_code_penalty_grid
+
+    selected = _selected(settings, rows)
+    return None if selected is None else linear_code_penalty_grid(settings, selected)
 
 
 def _plug_and_play(settings, rows):
-    from .experiments import variant_grid
+    from .experiments import plug_and_play_grid
 
     selected = _selected(settings, rows)
-    if selected is None or PLUG_SIZE not in selected:
-        return None if selected is None else []
-    fashion = dataclasses.replace(settings, dataset="fashion_mnist")
-    return (variant_grid(settings, PLUG_SIZE, selected[PLUG_SIZE], **PLUG_CONV)
-            + variant_grid(fashion, PLUG_SIZE, selected[PLUG_SIZE]))
+    return None if selected is None else [c for grid in plug_and_play_grid(settings, selected).values() for c in grid]
 
 
 def _student(settings, rows):
@@ -110,7 +106,7 @@ STEPS = [
     Step("penalty_variants/linear_code", _linear_code, "the linear-code standard runs of the bottleneck check"),
     Step("penalty_variants/table", _variants, "stage 2: the variant seeds at the selected alphas",
          ("silhouette", "quantisation", "code_scores")),
-    Step("confounds/linear_code", lambda s, r: _variants(s, r, code_activation="linear"),
+    Step("confounds/linear_code", _linear_penalties,
          "every penalty on the linear code, the stronger baseline, at the LeakyReLU code's alphas"),
     Step("confounds/plug_and_play", _plug_and_play, "every penalty, alpha unchanged, on the conv AE and Fashion-MNIST"),
     Step("datasets", _fashion, "the paper's grid on Fashion-MNIST"),

@@ -211,6 +211,14 @@ def runaway_table(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUNAWAY_COLUMNS)
 
 
+def runaway_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """runaway_table of each setting's runs (setting -> runs_frame of one code activation), with
+    Holm across every row: one family."""
+    table = pd.concat([runaway_table(frame).assign(setting=setting) for setting, frame in frames.items()], ignore_index=True)
+    table["p_holm"] = holm(table.p_value.astype(float))
+    return table[["setting", *RUNAWAY_COLUMNS, "p_holm"]]
+
+
 def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (n, variant, code activation) at the selected alpha: test RMSE, code
     correlation and scale, and the paired difference to the standard loss over the same seeds
@@ -234,6 +242,38 @@ def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
     order = {name: i for i, name in enumerate(["standard", *REGISTRY])}      # the registry's order
     return table.sort_values(["bottleneck", "activation", "variant"], ascending=[False, False, True],
                              key=lambda s: s.map(order) if s.name == "variant" else s, ignore_index=True)
+
+
+def setting_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """variant_table of each setting's runs (setting -> runs_frame; plug and play: another
+    autoencoder or data set), one table with a `setting` column; Holm within each setting."""
+    tables = [variant_table(frame).assign(setting=setting) for setting, frame in frames.items()]
+    return pd.concat(tables, ignore_index=True)[["setting", *VARIANT_COLUMNS]] if tables else \
+        pd.DataFrame(columns=["setting", *VARIANT_COLUMNS])
+
+
+SILHOUETTE_COLUMNS = ["variant", "silhouette_mean", "silhouette_low", "silhouette_high", "diff_mean", "diff_ci_low",
+                      "diff_ci_high", "p_value", "p_holm", "n_seeds", "n_runaway"]
+
+
+def silhouette_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Figure 1's "more compact classes" over every seed: per variant (frame: variant, seed,
+    silhouette, runaway), the mean class silhouette with its 95% t interval, and the paired
+    difference to the standard loss (Holm across the penalised cells); no interval on a cell with
+    a runaway run."""
+    standard = frame[frame.variant == "standard"].set_index("seed").silhouette
+    rows = []
+    for variant, cell in frame.groupby("variant", sort=False):
+        away = int(cell.runaway.sum())
+        low, high = t_interval(cell.silhouette) if not away else (np.nan, np.nan)
+        row = {"variant": variant, "silhouette_mean": cell.silhouette.mean(), "silhouette_low": low,
+               "silhouette_high": high, "n_seeds": len(cell), "n_runaway": away}
+        if variant != "standard":
+            row.update(paired_cell(cell.set_index("seed").silhouette, standard, away > 0))
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=SILHOUETTE_COLUMNS)
+    table["p_holm"] = holm(table.p_value)
+    return table
 
 
 SUMMARY_COLUMNS = ["model", "rmse_mean", "rmse_std", "near_zero", "corr_mean", "n_seeds"]
