@@ -24,11 +24,14 @@ def test_run_counts_count_runaway_among_penalty_runs_only():
 
 
 def test_alpha_edges_count_choices_at_the_grids_smallest_alpha():
-    selection = pd.DataFrame({"bottleneck": [8, 8, 4], "penalty": ["signed", "abs", "abs"], "alpha": [0.001, 0.01, 0.001],
-                              "val_rmse_mean": [0.20, 0.21, 0.30], "selected": True})
-    edges = findings.alpha_edges(selection, pd.Series({8: 0.25, 4: 0.29}), [0.001, 0.01])
+    from aebottleneck.report import RULE_CLEAN, RULE_FALLBACK
+
+    selection = pd.DataFrame({"bottleneck": [8, 8, 4, 2], "penalty": ["signed", "abs", "abs", "signed"],
+                              "alpha": [0.001, 0.01, 0.001, 0.001], "val_rmse_mean": [0.20, 0.21, 0.30, 0.5],
+                              "selected": True, "rule": [RULE_CLEAN] * 3 + [RULE_FALLBACK]})
+    edges = findings.alpha_edges(selection, pd.Series({8: 0.25, 4: 0.29, 2: 0.1}), [0.001, 0.01])
     assert (edges["n_choices"], edges["n_edge"], edges["n_edge_bracketed"]) == (3, 2, 1)   # only n = 8's standard is worse
-    assert edges["edge_list"] == "signed at n = 8, abs at n = 4"
+    assert edges["edge_list"] == "signed at n = 8, abs at n = 4" and edges["n_fallback"] == 1   # a fallback is no choice
 
 
 def test_silhouettes_pair_seeds():

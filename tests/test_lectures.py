@@ -78,7 +78,7 @@ def test_overcomplete_table_and_numbers():
     assert numbers["noise_ratio"] == pytest.approx(1.0) and numbers["copy_verdict"].startswith("noise comes back about")
     assert (numbers["noise_l1"], numbers["test_l1"], numbers["active_none"]) == pytest.approx((0.5, 0.2, 1.5))
     assert numbers["overcomplete_size"] == 4 and numbers["l1_alpha"] == 0.01
-    assert numbers["sparse_verdict"] == "The penalty makes the code sparse"
+    assert numbers["sparse_verdict"] == "At every alpha listed, the penalty makes the code sparser"
 
 
 @pytest.mark.parametrize("noise, verdict", [(0.15, "worse than digits but within twice"), (0.3, "has not learnt")])
@@ -87,7 +87,7 @@ def test_overcomplete_copy_verdict_follows_the_noise_ratio(noise, verdict):
                          "near_zero_codes": [0.0, 0.0], "active_units_per_image": [4.0, 4.0]})
     numbers = lectures.overcomplete_numbers(over, [fake_run(), fake_run(penalty="l1", alpha=0.001)])
     assert verdict in numbers["copy_verdict"]
-    assert numbers["sparse_verdict"] == "The penalty does not make the code sparser"   # as many active units
+    assert numbers["sparse_verdict"] == "The penalty does not make the code sparser at every alpha listed"   # as many active units
 
 
 # ------------------------------------------------------------------------------- regularizers

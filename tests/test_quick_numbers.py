@@ -308,11 +308,18 @@ def test_rate_distortion_table():
     path = results_dir() / "quick" / "rate_distortion.csv"
     assert path.is_file(), f"{path} is missing: the compression notebook did not run"
     table = pd.read_csv(path)
-    assert list(table.columns) == ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "rmse", "psnr"]
+    from aebottleneck.report import RATE_DISTORTION_COLUMNS
+
+    assert list(table.columns) == RATE_DISTORTION_COLUMNS
     assert set(table.method) == VARIANT_METHODS and set(table.bits_per_dim) == set(range(2, 9))
     assert len(table) == len(VARIANT_METHODS) * 3 * 7
     assert (table.bits_per_image == table.bottleneck * table.bits_per_dim).all()
     assert ((table.psnr + 20 * table.rmse.apply(math.log10)).abs() < 1e-9).all()
+    # an entropy coder never needs more than the fixed-length rate, nor a joint one more than per dimension
+    finite = table[table.entropy_bits.notna()]
+    assert (finite.entropy_bits <= finite.bits_per_image + 1e-9).all()
+    joint = finite[finite.joint_bits.notna()]
+    assert len(joint) and (joint.joint_bits <= joint.entropy_bits + 1e-9).all()
     for (method, n), curve in table.groupby(["method", "bottleneck"]):   # more bits never hurt much
         if method != "signed":
             rmse = curve.sort_values("bits_per_dim").rmse.to_numpy()

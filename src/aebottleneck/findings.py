@@ -11,7 +11,7 @@ import pandas as pd
 
 from .config import Profile
 from .data import DATASET_NAMES
-from .report import LEVEL
+from .report import LEVEL, PAPER_BY_N, RULE_FALLBACK
 
 
 def dataset(name: str) -> dict:
@@ -52,9 +52,12 @@ def rmse_kinds(kinds: pd.DataFrame) -> dict:
 
 
 def code_activation(table: pd.DataFrame) -> dict:
-    """Which bottleneck activation's standard runs come closer to the paper's standard column."""
+    """Which bottleneck activation's standard runs come closer to the paper's standard column, and
+    at how many code sizes both lie above it (there, closer only means a lower RMSE)."""
     gaps, closer = closer_to_paper(table, {"leaky_relu": "LeakyReLU", "linear": "linear"})
-    return {"gap_leaky": gaps["leaky_relu"], "gap_linear": gaps["linear"], "closer_activation": closer}
+    above = (table.leaky_relu > table.paper) & (table.linear > table.paper)
+    return {"gap_leaky": gaps["leaky_relu"], "gap_linear": gaps["linear"], "closer_activation": closer,
+            "n_both_above": int(above.sum()), "n_sizes": len(table)}
 
 
 def variant_runs(every_run: pd.DataFrame, settings: Profile, variants: list[str]) -> dict:
@@ -65,13 +68,23 @@ def variant_runs(every_run: pd.DataFrame, settings: Profile, variants: list[str]
             "n_runaway": int(every_run.runaway.sum()), "n_diverged": int(every_run.diverged.sum())}
 
 
+def selection_rule(selection: pd.DataFrame) -> dict:
+    """How many of the alphas selected (report.alpha_selection) the fallback set: every alpha of
+    that code size had a runaway run."""
+    chosen = selection.query("selected")
+    return {"n_fallback": int((chosen.rule == RULE_FALLBACK).sum()), "n_choices": len(chosen)}
+
+
 def alpha_edges(selection: pd.DataFrame, standard_val: pd.Series, alphas: list[float]) -> dict:
     """How often stage 1 chose the grid's smallest alpha, and in how many of those the standard
     loss (alpha = 0; mean validation RMSE per n in `standard_val`) was worse on validation."""
     chosen = selection.query("selected")
-    at_edge = chosen[chosen.alpha == min(alphas)]
+    fallback = chosen[chosen.rule == RULE_FALLBACK]                 # set by the rule, not by validation
+    validated = chosen[chosen.rule != RULE_FALLBACK]
+    at_edge = validated[validated.alpha == min(alphas)]
     above = at_edge[at_edge.bottleneck.map(standard_val) > at_edge.val_rmse_mean]
-    return {"n_choices": len(chosen), "n_edge": len(at_edge), "n_edge_bracketed": len(above), "min_alpha": min(alphas),
+    return {"n_choices": len(validated), "n_edge": len(at_edge), "n_edge_bracketed": len(above), "min_alpha": min(alphas),
+            "n_fallback": len(fallback),
             "edge_list": ", ".join(f"{r.penalty} at n = {r.bottleneck}" for r in at_edge.itertuples()) or "none"}
 
 

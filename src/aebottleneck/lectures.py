@@ -120,6 +120,7 @@ def subspace_numbers(subspace: pd.DataFrame, untrained: dict, linear_lr: float) 
             "within": int((subspace.relative_gap.abs() <= TOLERANCE).sum()),
             "gap_max": float(subspace.relative_gap.max()), "gap_min": float(subspace.relative_gap.min()),
             "angle_median_2": float(by_n.median_angle_deg[2]), "angle_max_64": float(by_n.max_angle_deg[64]),
+            "angle_max_low": float(by_n.max_angle_deg.min()), "angle_max_high": float(by_n.max_angle_deg.max()),
             "untrained_ratio_min": min(untrained.values()), "untrained_ratio_max": max(untrained.values())}
 
 
@@ -151,6 +152,9 @@ def overcomplete_table(runs: list[dict], noise: torch.Tensor, recon: torch.Tenso
     return pd.DataFrame(rows)
 
 
+BLANK_NOISE_RMSE = 3 ** -0.5   # RMSE of an all-black output on uniform noise images: sqrt(E[u^2]) = 1/sqrt(3)
+
+
 def overcomplete_numbers(over: pd.DataFrame, runs: list[dict]) -> dict:
     """The text's numbers on the overcomplete code (first row: no penalty; last: the largest-listed
     L1 alpha) and its two verdicts: does it copy noise, does the penalty make the code sparse."""
@@ -158,15 +162,17 @@ def overcomplete_numbers(over: pd.DataFrame, runs: list[dict]) -> dict:
     copies = ("noise comes back about as well as digits: it passes arbitrary images through" if ratio <= 1.25
               else "noise comes back worse than digits but within twice their error: it passes arbitrary images "
               "through in part" if ratio <= 2
-              else "it has not learnt to pass arbitrary images through in this training budget: its error on noise "
-              "is more than twice that on digits, so its low digit error is not plain copying")
-    sparser = over.active_units_per_image.iloc[-1] < over.active_units_per_image.iloc[0]
+              else f"it has not learnt to pass arbitrary images through in this training budget: its error on noise "
+              f"is {ratio:.1f} times that on digits, near the {BLANK_NOISE_RMSE:.3f} of a blank output, so its low digit "
+              "error is not plain copying")
+    sparser = (over.active_units_per_image.iloc[1:] < over.active_units_per_image.iloc[0]).all()   # every L1 alpha listed
     numbers = {f"{column}_{tag}": float(over[name].iloc[i]) for i, tag in ((0, "none"), (-1, "l1"))
                for column, name in (("noise", "noise_rmse"), ("test", "test_rmse"), ("active", "active_units_per_image"))}
     return numbers | {"overcomplete_size": runs[0]["config"]["bottleneck"], "l1_alpha": float(runs[-1]["config"]["alpha"]),
                       "noise_ratio": ratio, "copy_verdict": copies,
-                      "sparse_verdict": "The penalty makes the code sparse" if sparser
-                      else "The penalty does not make the code sparser"}
+                      "blank_noise_rmse": BLANK_NOISE_RMSE,
+                      "sparse_verdict": "At every alpha listed, the penalty makes the code sparser" if sparser
+                      else "The penalty does not make the code sparser at every alpha listed"}
 
 
 # ------------------------------------------------------------------------------- regularizers

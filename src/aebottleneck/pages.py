@@ -18,6 +18,7 @@ import html
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 MISSING = "\u2013"   # how a missing value reads in a table (an en dash)
@@ -76,11 +77,10 @@ def _format(value, spec: str | None) -> str:
         return value
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return MISSING
-    if spec:
-        return spec.format(value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    text = spec.format(value) if spec else f"{value:.4g}" if isinstance(value, float) else str(value)
+    return re.sub(r"^[-+](0(\.0*)?)$", r"\1", text)         # a value that rounds to zero shows no sign
 
 
 def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | list[str] | None = None,

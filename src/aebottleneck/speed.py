@@ -13,7 +13,7 @@ BENCH_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "gflops": "{:.1f}", "peak_
 RATIO_COLUMNS = {"k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "vs_naive": "vs tutorial loop", "vs_tensor": "vs tensor loop", "peak_fraction": "of peak"}
 RATIO_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "vs_naive": "{:.1f}x", "vs_tensor": "{:.1f}x",
-                 "peak_fraction": "{:.0%}", "gflops": "{:.0f}"}
+                 "peak_fraction": "{:.1%}", "gflops": "{:.0f}"}
 H100_COLUMNS = ({key: RATIO_COLUMNS[key] for key in ("k", "seconds_per_model_epoch", "vs_naive", "vs_tensor")}
                 | {"gflops": "GFLOP/s", "peak_fraction": "of peak"})
 ALLOCATOR_COLUMNS = {"method": "method", "k": "K", "reuse_freed_memory": "freed memory reused",
@@ -21,7 +21,7 @@ ALLOCATOR_COLUMNS = {"method": "method", "k": "K", "reuse_freed_memory": "freed 
 ALLOCATOR_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "page_faults_per_step": "{:.1f}"}
 BUDGET_COLUMNS = {"chapter": "chapter", "runs": "runs", "epochs": "model-epochs", "hours": "training hours",
                   "devices": "trained on"}
-BUDGET_FORMATS = {"hours": "{:.2f}"}
+BUDGET_FORMATS = {"hours": "{:.3g}"}   # the quick profile's chapters take minutes: keep 3 significant digits
 
 
 def read_bench(path) -> pd.DataFrame:
