@@ -253,7 +253,7 @@ def variant_findings(table: pd.DataFrame) -> dict:
     return {
         "n_cells": len(penalised), "n_tested": len(tested), "n_raw_significant": int((tested.p_value < LEVEL).sum()),
         "n_significant_better": len(better), "n_significant_worse": int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum()),
-        "significant_list": ", ".join(f"{r.variant} at n = {r.bottleneck}" for r in better.itertuples()) or "none",
+        "significant_list": ", ".join(f"{r.variant} at n = {r.bottleneck}" for r in better.itertuples()) or "no cell",
         "best_variant": best.variant, "best_n": int(best.bottleneck), "best_diff": float(best.diff_mean),
         "best_p": float(best.p_value), "best_p_holm": float(best.p_holm),
         "mde_median": float(tested.mde.median()), "equivalence_median": float(tested.equivalence_bound.median()),
