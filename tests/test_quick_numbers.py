@@ -369,3 +369,43 @@ def test_fashion_mnist_builds_every_table():
         close(fashion.rmse_mean[n], mean, f"Fashion-MNIST n = {n} standard")
     page = project_root() / "_build" / "testbook-fashion_mnist" / "_build" / "html" / "executed" / "data.html"
     assert page.is_file() and "Fashion-MNIST" in page.read_text()
+
+
+# The confounds chapter (issue 33), measured on the 2-core Intel Xeon with 2 threads (CODE_VERSION 3):
+# (n, variant, activation or setting) -> (mean, std) of cells with no runaway run, at penalties whose
+# stage-1 alpha led the next by more than the noise (the same cells EXPECTED_VARIANTS checks).
+EXPECTED_LINEAR = {(8, "squared"): (0.2000, 0.0141), (8, "abs"): (0.2076, 0.0131), (4, "squared"): (0.2086, 0.0043)}
+EXPECTED_PLUG = {("conv AE, MNIST", "squared"): (0.2251, 0.0129), ("conv AE, MNIST", "abs"): (0.2336, 0.0060),
+                 ("MLP, Fashion-MNIST", "squared"): (0.1702, 0.0074), ("MLP, Fashion-MNIST", "abs"): (0.1788, 0.0056)}
+
+
+def test_confounds_tables():
+    from aebottleneck.report import RUNAWAY_COLUMNS, SILHOUETTE_COLUMNS, VARIANT_COLUMNS
+
+    baseline = pd.read_csv(QUICK / "confounds_baseline.csv")
+    assert list(baseline.columns) == VARIANT_COLUMNS
+    assert len(baseline) == 3 * 2 * (1 + len(DECORRELATION_PENALTIES))     # n x activation x (standard + penalties)
+    variants = pd.read_csv(QUICK / "penalty_variants.csv")                # the same standard runs, the same numbers
+    merged = baseline[baseline.variant == "standard"].merge(variants, on=["bottleneck", "variant", "activation"])
+    assert len(merged) == 6 and np.allclose(merged.rmse_mean_x, merged.rmse_mean_y, rtol=1e-12)
+    linear = baseline[baseline.activation == "linear"].set_index(["bottleneck", "variant"])
+    for key, (mean, std) in EXPECTED_LINEAR.items():
+        assert linear.loc[key, "n_runaway"] == 0, key
+        close(linear.loc[key, "rmse_mean"], mean, f"linear {key} mean")
+        close(linear.loc[key, "rmse_std"], std, f"linear {key} std")
+    plug = pd.read_csv(QUICK / "plug_and_play.csv").set_index(["setting", "variant"])
+    for key, (mean, std) in EXPECTED_PLUG.items():
+        assert plug.loc[key, "n_runaway"] == 0, key
+        close(plug.loc[key, "rmse_mean"], mean, f"{key} mean")
+        close(plug.loc[key, "rmse_std"], std, f"{key} std")
+    for table in (baseline, plug.reset_index()):
+        away = table[table.n_runaway > 0]
+        assert away[["diff_ci_low", "diff_ci_high", "p_value", "p_holm"]].isna().all().all()   # no t interval
+    runaway = pd.read_csv(QUICK / "runaway_rates.csv")
+    assert list(runaway.columns) == ["setting", *RUNAWAY_COLUMNS, "p_holm"] and (runaway.p_holm >= runaway.p_value).all()
+    signed = runaway[(runaway.variant == "signed") & runaway.setting.str.endswith("code")]
+    assert (signed.runaway >= MIN_RUNAWAY_SHARE * signed.runs).all() and (signed.p_holm < 0.05).all()
+    assert (runaway[runaway.variant.isin(["squared", "abs"])].runaway == 0).all()      # bounded: never ran away
+    silhouettes = pd.read_csv(QUICK / "silhouettes.csv")
+    assert list(silhouettes.columns) == SILHOUETTE_COLUMNS and silhouettes.silhouette_mean.between(-1, 1).all()
+    assert set(silhouettes.variant) == {"standard", *DECORRELATION_PENALTIES}
