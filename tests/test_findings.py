@@ -94,3 +94,11 @@ def test_confounds_count_tested_cells_per_activation_and_setting():
     assert (numbers["plug_tested"], numbers["plug_worse"], numbers["plug_settings"]) == (1, 1, "conv")
     assert (numbers["runaway_significant"], numbers["runaway_list"]) == (1, "signed (leaky_relu code)")
     assert (numbers["sil_standard"], numbers["sil_tested"], numbers["sil_higher"], numbers["sil_span"]) == (0.3, 1, 1, "+0.050 to +0.050")
+
+
+def test_selection_rule_counts_fallbacks_and_grid_edges_apart():
+    from aebottleneck.report import RULE_CLEAN, RULE_FALLBACK
+
+    selection = pd.DataFrame({"selected": [True, True, True, False], "rule": [RULE_FALLBACK, RULE_CLEAN, RULE_CLEAN, RULE_CLEAN],
+                              "at_grid_edge": [True, True, False, False]})
+    assert findings.selection_rule(selection) == {"n_fallback": 1, "n_choices": 3, "n_edge": 1, "n_validated": 2}

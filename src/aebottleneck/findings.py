@@ -72,7 +72,9 @@ def selection_rule(selection: pd.DataFrame) -> dict:
     """How many of the alphas selected (report.alpha_selection) the fallback set: every alpha of
     that code size had a runaway run."""
     chosen = selection.query("selected")
-    return {"n_fallback": int((chosen.rule == RULE_FALLBACK).sum()), "n_choices": len(chosen)}
+    validated = chosen[chosen.rule != RULE_FALLBACK]
+    return {"n_fallback": int((chosen.rule == RULE_FALLBACK).sum()), "n_choices": len(chosen),
+            "n_edge": int(validated.at_grid_edge.sum()), "n_validated": len(validated)}
 
 
 def alpha_edges(selection: pd.DataFrame, standard_val: pd.Series, alphas: list[float]) -> dict:
