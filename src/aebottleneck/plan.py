@@ -24,7 +24,7 @@ from tqdm import tqdm
 from . import record
 from .config import ConfigError, Profile, RunConfig, load_profile
 
-PIECE_RUNS = 36                # runs trained (and recorded) at once: 100 epochs of 36 take ~25 min on 2 cores
+PIECE_RUNS = 16                # runs trained (and recorded) at once: 100 epochs of 16 take ~13 min on 2 cores, so a piece fits the tail of a session
 SECONDS_PER_MODEL_EPOCH = {"cpu": 0.45, "cuda": 0.02}   # first guess (2-core Intel, H100); then measured
 SAFETY = 1.15                  # a piece starts only if 1.15 x its estimate fits in the time left
 
