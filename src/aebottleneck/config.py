@@ -172,6 +172,11 @@ class RunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_dict(cls, fields: dict) -> "RunConfig":
+        """The config of a stored run (to_dict's output after JSON or torch.save: hidden as a list)."""
+        return cls(**{**fields, "hidden": tuple(fields["hidden"])})
+
     def key(self) -> str:
         """Cache key: a hash of every field and of the code version."""
         fields = {name: value for name, value in self.to_dict().items()

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .metrics import class_silhouette, code_entropies, code_scores, quantized_mse
+from .metrics import class_silhouette, code_scores, quantized_mse
 
 BITS = list(range(2, 9))       # the compression chapter's quantisers: 2 to 8 bits per dimension
 TSNE_SIZE = 5000               # test codes the trustworthiness reads (the paper profile's tsne_size)
@@ -39,6 +39,7 @@ def _silhouette(runs, splits, settings):
 
 
 def _quantisation(runs, splits, settings):
+    from .experiments import entropy_rates
     from .model import StackedAutoencoder
 
     model, train = StackedAutoencoder.from_runs(runs), _train_images(runs, splits)
@@ -46,9 +47,7 @@ def _quantisation(runs, splits, settings):
     train_codes = model.codes(train).numpy()                                                # (K, N, n)
     out = []
     for per_bits, codes in zip(mse, train_codes):
-        finite = bool(np.isfinite(codes).all())
-        low, high = (codes.min(axis=0), codes.max(axis=0)) if finite else (None, None)
-        rates = [code_entropies(codes, low, high, b) if finite else (np.nan, np.nan) for b in settings["bits"]]
+        rates = entropy_rates(codes, settings["bits"])
         out.append({"bits_per_dim": settings["bits"], "mse": per_bits.tolist(),
                     "entropy_bits": [r[0] for r in rates], "joint_bits": [r[1] for r in rates]})
     return out

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .config import Profile
 from .data import DATASET_NAMES
-from .report import LEVEL, PAPER_BY_N, RULE_FALLBACK
+from .report import LEVEL, RULE_FALLBACK
 
 
 def dataset(name: str) -> dict:

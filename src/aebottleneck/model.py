@@ -172,7 +172,7 @@ class StackedAutoencoder(nn.Module):
     @classmethod
     def from_runs(cls, runs: list[dict]) -> "StackedAutoencoder":
         """The trained models of cached runs (one architecture), stacked in the order given."""
-        configs = [RunConfig(**{**run["config"], "hidden": tuple(run["config"]["hidden"])}) for run in runs]
+        configs = [RunConfig.from_dict(run["config"]) for run in runs]
         if any(c.architecture != configs[0].architecture for c in configs):
             raise ValueError("from_runs needs runs of one architecture")
         return StackedAutoencoder.from_states(configs[0], [run["state"] for run in runs]).eval()

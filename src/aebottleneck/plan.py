@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
-import torch
 from tqdm import tqdm
 
 from . import record
@@ -219,8 +218,7 @@ def load_config(key: str) -> RunConfig | None:
     path = record.run_path(key)
     if not path.is_file():
         return None
-    config = record.read(path)["config"]
-    return RunConfig(**{**config, "hidden": tuple(config["hidden"])})
+    return RunConfig.from_dict(record.read(path)["config"])
 
 
 def left_message(settings: Profile, rate: float) -> str:

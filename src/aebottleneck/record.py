@@ -173,9 +173,8 @@ def read(path: Path) -> dict:
         raise RecordError(f"record file {path} has format {content['format']!r}, this code reads {FORMAT}; {fix}")
     if content["digest"] != digest(content):
         raise RecordError(f"record file {path} was edited after it was written (its digest does not match); {fix}")
-    config = {**content["config"], "hidden": tuple(content["config"]["hidden"])}
     try:
-        key = RunConfig(**config).key() if content["code_version"] == CODE_VERSION else None
+        key = RunConfig.from_dict(content["config"]).key() if content["code_version"] == CODE_VERSION else None
     except (TypeError, ValueError) as exc:
         raise RecordError(f"record file {path} holds a config this code refuses ({exc}); {fix}") from None
     if key is not None and (key != content["key"] or path.stem != key):
