@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from .config import CODE_VERSION, ConfigError, RunConfig, results_dir
 from .files import CacheError, load_torch, save_torch, write_atomic
-from . import train
+from . import record, train
 
 RUN_KEYS = set(train.Run.__annotations__) - {"code_std"}   # required of a run file (code_std never was)
 CONNECT_SECONDS = 10   # how long a scheduler named by $AEB_SCHEDULER has to answer
@@ -367,9 +367,29 @@ def train_missing(missing: list[RunConfig], device: str, workers: int, scheduler
         return train_on_cluster(parts, client, device, threads, progress)
 
 
+def record_only() -> bool:
+    """True under AEB_FROM_RECORD=1: runs come from the committed record alone and nothing trains
+    (the paper pages rebuilt from the record, rebuild.py); the local cache is not read."""
+    value = os.environ.get("AEB_FROM_RECORD", "0")
+    if value not in ("0", "1"):
+        raise CacheError(f"AEB_FROM_RECORD={value!r} is not allowed: 0 (the default: cache, record, else train) "
+                         "or 1 (the committed record only, never train)")
+    return value == "1"
+
+
+def find_run(cfg: RunConfig, recorded: bool, only_record: bool = False) -> dict | None:
+    """A finished run: the local cache's (weights and all; skipped when `only_record`), else,
+    where the caller takes a `recorded` run, the record's (record.as_run: no weights, codes of n <= 2)."""
+    cached = None if only_record else load_run(cfg)
+    return cached or (record.find(cfg.key()) if recorded else None)
+
+
 def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool = True,
-             workers: int | None = None) -> list[train.Run]:
-    """Results for `configs` (in order): cached ones loaded, missing ones trained and saved.
+             workers: int | None = None, recorded: bool = False) -> list[train.Run]:
+    """Results for `configs` (in order): finished ones loaded (from the local cache, else, with
+    `recorded`, from the committed record), missing ones trained and saved. A page that reads no
+    weights passes recorded=True; under AEB_FROM_RECORD=1 only the record is read and a run it
+    lacks is an error, never trained.
 
     Missing runs that share an architecture are trained together as one stacked model, in this
     process by default. With `workers` > 1 (default $AEB_WORKERS, else 1) stacks train at once on
@@ -387,9 +407,15 @@ def get_runs(configs: list[RunConfig], device: str | None = None, progress: bool
             raise TypeError(f"get_runs expects RunConfig objects, got {type(cfg).__name__}")
     scheduler = pick_scheduler()
     device_name = pick_device_name(device, scheduler is not None)  # an unavailable device fails here, before any work
-    found = {cfg.key(): load_run(cfg) for cfg in configs}
+    only_record = record_only()
+    found = {cfg.key(): find_run(cfg, recorded, only_record) for cfg in configs}
     missing = list({cfg.key(): cfg for cfg in configs if found[cfg.key()] is None}.values())
     n_workers = pick_workers(workers)  # a bad value fails here too, before any work
+    if missing and only_record:
+        raise CacheError(f"{len(missing)} of {len(configs)} runs cannot come from the record under AEB_FROM_RECORD=1 "
+                         + ("(this page reads the runs' weights, which the record does not keep)" if not recorded else
+                            f"(not recorded: {', '.join(c.label() for c in missing[:3])}{', ...' if len(missing) > 3 else ''}; "
+                            "`make record` adds them)"))
     if missing:
         found.update(train_missing(missing, device_name, n_workers, scheduler, progress))
         prune_checkpoints()

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from .metrics import class_silhouette, code_scores, quantized_mse
+from .metrics import class_silhouette, code_scores, entropy_rates, quantized_mse
 
 BITS = list(range(2, 9))       # the compression chapter's quantisers: 2 to 8 bits per dimension
 TSNE_SIZE = 5000               # test codes the trustworthiness reads (the paper profile's tsne_size)
@@ -32,14 +32,22 @@ def _train_images(runs, splits):
     return splits.train.images[:runs[0]["config"]["train_size"]]          # (N, 784) the run's own training images
 
 
-def _silhouette(runs, splits, settings):
-    labels = splits.test.labels.numpy()
+def _silhouette(runs, splits, settings, labels=None):
+    labels = splits.test.labels.numpy() if labels is None else labels
     return [{"silhouette": class_silhouette(run["test_codes"], labels, settings["sample_size"])
              if bool(np.isfinite(run["test_codes"].numpy()).all()) else float("nan")} for run in runs]
 
 
+def silhouette(run: dict, labels: np.ndarray) -> float:
+    """A run's class silhouette (NaN for non-finite codes): the record's where it holds one (made
+    from the full-precision codes; a recorded 2-d code is kept in float16), else computed."""
+    stored = recorded("silhouette", run["key"])
+    if stored is not None:
+        return stored["silhouette"]
+    return _silhouette([run], None, REGISTRY["silhouette"].settings, labels)[0]["silhouette"]
+
+
 def _quantisation(runs, splits, settings):
-    from .experiments import entropy_rates
     from .model import StackedAutoencoder
 
     model, train = StackedAutoencoder.from_runs(runs), _train_images(runs, splits)

@@ -230,15 +230,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parameters = {name: parse_value(value) for name, value in args.parameter}
     output_dir = args.output_dir or project_root() / "book" / "executed"
+    return exit_code(lambda: execute(args.notebooks or chapters(), args.profile, parameters, output_dir))
+
+
+def exit_code(work, refused: tuple = ()) -> int:
+    """Run `work` as a command does: 2 for a bad request (ConfigError, DataError or `refused`,
+    found before any notebook ran), 1 for a failed notebook, each with its message; else
+    `work`'s own code, or 0."""
     try:
-        execute(args.notebooks or chapters(), args.profile, parameters, output_dir)
-    except (ConfigError, DataError) as exc:  # found before any notebook ran
+        return work() or 0
+    except (ConfigError, DataError, *refused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except NotebookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -14,13 +14,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import report
+from . import evaluations, report
 from .cache import get_runs
 from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
 from .data import DATASET_NAMES, corrupt, load_splits, noise_draws
-from .metrics import (class_silhouette, code_entropies, code_scores, fit_pca, pca_codes, pca_quantized_mse, pca_rmse,
+from .metrics import (code_scores, entropy_rates, fit_pca, pca_codes, pca_quantized_mse, pca_rmse,
                       quantized_mse)
 from .model import StackedAutoencoder
+from .record import CODES_UP_TO
 from .train import evaluate
 
 
@@ -78,13 +79,14 @@ FIGURE1_COLUMNS = ["bottleneck", "method", "alpha", "seed", "silhouette", "runaw
 
 
 def figure1_table(settings: Profile, labels, bottleneck: int = 2, device: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """figure1.csv: the class silhouette (metrics.class_silhouette) of the test codes of the
+    """figure1.csv: the class silhouette (evaluations.silhouette) of the test codes of the
     paper's standard and selected-alpha penalty runs (decorrelation_grid), one row per run; and
     the runs' test codes by key for the pictures."""
-    runs = get_runs(decorrelation_grid(settings, bottleneck), device=device)
+    runs = get_runs(decorrelation_grid(settings, bottleneck), device=device, recorded=bottleneck <= CODES_UP_TO)
     codes = {run["key"]: run["test_codes"].numpy() for run in runs}          # key -> (10000, n)
     chosen = report.selected_runs(report.runs_frame(runs))
-    chosen = chosen.assign(silhouette=[class_silhouette(codes[key], labels) for key in chosen.key])
+    by_key = {run["key"]: run for run in runs}
+    chosen = chosen.assign(silhouette=[evaluations.silhouette(by_key[key], labels) for key in chosen.key])
     table = chosen.sort_values(["method", "seed"], ascending=[False, True], ignore_index=True)
     return table[FIGURE1_COLUMNS], codes
 
@@ -237,10 +239,10 @@ def silhouette_rows(runs: list[dict], labels: np.ndarray, bottleneck: int = 2) -
     silhouette, runaway, key): report.silhouette_table's rows. NaN for non-finite codes."""
     rows = []
     for run in runs:
-        cfg, codes = run["config"], run["test_codes"].numpy()
+        cfg = run["config"]
         if cfg["bottleneck"] == bottleneck:
             rows.append({"variant": "standard" if cfg["penalty"] == "none" else cfg["penalty"], "seed": cfg["seed"],
-                         "silhouette": class_silhouette(codes, labels) if np.isfinite(codes).all() else np.nan,
+                         "silhouette": evaluations.silhouette(run, labels),
                          "runaway": report.is_runaway(run), "key": run["key"]})
     return pd.DataFrame(rows)
 
@@ -307,15 +309,6 @@ def evaluation(settings: Profile, device: str | None = None) -> Evaluation:
     return Evaluation(train=train, test=splits.test.images,
                       labels=(splits.train.labels[:settings.train_size].numpy(), splits.test.labels.numpy()),
                       models=penalty_models(settings, device), pca=fit_pca(train, max(settings.bottlenecks)))
-
-
-def entropy_rates(train_codes: np.ndarray, bits: list[int]) -> list[tuple[float, float]]:
-    """metrics.code_entropies of training codes (N, n) at each b, on their own range; NaN for
-    non-finite codes (a runaway run)."""
-    if not np.isfinite(train_codes).all():
-        return [(np.nan, np.nan)] * len(bits)
-    low, high = train_codes.min(axis=0), train_codes.max(axis=0)
-    return [code_entropies(train_codes, low, high, b) for b in bits]
 
 
 def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.DataFrame:

@@ -11,8 +11,7 @@ import numpy as np
 from . import plots
 from .data import first_of_each_class
 from .experiments import first_reconstructions
-from .metrics import correlation_matrix
-from .report import method_order, selected_runs
+from .report import code_correlation, method_order, selected_runs
 
 # --- the paper's chapters (decorrelation, embeddings, penalty variants, compression, code quality) ---
 
@@ -46,7 +45,7 @@ def correlation_pair(frame, runs: list[dict], bottleneck: int, seed: int):
     fig, axes = plots.figure(ncols=2, width=4, height=4)
     for ax, method in zip(axes, ("standard", "penalty")):
         key = chosen.query("bottleneck == @bottleneck and method == @method and seed == @seed").key.item()
-        plots.correlation_heatmap(ax, correlation_matrix(by_key[key]["test_codes"]),
+        plots.correlation_heatmap(ax, code_correlation(by_key[key]),
                                   title=f"{method}, n = {bottleneck}, seed {seed}")
     return fig
 

@@ -28,6 +28,22 @@ def protocol(settings: Profile) -> dict:
             "alpha_grid": "{" + ", ".join(f"{a:g}" for a in settings.alphas) + "}"}
 
 
+def provenance(runs: list[dict], settings: Profile) -> dict:
+    """Where a page's runs come from, as one sentence: how many, the profile and code version,
+    the devices and dates they were trained on, and whether the committed record or this
+    machine's run cache supplied them."""
+    devices = sorted({run["metrics"].get("device", "an unrecorded device") for run in runs})
+    versions = sorted({str(run["code_version"]) for run in runs})
+    dates = sorted(run["trained_at"][:10] for run in runs if run.get("trained_at"))
+    recorded = sum(run.get("source") == "record" for run in runs)
+    where = ("the committed record (record/)" if recorded == len(runs) else
+             "this machine's run cache (results/runs/)" if recorded == 0 else
+             f"the committed record ({recorded}) and this machine's run cache ({len(runs) - recorded})")
+    when = f", {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") if dates else ""
+    return {"provenance": f"{len(runs)} runs of the {settings.name} profile at code version {', '.join(versions)}, "
+                          f"trained on {'; '.join(devices)}{when}, read from {where}"}
+
+
 def run_counts(frame: pd.DataFrame) -> dict:
     """How many runs a chapter has, diverged, and (of its penalty runs) ran away."""
     penalty = frame[frame.method == "penalty"]

@@ -183,3 +183,12 @@ def code_scores(train_codes: np.ndarray, test_codes: np.ndarray, train_labels: n
     return {"knn_accuracy": float(knn.score(test_codes, test_labels)),
             "logreg_accuracy": float(logreg.score(test_codes, test_labels)),
             "trustworthiness": float(trustworthiness(test_images[:size], test_codes[:size], n_neighbors=NEIGHBOURS))}
+
+
+def entropy_rates(train_codes: np.ndarray, bits: list[int]) -> list[tuple[float, float]]:
+    """code_entropies of training codes (N, n) at each b, on their own range; NaN for
+    non-finite codes (a runaway run)."""
+    if not np.isfinite(train_codes).all():
+        return [(np.nan, np.nan)] * len(bits)
+    low, high = train_codes.min(axis=0), train_codes.max(axis=0)
+    return [code_entropies(train_codes, low, high, b) for b in bits]

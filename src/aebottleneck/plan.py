@@ -113,6 +113,35 @@ STEPS = [
 ]
 
 
+# page (notebook) -> the steps whose runs and evaluations it reads. A page listed here reads only
+# what the record keeps (get_runs(..., recorded=True)), so once its steps are recorded the record
+# alone rebuilds it (rebuild.py); a page not listed yet still needs weights or unplanned runs.
+PAGES = {
+    "data": (),
+    "decorrelation": ("decorrelation",),
+}
+
+
+def step(chapter: str) -> Step:
+    return next(s for s in STEPS if s.chapter == chapter)
+
+
+def page_gaps(settings: Profile, rows: dict, page: str) -> list[str]:
+    """What the record lacks for `page` (plan.PAGES), one line per step; empty when it is complete."""
+    gaps, unevaluated_keys = [], missing_evaluations(settings, rows) if PAGES[page] else {}
+    for name in PAGES[page]:
+        configs = step(name).runs(settings, rows)
+        if configs is None:
+            gaps.append(f"{name}: waits for the steps before it")
+            continue
+        lacking = sum(c.key() not in rows for c in configs)
+        unevaluated = sum(c.key() in unevaluated_keys for c in configs)
+        if lacking or unevaluated:
+            gaps.append(f"{name}: {lacking} of {len(configs)} runs not recorded"
+                        + (f", {unevaluated} lack an evaluation" if unevaluated else ""))
+    return gaps
+
+
 def plan(settings: Profile, rows: dict) -> tuple[list[tuple[str, RunConfig]], list[str]]:
     """(chapter, config) of every run the record lacks (or that lacks an evaluation and whose
     weights are gone: it is trained again), in step order, each once; and the steps that cannot

@@ -192,6 +192,32 @@ def load(root: Path | None = None, current_only: bool = True) -> dict[str, dict]
     return found
 
 
+def as_run(content: dict) -> dict:
+    """A run record in the shape of a cached run (train.Run) without its weights: what a page
+    reads (config, metrics, history, code_std, the test codes of a small code) plus the stored
+    runs_frame `row`, the code `correlation` matrix and the ten `reconstructions` (10, 784)."""
+    arrays = {name: decode_array(blob) for name, blob in content["arrays"].items()}
+    run = {"key": content["key"], "code_version": content["code_version"], "config": content["config"],
+           "metrics": content["metrics"], "row": content["row"], "source": "record", "trained_at": content["trained_at"],
+           "history": {name: decode_array(blob).tolist() for name, blob in content["history"].items()},   # per epoch, as trained
+           "code_std": torch.from_numpy(arrays["code_std"].copy()),
+           "correlation": arrays["correlation"].astype(np.float64),
+           "reconstructions": arrays["reconstructions"].astype(np.float32) / 255}
+    if "test_codes" in arrays:
+        run["test_codes"] = torch.from_numpy(arrays["test_codes"].astype(np.float32))   # (Ntest, n)
+    return run
+
+
+def find(key: str, root: Path | None = None) -> dict | None:
+    """The run with this key as the record holds it (as_run), or None if it is not recorded at
+    this code version."""
+    path = run_path(key, root)
+    if not path.is_file():
+        return None
+    content = read(path)
+    return as_run(content) if content["code_version"] == CODE_VERSION else None
+
+
 def stale(root: Path | None = None) -> int:
     """How many run records were made by another code version (retrained at this one)."""
     return sum(1 for path in ((root or record_dir()) / "runs").glob("*.json")

@@ -31,13 +31,23 @@ TABLE1_COLUMNS = ["bottleneck", "method", "alpha", "rmse_mean", "rmse_std", "n_s
 
 def is_runaway(run: dict) -> bool:
     """Whether a run ran away (train.runaway_epoch) or ended with non-finite codes."""
+    if "row" in run:                                  # a recorded run: as judged when it was recorded
+        return bool(run["row"]["runaway"])
     return bool(runaway_epoch(run["history"], run["config"]["alpha"]) >= 0 or not torch.isfinite(run["test_codes"]).all())
+
+
+def code_correlation(run: dict) -> np.ndarray:
+    """The correlation matrix (n, n) of a run's test codes (stored in a recorded run)."""
+    return run["correlation"] if "correlation" in run else correlation_matrix(run["test_codes"])
 
 
 def runs_frame(runs: list[dict]) -> pd.DataFrame:
     """One row per run: its config fields, metrics and the mean |correlation| of its test codes."""
     rows = []
     for run in runs:
+        if "row" in run:                              # a recorded run keeps the row made from its full codes
+            rows.append(run["row"])
+            continue
         cfg, metrics = run["config"], run["metrics"]
         codes = run["test_codes"].numpy()
         finite = np.isfinite(codes).all()
@@ -59,7 +69,13 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
             "code_std_mean": float(run["code_std"].mean()),
             "near_zero": near_zero_fraction(codes) if finite else np.nan,
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+
+
+FRAME_COLUMNS = ["key", "dataset", "code_version", "epochs", "hidden", "bottleneck", "activation", "code_activation",
+                 "output", "loss", "penalty", "alpha", "seed", "method", "device", "train_seconds", "val_rmse",
+                 "test_rmse", "test_rmse_per_image", "diverged", "runaway", "runaway_epoch", "corr_mean",
+                 "code_std_mean", "near_zero"]   # runs_frame's columns, in its order
 
 
 # results/<profile>/runs.csv: one row per run a chapter used, for audit and for CI's checks of

@@ -1,0 +1,121 @@
+"""Pages from the record: a recorded run serves a page that reads no weights exactly as the cached
+run would; under AEB_FROM_RECORD=1 nothing trains and the local cache is not read; `make
+check-pages` (aebottleneck.rebuild) finds a committed page or table that the record contradicts."""
+import json
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from aebottleneck import findings, plan, rebuild, record, report
+from aebottleneck.cache import get_runs, run_path
+from aebottleneck.config import load_profile
+from aebottleneck.data import load_splits
+from aebottleneck.files import CacheError
+from conftest import small_config
+
+CONFIGS = [small_config(bottleneck=2), small_config(bottleneck=2, penalty="signed", alpha=5.0)]
+
+
+@pytest.fixture
+def recorded(tmp_path, monkeypatch, results):
+    """Two small runs (the standard loss and eq. 3 at a large alpha), trained, recorded, then their weights deleted."""
+    monkeypatch.setenv("AEB_RECORD_DIR", str(tmp_path / "record"))
+    runs = get_runs(CONFIGS, progress=False)
+    test = load_splits("mnist").test
+    for content in record.run_records(runs, test.images, test.labels, "env"):
+        record.write(content, record.run_path(content["key"]))
+    for cfg in CONFIGS:
+        run_path(cfg).unlink()
+    return runs
+
+
+def test_a_recorded_run_gives_the_cached_runs_rows(recorded):
+    runs = get_runs(CONFIGS, recorded=True, progress=False)
+    assert [run["source"] for run in runs] == ["record", "record"]
+    pd.testing.assert_frame_equal(report.runs_frame(runs), report.runs_frame(recorded))
+    assert [report.is_runaway(r) for r in runs] == [report.is_runaway(r) for r in recorded]
+    for mine, cached in zip(runs, recorded):
+        np.testing.assert_allclose(report.code_correlation(mine), report.code_correlation(cached), atol=1e-6)
+        np.testing.assert_allclose(mine["history"]["val_rmse"], cached["history"]["val_rmse"], rtol=1e-6)
+
+
+def test_from_the_record_nothing_trains_and_the_cache_is_not_read(recorded, monkeypatch):
+    monkeypatch.setenv("AEB_FROM_RECORD", "1")
+    with pytest.raises(CacheError, match="weights"):                  # a page that reads weights
+        get_runs(CONFIGS, progress=False)
+    with pytest.raises(CacheError, match="not recorded"):
+        get_runs([small_config(bottleneck=3)], recorded=True, progress=False)
+    assert not run_path(small_config(bottleneck=3)).exists()
+    monkeypatch.setenv("AEB_FROM_RECORD", "0")
+    get_runs(CONFIGS[:1], progress=False)                               # trained again into the local cache
+    monkeypatch.setenv("AEB_FROM_RECORD", "1")
+    assert get_runs(CONFIGS[:1], recorded=True, progress=False)[0]["source"] == "record"
+
+
+def test_a_bad_from_record_value_is_refused(monkeypatch, results):
+    monkeypatch.setenv("AEB_FROM_RECORD", "yes")
+    with pytest.raises(CacheError, match="AEB_FROM_RECORD='yes'"):
+        get_runs(CONFIGS, progress=False)
+
+
+def test_a_page_says_where_its_runs_come_from(recorded):
+    runs = get_runs(CONFIGS, recorded=True, progress=False)
+    text = findings.provenance(runs, load_profile("quick"))["provenance"]
+    assert text.startswith("2 runs of the quick profile at code version") and "committed record" in text
+    assert "run cache" in findings.provenance(recorded, load_profile("quick"))["provenance"]
+
+
+def test_a_page_is_ready_once_its_steps_are_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("AEB_RECORD_DIR", str(tmp_path))               # no evaluations recorded
+    settings = load_profile("paper")
+    assert plan.page_gaps(settings, {}, "data") == []
+    (gap,) = plan.page_gaps(settings, {}, "decorrelation")
+    assert gap == "decorrelation: 36 of 36 runs not recorded"
+    rows = {cfg.key(): {} for cfg in plan.step("decorrelation").runs(settings, {})}
+    assert "36 lack an evaluation" in plan.page_gaps(settings, rows, "decorrelation")[0]
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("0.1362274388472239", "0.13622743884722392", True), ("0.1362", "0.1363", False), ("nan", "nan", True),
+    ("'MNIST'", "'MNIST'", True), ("'MNIST'", "'Fashion-MNIST'", False), ("36", None, False), ("True", "1", False),
+])
+def test_glued_values_compare_as_numbers_to_a_tolerance(a, b, same):
+    assert rebuild.same_value(a, b) is same
+
+
+def _page(path, values: dict):
+    cells = [nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", data={"application/papermill.record/text/plain": text},
+        metadata={"scrapbook": {"name": name, "mime_prefix": "application/papermill.record/"}})])
+        for name, text in values.items()]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def test_a_committed_page_that_the_record_contradicts_is_named(tmp_path):
+    fresh = _page(tmp_path / "new.ipynb", {"rmse_8": "0.1362", "n_runs": "36"})
+    assert rebuild.glued(fresh) == {"rmse_8": "0.1362", "n_runs": "36"}
+    assert rebuild.compare_glue(fresh, _page(tmp_path / "same.ipynb", {"rmse_8": "0.1362", "n_runs": "36"})) == []
+    (problem,) = rebuild.compare_glue(fresh, _page(tmp_path / "old.ipynb", {"rmse_8": "0.1356", "n_runs": "36"}))
+    assert "old.ipynb" in problem and "'rmse_8'" in problem and "0.1356" in problem
+    assert "not committed" in rebuild.compare_glue(fresh, tmp_path / "absent.ipynb")[0]
+
+
+def test_a_committed_table_that_the_record_contradicts_is_named(tmp_path):
+    (tmp_path / "new").mkdir(), (tmp_path / "old").mkdir()
+    fresh = pd.DataFrame({"chapter": ["decorrelation"] * 2, "key": ["a", "b"], "test_rmse": [0.1, 0.2]})
+    fresh.to_csv(tmp_path / "new" / "runs.csv", index=False)
+    other = pd.DataFrame({"chapter": ["datasets"], "key": ["c"], "test_rmse": [0.3]})
+    pd.concat([other, fresh.assign(test_rmse=[0.1, 0.2 * (1 + 1e-12)])]).to_csv(tmp_path / "old" / "runs.csv", index=False)
+    assert rebuild.compare_table(tmp_path / "new" / "runs.csv", tmp_path / "old" / "runs.csv") == []
+    pd.concat([other, fresh.assign(test_rmse=[0.1, 0.25])]).to_csv(tmp_path / "old" / "runs.csv", index=False)
+    (problem,) = rebuild.compare_table(tmp_path / "new" / "runs.csv", tmp_path / "old" / "runs.csv")
+    assert "runs.csv" in problem and "differs" in problem
+
+
+def test_the_committed_record_pages_name_their_request():
+    request = rebuild.project_root() / "book" / "executed" / ".request.json"
+    if request.is_file():
+        assert json.loads(request.read_text()) == {"dataset": "mnist", "overrides": {}, "profile": "paper"}
