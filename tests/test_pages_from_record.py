@@ -119,3 +119,17 @@ def test_the_committed_record_pages_name_their_request():
     request = rebuild.project_root() / "book" / "executed" / ".request.json"
     if request.is_file():
         assert json.loads(request.read_text()) == {"dataset": "mnist", "overrides": {}, "profile": "paper"}
+
+
+def test_an_8d_runs_tsne_map_comes_from_the_record_at_its_settings(tmp_path, monkeypatch):
+    from aebottleneck import evaluations
+
+    monkeypatch.setenv("AEB_RECORD_DIR", str(tmp_path))
+    entry = evaluations.REGISTRY["tsne_map"]
+    stored = np.arange(10, dtype=np.float32).reshape(5, 2)
+    record.write_evaluation("k8", "tsne_map", entry.version, entry.settings, {"map": record.encode_array(stored, "float32")})
+    run = {"key": "k8"}                                                 # no test codes: a recorded 8-d run
+    np.testing.assert_array_equal(evaluations.tsne_map(run, entry.settings["size"], entry.settings["perplexity"]), stored)
+    with pytest.raises(KeyError):                                       # other settings: computed from the codes
+        evaluations.tsne_map(run, entry.settings["size"], 5.0)
+    assert entry.applies({"bottleneck": 8, "seed": 0}) and not entry.applies({"bottleneck": 2, "seed": 0})

@@ -26,6 +26,7 @@ class Evaluation:
     settings: dict
     compute: Callable                       # (runs, splits, settings) -> list of result dicts
     what: str                               # one line: what it measures
+    applies: Callable = lambda config: True   # config dict -> whether a step's run gets this evaluation
 
 
 def _train_images(runs, splits):
@@ -61,6 +62,32 @@ def _quantisation(runs, splits, settings):
     return out
 
 
+def _tsne(codes: np.ndarray, size: int, perplexity: float) -> np.ndarray:
+    """A t-SNE map (size, 2) of the first `size` codes: PCA initialisation, fixed random state."""
+    from sklearn.manifold import TSNE
+
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0).fit_transform(codes[:size])
+
+
+def _tsne_map(runs, splits, settings):
+    from .record import encode_array
+
+    return [{"map": encode_array(_tsne(run["test_codes"].numpy(), settings["size"], settings["perplexity"]), "float32")}
+            for run in runs]
+
+
+def tsne_map(run: dict, size: int, perplexity: float) -> np.ndarray:
+    """The t-SNE map (size, 2) of a run's first test codes: the record's where it holds one at
+    these settings (an 8-d code keeps no test codes there), else computed."""
+    from .record import decode_array
+
+    if REGISTRY["tsne_map"].settings == {"size": size, "perplexity": perplexity}:
+        stored = recorded("tsne_map", run["key"])
+        if stored is not None:
+            return decode_array(stored["map"])
+    return _tsne(run["test_codes"].numpy(), size, perplexity)
+
+
 def _code_scores(runs, splits, settings):
     from .model import StackedAutoencoder
 
@@ -78,6 +105,9 @@ REGISTRY = {
                                "test MSE with each code dimension quantised to b bits, and the entropy-coded rates"),
     "code_scores": Evaluation(1, {"tsne_size": TSNE_SIZE}, _code_scores,
                               "kNN and logistic-regression accuracy, trustworthiness of the codes"),
+    "tsne_map": Evaluation(1, {"size": TSNE_SIZE, "perplexity": 30.0}, _tsne_map,
+                           "t-SNE map of the 8-d test codes (the embeddings page: its first seed, seed 0)",
+                           applies=lambda config: config["bottleneck"] == 8 and config["seed"] == 0),
 }
 
 

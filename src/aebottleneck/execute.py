@@ -106,8 +106,8 @@ VISIBLE_CODE = {"parameters", "injected-parameters"}   # a reader sees what to t
 
 
 def prepare_page(path: Path) -> None:
-    """Make an executed notebook a page: fold the code of every code cell except the parameters
-    cells (tag `hide-input`), and give each figure alt text (`mystnb.image.alt`): the cell's
+    """Make an executed notebook a page: drop its timings and paths, fold the code of every code
+    cell except the parameters cells (tag `hide-input`), and give each figure alt text (`mystnb.image.alt`): the cell's
     figure caption (`mystnb.figure.caption`), else the last paragraph of the markdown above it
     (if no figure came between)."""
     import nbformat
@@ -115,8 +115,12 @@ def prepare_page(path: Path) -> None:
     from .plots import alt_text
 
     notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["papermill"] = {"parameters": notebook.metadata.get("papermill", {}).get("parameters", {})}
     text_above = ""
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index}"                    # no timings, paths or random ids: an unchanged page is the same file
+        for volatile in ("execution", "papermill"):
+            cell.metadata.pop(volatile, None)
         if cell.cell_type == "markdown":
             paragraphs = [p for p in re.split(r"\n\s*\n|^#.*$", cell.source, flags=re.M) if p.strip()]
             text_above = paragraphs[-1] if paragraphs else text_above

@@ -81,14 +81,13 @@ FIGURE1_COLUMNS = ["bottleneck", "method", "alpha", "seed", "silhouette", "runaw
 def figure1_table(settings: Profile, labels, bottleneck: int = 2, device: str | None = None) -> tuple[pd.DataFrame, dict]:
     """figure1.csv: the class silhouette (evaluations.silhouette) of the test codes of the
     paper's standard and selected-alpha penalty runs (decorrelation_grid), one row per run; and
-    the runs' test codes by key for the pictures."""
+    the runs by key (their test codes, n <= 2, are the pictures)."""
     runs = get_runs(decorrelation_grid(settings, bottleneck), device=device, recorded=bottleneck <= CODES_UP_TO)
-    codes = {run["key"]: run["test_codes"].numpy() for run in runs}          # key -> (10000, n)
-    chosen = report.selected_runs(report.runs_frame(runs))
     by_key = {run["key"]: run for run in runs}
+    chosen = report.selected_runs(report.runs_frame(runs))
     chosen = chosen.assign(silhouette=[evaluations.silhouette(by_key[key], labels) for key in chosen.key])
     table = chosen.sort_values(["method", "seed"], ascending=[False, True], ignore_index=True)
-    return table[FIGURE1_COLUMNS], codes
+    return table[FIGURE1_COLUMNS], by_key
 
 
 def datasets_table(profile: str, device: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -147,16 +146,16 @@ def code_size_references(settings: Profile, sizes: list[int], device: str | None
     return pca, report.runs_frame(get_runs(standard, device=device)).groupby("bottleneck").test_rmse.mean()
 
 
-def tsne_maps(table: pd.DataFrame, codes: dict, seed: int, size: int, perplexity: float) -> dict:
-    """t-SNE maps (PCA initialisation, fixed random state) of the first `size` test codes of one
-    seed's standard and penalty runs (a figure1_table and its codes), keyed by panel title."""
-    from sklearn.manifold import TSNE
-
+def tsne_maps(settings: Profile, seed: int, perplexity: float, bottleneck: int = 8, device: str | None = None) -> dict:
+    """t-SNE maps (evaluations.tsne_map) of the first tsne_size test codes of one seed's standard
+    and selected-alpha penalty runs of the paper's grid at `bottleneck`, keyed by panel title."""
+    runs = get_runs(decorrelation_grid(settings, bottleneck), device=device, recorded=True)
+    by_key = {run["key"]: run for run in runs}
+    chosen = report.selected_runs(report.runs_frame(runs)).query("seed == @seed")
     maps = {}
-    for row in table.query("seed == @seed").itertuples():
+    for row in chosen.sort_values("method", ascending=False).itertuples():          # standard first
         title = "standard" if row.method == "standard" else f"penalty, alpha = {row.alpha:g}"
-        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=0)
-        maps[f"t-SNE, {title}"] = tsne.fit_transform(codes[row.key][:size])             # (size, 2)
+        maps[f"t-SNE, {title}"] = evaluations.tsne_map(by_key[row.key], settings.tsne_size, perplexity)   # (size, 2)
     return maps
 
 

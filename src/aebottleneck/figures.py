@@ -116,9 +116,9 @@ def runaway_run(frame, runs: list[dict]):
     return fig
 
 
-def figure1(table, codes: dict, labels, seed: int, class_names):
+def figure1(table, runs: dict, labels, seed: int, class_names):
     """The paper's Figure 1 as this build makes it: one seed's 2-D test codes (a figure1_table and
-    its codes by key), standard and penalty, by class; a runaway panel says so, with its scale."""
+    its runs by key), standard and penalty, by class; a runaway panel says so, with its scale."""
     panels = table.query("seed == @seed").set_index("method")
     fig, axes = plots.figure(ncols=2, width=5, height=5)
     for ax, method in zip(axes, ("standard", "penalty")):
@@ -126,18 +126,20 @@ def figure1(table, codes: dict, labels, seed: int, class_names):
         title = "standard" if method == "standard" else f"penalty, alpha = {row.alpha:g}"
         if row.runaway:
             title += f"\nran away: code std {row.code_std_mean:.2g}"
-        plots.scatter_codes(ax, codes[row.key], labels, title=title, class_names=class_names)
+        plots.scatter_codes(ax, runs[row.key]["test_codes"], labels, title=title, class_names=class_names)
         ax.ticklabel_format(style="sci", scilimits=(-2, 3))
     return fig
 
 
-def code_maps(maps: dict, labels, class_names, legend_on_each: bool = True):
+def code_maps(maps: dict, labels, class_names, legend_on_each: bool = True, axes_named="code"):
     """2-D maps of codes side by side (panel title -> (N, 2) points), coloured by class; the class
-    legend on each panel, or on the last only."""
+    legend on each panel, or on the last only; axes_named: what the axes are ("t-SNE"), one for
+    all panels or a list."""
+    names = [axes_named] * len(maps) if isinstance(axes_named, str) else axes_named
     fig, axes = plots.figure(ncols=len(maps), width=5, height=5)
     for i, (ax, (title, points)) in enumerate(zip(np.atleast_1d(axes), maps.items())):
         plots.scatter_codes(ax, points, labels[: len(points)], title=title, class_names=class_names,
-                            legend=legend_on_each or i == len(maps) - 1)
+                            legend=legend_on_each or i == len(maps) - 1, axis=names[i])
     return fig
 
 

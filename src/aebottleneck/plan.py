@@ -100,7 +100,8 @@ def _student(settings, rows):
 
 
 STEPS = [
-    Step("decorrelation", _decorrelation, "Table 1 and Figure 1: the paper's grid (embeddings reuses it)", ("silhouette",)),
+    Step("decorrelation", _decorrelation, "Table 1 and Figure 1: the paper's grid (embeddings reuses it)",
+         ("silhouette", "tsne_map")),
     Step("penalty_variants/selection", _selection, "stage 1: each penalty's alpha, chosen on the selection seeds"),
     Step("penalty_variants/linear_code", _linear_code, "the linear-code standard runs of the bottleneck check"),
     Step("penalty_variants/table", _variants, "stage 2: the variant seeds at the selected alphas",
@@ -119,6 +120,7 @@ STEPS = [
 PAGES = {
     "data": (),
     "decorrelation": ("decorrelation",),
+    "embeddings": ("decorrelation",),
 }
 
 
@@ -161,10 +163,12 @@ def plan(settings: Profile, rows: dict) -> tuple[list[tuple[str, RunConfig]], li
 
 def needed_evaluations(settings: Profile, rows: dict) -> dict[str, set[str]]:
     """key -> the evaluations some step declares for that run (each run of every plannable step)."""
+    from .evaluations import REGISTRY
+
     needed = defaultdict(set)
     for step in STEPS:
         for cfg in (step.runs(settings, rows) or []) if step.evaluations else []:
-            needed[cfg.key()].update(step.evaluations)
+            needed[cfg.key()].update(name for name in step.evaluations if REGISTRY[name].applies(cfg.to_dict()))
     return needed
 
 
@@ -212,13 +216,15 @@ def record_piece(piece: list[RunConfig], device: str, environment: str, evaluati
     from .data import load_splits
     from .evaluations import evaluate_and_record
 
+    trained = {cfg.key() for cfg in piece if not run_path(cfg).is_file()}
     runs = get_runs(piece, device=device)
     for run, cfg in zip(runs, piece):
         stamp = run_path(cfg).stat().st_mtime
         run["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(stamp))
     splits = load_splits(piece[0].dataset)
     for content in record.run_records(runs, splits.test.images, splits.test.labels, environment):
-        record.write(content, record.run_path(content["key"]))
+        if content["key"] in trained or not record.run_path(content["key"]).is_file():   # else it only gains evaluations
+            record.write(content, record.run_path(content["key"]))
     for name in sorted({name for run in runs for name in evaluations.get(run["key"], ())}):
         evaluate_and_record(name, [run for run in runs if name in evaluations.get(run["key"], ())], splits)
 

@@ -105,15 +105,16 @@ def code_heatmap(ax, codes: np.ndarray | torch.Tensor, title: str = ""):
 
 
 def scatter_codes(ax, points: np.ndarray, labels: np.ndarray, title: str = "", class_names=None,
-                  legend: bool = True):
-    """2-D points (N, 2) coloured by class, as in the paper's Figure 1."""
+                  legend: bool = True, axis: str = "code"):
+    """2-D points (N, 2) coloured by class, as in the paper's Figure 1; the axes are `axis` 1 and 2
+    (a code's dimensions, a t-SNE map's, PCA's components)."""
     names = class_names or [str(c) for c in range(10)]
     colours = sns.color_palette(DIGIT_PALETTE, len(names))
     for c, name in enumerate(names):
         mask = labels == c
         ax.scatter(points[mask, 0], points[mask, 1], s=5, alpha=0.5, linewidths=0, color=colours[c],
                    label=name, rasterized=True)
-    ax.set(title=title, xlabel="code 1", ylabel="code 2")   # the axes stay: the codes' scale is part of the story
+    ax.set(title=title, xlabel=f"{axis} 1", ylabel=f"{axis} 2")   # the axes stay: the codes' scale is part of the story
     if legend:
         for handle in legend_outside(ax, markerscale=3, title="class").legend_handles:
             handle.set_alpha(1.0)   # the key in full colour, whatever the points' transparency
