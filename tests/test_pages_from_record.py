@@ -133,3 +133,23 @@ def test_an_8d_runs_tsne_map_comes_from_the_record_at_its_settings(tmp_path, mon
     with pytest.raises(KeyError):                                       # other settings: computed from the codes
         evaluations.tsne_map(run, entry.settings["size"], 5.0)
     assert entry.applies({"bottleneck": 8, "seed": 0}) and not entry.applies({"bottleneck": 2, "seed": 0})
+
+
+def test_a_page_made_at_another_code_version_says_it_is_stale(tmp_path, monkeypatch):
+    page = _page(tmp_path / "decorrelation.ipynb", {"rmse_8": "0.1362"})
+    notebook = nbformat.read(page, as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_markdown_cell("# Title"))
+    notebook.metadata["aebottleneck"] = {"record_code_version": "old"}
+    nbformat.write(notebook, page)
+    gaps = ["decorrelation: 36 of 36 runs not recorded"]
+    monkeypatch.setattr(rebuild, "committed_page", lambda name: tmp_path / f"{name}.ipynb")
+    monkeypatch.setattr(rebuild, "ready_pages", lambda profile: ([], {"decorrelation": gaps}))
+    assert rebuild.stale_pages("paper") == {"decorrelation": gaps}
+    (problem,) = rebuild.check("paper")
+    assert "decorrelation.ipynb is stale" in problem
+    rebuild.mark_stale(page, gaps)
+    rebuild.mark_stale(page, gaps)                                      # renewed, not repeated
+    cells = nbformat.read(page, as_version=4).cells
+    banners = [c for c in cells if rebuild.STALE_TAG in c.metadata.get("tags", [])]
+    assert len(banners) == 1 and cells.index(banners[0]) == 1 and "36 of 36 runs" in banners[0].source
+    assert rebuild.check("paper") == []

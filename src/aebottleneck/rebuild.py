@@ -8,7 +8,11 @@ page. `make pages` writes the executed pages to book/executed/ and their tables 
 results/<profile>/, both committed. `make check-pages` (in `make test`) executes them into a
 scratch folder and compares the numbers they glue and the tables they write with the committed
 ones; a difference names the page and the command that refreshes it. Pages the record does not
-complete yet are listed with what they lack and skipped, so record progress always lands.
+complete yet are listed with what they lack and skipped, so record progress always lands. A
+committed page made at another code version (CODE_VERSION) that the record cannot rebuild yet
+gets a warning under its title saying so and what the record lacks (`make pages` writes it; CI
+fails on a stale page that does not carry it). `make book` runs `--all`: the record's pages, then
+every other chapter, training what neither the run cache nor the record holds.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plan, record
-from .config import load_profile, project_root
+from .config import CODE_VERSION, load_profile, project_root
 
 REFRESH = "make pages"            # the command that rewrites the committed pages and tables
 RTOL = 1e-9                       # tables compare to this relative tolerance: sums may round differently on another CPU
@@ -54,13 +58,66 @@ def environment(**values: str):
 
 
 def execute_from_record(pages: list[str], profile: str, output_dir: Path, results: Path | None = None) -> None:
-    """Execute `pages` with runs from the record only (nothing trains); tables go to `results`
-    (AEB_RESULTS_DIR) when given, else to the project's results/."""
+    """Execute `pages` with runs from the record only (nothing trains), each stamped with this
+    code version; tables go to `results` (AEB_RESULTS_DIR) when given, else to results/."""
+    import nbformat
+
     from .execute import execute
 
     extra = {"AEB_RESULTS_DIR": str(results)} if results is not None else {}
     with environment(AEB_FROM_RECORD="1", **extra):
         execute(pages, profile, {}, output_dir)
+    for page in pages:
+        path = output_dir / f"{page}.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        notebook.metadata["aebottleneck"] = {"record_code_version": CODE_VERSION}
+        nbformat.write(notebook, path)
+
+
+# ------------------------------------------------------------------------------- stale pages
+STALE_TAG = "stale-record"        # the tag of the warning a page made at another code version carries
+
+
+def committed_page(page: str) -> Path:
+    return project_root() / "book" / "executed" / f"{page}.ipynb"
+
+
+def stale_pages(profile: str) -> dict[str, list[str]]:
+    """The committed pages made from the record at another code version that the record cannot
+    rebuild at this one yet, with what it lacks (plan.page_gaps)."""
+    import nbformat
+
+    pages, gaps = ready_pages(profile)
+    stale = {}
+    for page in gaps:
+        path = committed_page(page)
+        if path.is_file():
+            made_at = nbformat.read(path, as_version=4).metadata.get("aebottleneck", {}).get("record_code_version")
+            if made_at is not None and made_at != CODE_VERSION:
+                stale[page] = gaps[page]
+    return stale
+
+
+def stale_marked(path: Path) -> bool:
+    import nbformat
+
+    return any(STALE_TAG in cell.metadata.get("tags", []) for cell in nbformat.read(path, as_version=4).cells)
+
+
+def mark_stale(path: Path, gaps: list[str]) -> None:
+    """Put (or renew) a warning under a page's title: made at another code version, and what the
+    record lacks at this one before `make pages` can rebuild it."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    made_at = notebook.metadata["aebottleneck"]["record_code_version"]
+    notebook.cells = [c for c in notebook.cells if STALE_TAG not in c.metadata.get("tags", [])]
+    text = (f"```{{warning}}\nThis page is stale: it was made from the record at code version {made_at}, and the "
+            f"code is at version {CODE_VERSION}. At this version the record lacks {'; '.join(gaps)}. "
+            "`make record` retrains them; `make pages` then rebuilds this page.\n```")
+    first = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown"), -1)
+    notebook.cells.insert(first + 1, nbformat.v4.new_markdown_cell(text, metadata={"tags": [STALE_TAG]}, id="stale-record"))
+    nbformat.write(notebook, path)
 
 
 def glued(path: Path) -> dict[str, str]:
@@ -121,9 +178,10 @@ def check(profile: str) -> list[str]:
     """Execute the pages the record completes into a scratch folder and compare them with the
     committed pages and tables; the differences found (none: the committed ones are current)."""
     pages, _ = ready_pages(profile)
+    problems = [f"{committed_page(page)} is stale (made at another code version) and does not say so"
+                for page in stale_pages(profile) if not stale_marked(committed_page(page))]
     if not pages:
-        return []
-    problems = []
+        return problems
     with tempfile.TemporaryDirectory(prefix="aeb-pages-") as scratch:
         scratch = Path(scratch)
         execute_from_record(pages, profile, scratch / "executed", scratch / "results")
@@ -142,7 +200,8 @@ def summary(profile: str) -> str:
              f"{', '.join(pages) or 'none yet'}"]
     lines += [f"  skipped {page}: {'; '.join(lines)}" for page, lines in gaps.items()]
     if record.stale():
-        lines.append(f"  {record.stale()} record files are of another code version: the pages made from them are stale")
+        lines.append(f"  {record.stale()} record files are of another code version (CODE_VERSION {CODE_VERSION}): "
+                     f"stale pages: {', '.join(stale_pages(profile)) or 'none'}")
     return "\n".join(lines)
 
 
@@ -175,6 +234,9 @@ def run(profile: str, check_only: bool, everything: bool) -> int:
     output_dir = project_root() / "book" / "executed"
     if pages:
         execute_from_record(pages, profile, output_dir)
+    for page, gaps in stale_pages(profile).items():
+        mark_stale(committed_page(page), gaps)
+        print(f"{page}: marked stale ({'; '.join(gaps)})", flush=True)
     if everything:
         from .execute import chapters, execute
 
