@@ -24,17 +24,20 @@ def _histories(runs: list[dict], keys) -> list[dict]:
 
 def training_curves(frame, runs: list[dict], bottlenecks: list[int], alphas: list[float]):
     """Per code size: validation RMSE per epoch, standard against the penalty at its selected
-    alpha (top), and the penalty term per epoch at every alpha (bottom)."""
+    alpha (top), and the penalty term per epoch at every alpha, in shades of one hue (bottom)."""
     chosen = selected_runs(frame)
     fig, axes = plots.figure(ncols=len(bottlenecks), nrows=2, width=4, height=3.2)
     axes = np.asarray(axes).reshape(2, len(bottlenecks))
     for col, n in enumerate(bottlenecks):
         at_n, all_at_n = chosen[chosen.bottleneck == n], frame[frame.bottleneck == n]
-        groups = {method: _histories(runs, at_n[at_n.method == method].key) for method in ("standard", "penalty")}
+        penalised = at_n[at_n.method == "penalty"]
+        groups = {"standard": _histories(runs, at_n[at_n.method == "standard"].key),
+                  f"penalty, alpha = {penalised.alpha.iloc[0]:g}": _histories(runs, penalised.key)}
         plots.training_curves(axes[0, col], groups)
         axes[0, col].set_title(f"n = {n}")
-        by_alpha = {f"alpha={a:g}": _histories(runs, all_at_n[all_at_n.alpha == a].key) for a in alphas}
-        plots.training_curves(axes[1, col], by_alpha, key="train_penalty", ylabel="penalty term (train)")
+        by_alpha = {f"alpha = {a:g}": _histories(runs, all_at_n[all_at_n.alpha == a].key) for a in alphas}
+        plots.training_curves(axes[1, col], by_alpha, key="train_penalty", ylabel="penalty term (train)",
+                              colors=plots.graded(len(alphas)))
     return fig
 
 
@@ -44,9 +47,11 @@ def correlation_pair(frame, runs: list[dict], bottleneck: int, seed: int):
     chosen, by_key = selected_runs(frame), {run["key"]: run for run in runs}
     fig, axes = plots.figure(ncols=2, width=4, height=4)
     for ax, method in zip(axes, ("standard", "penalty")):
-        key = chosen.query("bottleneck == @bottleneck and method == @method and seed == @seed").key.item()
-        plots.correlation_heatmap(ax, code_correlation(by_key[key]),
-                                  title=f"{method}, n = {bottleneck}, seed {seed}")
+        row = chosen.query("bottleneck == @bottleneck and method == @method and seed == @seed").iloc[0]
+        title = "standard" if method == "standard" else f"penalty, alpha = {row.alpha:g}"
+        plots.correlation_heatmap(ax, code_correlation(by_key[row.key]),
+                                  title=f"{title}, n = {bottleneck}, seed {seed}" + (" (ran away)" if row.runaway else ""))
+        ax.set(xlabel="code dimension", ylabel="code dimension")
     return fig
 
 

@@ -128,18 +128,25 @@ def correlation_heatmap(ax, corr: np.ndarray, title: str = ""):
 
 
 def training_curves(ax, histories: dict[str, list[dict]], key: str = "val_rmse",
-                    ylabel: str = "validation RMSE"):
-    """Mean over seeds (line) and min..max (band) of a per-epoch history entry, per label."""
-    for label, runs in histories.items():
+                    ylabel: str = "validation RMSE", colors=None):
+    """Mean over seeds (line) and min..max (band) of a per-epoch history entry, per label; colors:
+    one per label (default: the palette's, in order)."""
+    for i, (label, runs) in enumerate(histories.items()):
         values = np.array([run[key] for run in runs], dtype=float)  # (seeds, epochs)
         epochs = np.arange(1, values.shape[1] + 1)
-        line, = ax.plot(epochs, values.mean(axis=0), label=label)
+        line, = ax.plot(epochs, values.mean(axis=0), label=label, **({"color": colors[i]} if colors else {}))
         if len(runs) > 1:
             ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), alpha=0.2,
                             color=line.get_color())
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     legend_outside(ax)
+
+
+def graded(n: int) -> list:
+    """n shades of one hue, light to dark: the levels of one setting (alpha), never mistaken for
+    the palette's distinct series (a method)."""
+    return sns.color_palette("YlOrBr", n + 2)[2:]
 
 
 def figure(ncols: int = 1, nrows: int = 1, width: float = 4.0, height: float = 3.5, **kwargs):
