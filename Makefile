@@ -21,13 +21,12 @@ SITE := _build/book-$(DATASET)/book
 HTML := _build/book-$(DATASET)/_build/html
 endif
 STAMP := $(VENV)/.installed
+.DEFAULT_GOAL := install
 TESTBOOK := _build/testbook
 JB_FLAGS := -W -n --keep-going
 
 .PHONY: record record-status pages check-pages install-locked book notebooks test machine unit notebooks-quick testbook testbook-fashion check-numbers strip bench clean install \
-	mathjax chromium browsercheck
-
-install: $(STAMP) $(MATHJAX_JS)
+	mathjax vega chromium browsercheck
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -55,9 +54,27 @@ $(MATHJAX_JS): | $(STAMP)
 		&& cp -r input/tex/extensions $(CURDIR)/$(MATHJAX)/site/mathjax/input/tex/ \
 		&& cp -r output/chtml/fonts/woff-v2 $(CURDIR)/$(MATHJAX)/site/mathjax/output/chtml/fonts/
 
-# $(1): a book folder (holding the pages); links the MathJax files in as $(1)/_mathjax.
+# The alpha explorer's chart (vega-lite, drawn by vega-embed) is served by the site too: the npm
+# packages, pinned, go to .venv/vega/npm, their minified builds to .venv/vega/site/vega, which each
+# book folder links as _vega (html_static_path): every build copies it to its own _static/vega/.
+VEGA := $(VENV)/vega
+VEGA_JS := $(VEGA)/site/vega/vega-embed.min.js
+
+vega: $(VEGA_JS)
+
+$(VEGA_JS): | $(STAMP)
+	@command -v npm >/dev/null || { echo "error: npm is needed to install vega (apt-get install -y npm)"; exit 1; }
+	npm install --prefix $(VEGA)/npm --no-save --no-audit --no-fund --silent vega@5.30.0 vega-lite@5.20.1 vega-embed@6.26.0
+	rm -rf $(VEGA)/site && mkdir -p $(VEGA)/site/vega
+	cp $(VEGA)/npm/node_modules/vega/build/vega.min.js $(VEGA)/npm/node_modules/vega-lite/build/vega-lite.min.js \
+		$(VEGA)/npm/node_modules/vega-embed/build/vega-embed.min.js $(VEGA)/site/vega/
+
+install: $(STAMP) $(MATHJAX_JS) $(VEGA_JS)
+
+# $(1): a book folder (holding the pages); links the MathJax and vega files in as $(1)/_mathjax, $(1)/_vega.
 define link_mathjax
 	ln -sfn $(abspath $(MATHJAX)/site) $(1)/_mathjax
+	ln -sfn $(abspath $(VEGA)/site) $(1)/_vega
 endef
 
 # A copy of the book's pages in $(1)/book, built apart from book/ (the test build, other data sets).
@@ -83,7 +100,7 @@ else
 		--output-dir $(SITE)/executed
 endif
 
-book: notebooks $(MATHJAX_JS)
+book: notebooks $(MATHJAX_JS) $(VEGA_JS)
 	$(call link_mathjax,$(SITE))
 	$(BIN)/jupyter-book build $(SITE) $(JB_FLAGS)
 	@echo "Open $(HTML)/index.html"
@@ -125,14 +142,14 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -q --ignore=tests/test_quick_numbers.py
 
 # The quick profile is built in a copy of the book, so it never replaces the paper site.
-testbook: $(STAMP) results/bench.csv $(MATHJAX_JS)
+testbook: $(STAMP) results/bench.csv $(MATHJAX_JS) $(VEGA_JS)
 	rm -rf $(TESTBOOK)
 	$(call book_copy,$(TESTBOOK))
 	$(BIN)/python -m aebottleneck.execute --profile quick --output-dir $(TESTBOOK)/book/executed
 	$(BIN)/jupyter-book build $(TESTBOOK)/book $(JB_FLAGS)
 
 # The same quick build on Fashion-MNIST: every notebook must run on the second data set too.
-testbook-fashion: $(STAMP) results/bench.csv $(MATHJAX_JS)
+testbook-fashion: $(STAMP) results/bench.csv $(MATHJAX_JS) $(VEGA_JS)
 	rm -rf $(TESTBOOK)-fashion_mnist
 	$(call book_copy,$(TESTBOOK)-fashion_mnist)
 	$(BIN)/python -m aebottleneck.execute --profile quick -p dataset fashion_mnist \
@@ -164,5 +181,6 @@ bench: $(STAMP)
 results/bench.csv: benchmarks/bench_training.py | $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py
 
-clean:   # book/executed/ holds the committed paper pages: `git checkout book/executed` restores them
-	rm -rf _build book/_build book/executed book/_mathjax
+clean:   # book/executed/ keeps the committed paper pages (made from the record)
+	rm -rf _build book/_build book/executed book/_mathjax book/_vega
+	git checkout -- book/executed 2>/dev/null || true

@@ -194,3 +194,17 @@ def test_show_table_names_raw_columns_from_one_registry(tmp_path):
     assert f">{NAMES['bottleneck']}<" in html and ">p (Holm)<" in html and ">odd name<" in html
     assert ">0.001<" in html and ">0.012<" in html          # FORMATS: alpha {:g}, p to 3 decimals
     assert ">0.0123<" in table_html(frame, path, ["p_holm"], formats={"p_holm": "{:.4f}"})   # a page's own format wins
+
+
+def test_the_explorer_check_reads_the_chart_not_the_data_the_page_embeds():
+    from aebottleneck.sitecheck import _explorer_spec, _shown
+
+    spec = {"datasets": {"lines": [{"penalty": "squared", "n": 8, "alpha_index": 2, "line": 0, "text": "test RMSE 0.1"}],
+                         "images": [{"penalty": "squared", "n": 8, "alpha_index": 2, "row": 1, "url": "data:image/png;x"}]}}
+    embedded = f'<script type="application/json" id="alpha-explorer-spec">{json.dumps(spec)}</script>'
+    assert _explorer_spec(f"<html>{embedded}</html>") == spec
+    unchanged = f'<div id="alpha-explorer"><svg><text>test RMSE 0.2</text></svg></div>{embedded}'
+    assert _shown(unchanged, spec, ("squared", 8, 2)) == ["'test RMSE 0.1'", "its reconstructions' image"]
+    moved = f'<div id="alpha-explorer"><svg><text>test RMSE 0.1</text><image href="data:image/png;x"/></svg></div>{embedded}'
+    assert _shown(moved, spec, ("squared", 8, 2)) == []
+    assert _shown(moved, spec, ("abs", 8, 2)) == ["its numbers"]

@@ -121,6 +121,7 @@ PAGES = {
     "data": (),
     "decorrelation": ("decorrelation",),
     "embeddings": ("decorrelation",),
+    "explorer": ("penalty_variants/selection",),
 }
 
 

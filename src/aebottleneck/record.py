@@ -196,6 +196,7 @@ def as_run(content: dict) -> dict:
     """A run record in the shape of a cached run (train.Run) without its weights: what a page
     reads (config, metrics, history, code_std, the test codes of a small code) plus the stored
     runs_frame `row`, the code `correlation` matrix and the ten `reconstructions` (10, 784)."""
+    content = _restore(content)                     # as read: a record made here has NaN as 'nan'
     arrays = {name: decode_array(blob) for name, blob in content["arrays"].items()}
     run = {"key": content["key"], "code_version": content["code_version"], "config": content["config"],
            "metrics": content["metrics"], "row": content["row"], "source": "record", "trained_at": content["trained_at"],

@@ -13,7 +13,9 @@ back. Exit code 1 and one line per problem when a page shows:
   script, stylesheet or image fetched from the network at view time;
 - an error in an output: a traceback or stderr block, or a line such as `ValueError: ...`;
 - a `nan` (or `<NA>`, `NaT`) cell in a table;
-- a resource Chromium failed to load (its console's "Failed to load resource").
+- a resource Chromium failed to load (its console's "Failed to load resource");
+- an alpha explorer (executed/explorer.html) that, opened at another setting, does not show that
+  setting's numbers and reconstructions (`explorer_problems`).
 Screenshots of three pages (--screenshot-pages) go to --screenshots. Exit code 2: no Chromium,
 or no site at the path.
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -237,9 +240,9 @@ def _chromium(browser: str, url: str, extra: list[str], budget_ms: int, timeout:
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
-def render(browser: str, path: Path, budget_ms: int = 8000, timeout: float = 120) -> tuple[str, str]:
-    """(the page's DOM after its scripts ran, Chromium's console log)."""
-    done = _chromium(browser, path.resolve().as_uri(), ["--dump-dom"], budget_ms, timeout)
+def render(browser: str, path: Path, budget_ms: int = 8000, timeout: float = 120, fragment: str = "") -> tuple[str, str]:
+    """(the page's DOM after its scripts ran, Chromium's console log); `fragment`: '#...' after its URL."""
+    done = _chromium(browser, path.resolve().as_uri() + fragment, ["--dump-dom"], budget_ms, timeout)
     if done.returncode != 0 or not done.stdout.strip():
         raise RuntimeError(f"chromium could not render {path} (exit {done.returncode}): {done.stderr[-500:]}")
     return done.stdout, done.stderr
@@ -251,6 +254,55 @@ def screenshot(browser: str, path: Path, out: Path, size: str = "1280,1800", bud
                      [f"--screenshot={out.resolve()}", f"--window-size={size}", "--hide-scrollbars"], budget_ms, 120)
     if not out.is_file():
         raise RuntimeError(f"chromium made no screenshot of {path}: {done.stderr[-500:]}")
+
+
+# ------------------------------------------------------------------------------- the alpha explorer
+EXPLORER_PAGE = "executed/explorer.html"
+
+
+def _explorer_spec(text: str) -> dict:
+    """The vega-lite spec an explorer page embeds (explorer.html)."""
+    match = re.search(r'<script type="application/json" id="alpha-explorer-spec">(.*?)</script>', text, re.S)
+    if match is None:
+        raise ValueError("the page embeds no alpha-explorer spec")
+    return json.loads(match.group(1).replace("<\\/", "</"))
+
+
+def _shown(dom: str, spec: dict, setting: tuple) -> list[str]:
+    """What of `setting` (penalty, n, alpha index) the DOM does not show: its text lines (the
+    record's numbers) and its reconstructions' image."""
+    from html import escape
+
+    start, end = dom.find('id="alpha-explorer"'), dom.find('id="alpha-explorer-spec"')
+    dom = dom[start:end] if 0 <= start < end else ""          # the chart, not the data the page embeds
+    rows = [row for rows in spec["datasets"].values() for row in rows]
+    texts = [r["text"] for r in rows if "text" in r and (r["penalty"], r["n"], r["alpha_index"]) == setting]
+    urls = [r["url"] for r in rows if "url" in r and (r["penalty"], r["n"], r["alpha_index"], r["row"]) == (*setting, 1)]
+    return [repr(t) for t in texts if escape(t, quote=False) not in dom] + [
+        "its reconstructions' image" for url in urls if url not in dom] + (["its numbers"] if not texts else [])
+
+
+def explorer_problems(site: Path, browser: str, budget_ms: int = 8000) -> list[Problem]:
+    """Drive the alpha explorer as a reader would: open it at a setting A other than its default
+    (the URL moves the inputs and fires their events) and check that A then shows that setting's
+    numbers and reconstructions, from the data the page embeds, and did not show them before."""
+    path = site / EXPLORER_PAGE
+    if not path.is_file():
+        return []
+    spec = _explorer_spec(path.read_text())
+    params = {p["name"]: p for p in spec["params"]}
+    penalty = next(o for o in params["penalty_A"]["bind"]["options"] if o not in ("standard", params["penalty_A"]["value"]))
+    top = params["alpha_A"]["bind"]["max"]
+    setting = (penalty, params["n_A"]["bind"]["options"][-1], top if params["alpha_A"]["value"] != top else 0)
+    fragment = f"#penalty_A={setting[0]}&n_A={setting[1]}&alpha_A={setting[2]}"
+    moved, _ = render(browser, path, budget_ms, fragment=fragment)
+    before, _ = render(browser, path, budget_ms)
+    problems = [("explorer not drawn", f"{name} has no data-ready mark") for name, dom in (("the page", before),
+                (fragment, moved)) if 'data-ready="1"' not in dom]
+    problems += [("explorer did not update", f"at {fragment} it does not show {what}") for what in _shown(moved, spec, setting)]
+    if not _shown(before, spec, setting):
+        problems.append(("explorer did not update", f"the default setting already shows {setting}"))
+    return [Problem(EXPLORER_PAGE, kind, detail) for kind, detail in problems]
 
 
 def site_pages(site: Path) -> list[Path]:
@@ -270,7 +322,7 @@ def check_site(site: Path, browser: str, workers: int = 2, budget_ms: int = 8000
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         problems = [p for found in pool.map(one, pages) for p in found]
-    return pages, problems
+    return pages, problems + explorer_problems(site, browser, budget_ms)
 
 
 def main(argv: list[str] | None = None) -> int:
