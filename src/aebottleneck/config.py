@@ -17,6 +17,8 @@ from pathlib import Path
 
 from .files import write_atomic
 from .penalties import DECORRELATION, PER_RUN_PARAMS, REGISTRY
+
+TRAIN_SIZE = 50_000     # the paper's training split: the first 50k of the 60k training images (the rest: validation)
 # Bump when a change to the trainer, model or metrics changes the numbers a config produces:
 # it is part of every cache key, so old results are retrained rather than silently reused.
 # 2: the BCE's logged value is computed from the sigmoid (model.BCEWithLogits); the weights and
@@ -98,7 +100,7 @@ class RunConfig:
     batch_size: int = 128
     lr: float = 5e-4
     seed: int = 0
-    train_size: int = 50_000                 # first N of the 50k training split
+    train_size: int = TRAIN_SIZE             # first N of the 50k training split
     overcomplete: bool = False               # allow bottleneck > 784 (a code wider than the input)
     arch: str = "mlp"                        # "conv": stride-2 convolutions, transposed in the decoder
     code_topk: int = 0                       # k-sparse: keep the k largest code entries per sample (0: off)
@@ -136,7 +138,7 @@ class RunConfig:
         if not (isinstance(self.lr, float) and math.isfinite(self.lr) and self.lr > 0):
             _fail("lr", self.lr, "must be a finite float > 0")
         check_int("seed", self.seed, minimum=0, maximum=MAX_SEED)
-        check_int("train_size", self.train_size, minimum=1, maximum=50_000)
+        check_int("train_size", self.train_size, minimum=1, maximum=TRAIN_SIZE)
         check_choice("arch", self.arch, ARCHS)
         if self.arch == "conv" and not 1 <= len(self.hidden) <= MAX_CONV_LAYERS:
             _fail("hidden", self.hidden, f"arch='conv' needs 1 to {MAX_CONV_LAYERS} channel counts, e.g. (16, 32)")
@@ -282,7 +284,7 @@ def load_profile(name: str, dataset: str = "mnist", **overrides) -> Profile:
             values[key] = value
     for key in ("epochs", "batch_size", "train_size", "tsne_size"):
         check_int(key, values[key], minimum=1)
-    check_int("train_size", values["train_size"], maximum=50_000)
+    check_int("train_size", values["train_size"], maximum=TRAIN_SIZE)
     for key in LIST_SETTINGS:
         if not isinstance(values[key], (list, tuple)) or not values[key]:
             _fail(key, values[key], "a non-empty list")

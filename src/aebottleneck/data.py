@@ -13,9 +13,8 @@ from pathlib import Path
 
 import torch
 
-from .config import DATASETS, check_choice, data_dir, env_flag
+from .config import DATASETS, TRAIN_SIZE, check_choice, data_dir, env_flag
 
-TRAIN_SIZE = 50_000  # the rest of the 60k training images is the validation split
 
 # torchvision class name (= folder under the data root) and the four raw IDX files
 _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}

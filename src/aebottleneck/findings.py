@@ -11,7 +11,7 @@ import pandas as pd
 
 from .config import Profile
 from .data import DATASET_NAMES
-from .report import LEVEL, RULE_FALLBACK
+from .report import LEVEL, PAPER_TABLE1, RULE_FALLBACK
 
 
 def dataset(name: str) -> dict:
@@ -26,6 +26,12 @@ def protocol(settings: Profile) -> dict:
     """The decorrelation chapter's protocol as its pages quote it."""
     return {"epochs": settings.epochs, "n_seeds": len(settings.seeds), "train_size": settings.train_size,
             "alpha_grid": "{" + ", ".join(f"{a:g}" for a in settings.alphas) + "}"}
+
+
+def paper_table1() -> dict:
+    """The paper's Table 1 (report.PAPER_TABLE1) as the pages quote it, every code size whatever
+    the profile: paper_standard_8, paper_penalty_8, ..."""
+    return {f"paper_{row.method}_{row.bottleneck}": row.paper_rmse_mean for row in PAPER_TABLE1.itertuples()}
 
 
 def provenance(runs: list[dict], settings: Profile) -> dict:

@@ -21,7 +21,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from . import record
-from .config import ConfigError, Profile, RunConfig, load_profile
+from .config import TRAIN_SIZE, ConfigError, Profile, RunConfig, load_profile
 
 PIECE_RUNS = 16                # runs trained (and recorded) at once: 100 epochs of 16 take ~13 min on 2 cores, so a piece fits the tail of a session
 SECONDS_PER_MODEL_EPOCH = {"cpu": 0.45, "cuda": 0.02}   # first guess (2-core Intel, H100); then measured
@@ -192,7 +192,7 @@ def pieces(todo: list[tuple[str, RunConfig]]) -> list[list[RunConfig]]:
 
 def model_epochs(configs: list[RunConfig]) -> float:
     """Work in model-epochs of the paper's 50k training images."""
-    return sum(c.epochs * c.train_size / 50_000 for c in configs)
+    return sum(c.epochs * c.train_size / TRAIN_SIZE for c in configs)
 
 
 def parse_budget(text: str) -> float:

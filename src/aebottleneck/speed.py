@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .config import TRAIN_SIZE
+
 # What a reader sees for the columns of the page's tables, and how their values are printed.
 BENCH_COLUMNS = {"method": "method", "k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "gflops": "GFLOP/s", "peak_fraction": "of peak"}
@@ -90,7 +92,7 @@ def bench_numbers(bench: pd.DataFrame, settings, paper) -> dict:
         "tensor_peak_fraction": tensor_fraction, "three_tensor_fraction": float(3 * tensor_fraction),
         "tensor_bound": float(1 / tensor_fraction),  # no stack can beat the tensor loop by more
         "grid_runs": runs,
-        "grid_minutes": float(best.seconds_per_model_epoch * runs * settings.epochs * settings.train_size / 50_000 / 60),
+        "grid_minutes": float(best.seconds_per_model_epoch * runs * settings.epochs * settings.train_size / TRAIN_SIZE / 60),
         "paper_runs": paper_runs, "paper_epochs": paper.epochs,
         "paper_tensor_hours": tensor_seconds * paper_runs * paper.epochs / 3600,
         "tensor_vs_naive": bench[bench.method == "naive"].seconds_per_model_epoch.item() / tensor_seconds,
