@@ -19,8 +19,26 @@ def test_closer_to_paper_names_the_smaller_mean_absolute_gap():
 
 def test_run_counts_count_runaway_among_penalty_runs_only():
     frame = pd.DataFrame({"method": ["standard", "penalty", "penalty"], "diverged": [True, False, False],
-                          "runaway": [True, True, False]})
-    assert findings.run_counts(frame) == {"n_runs": 3, "n_diverged": 1, "n_runaway": 1, "n_penalty_runs": 2}
+                          "runaway": [True, True, False], "runaway_epoch": [0, 3, -1]})
+    counts = findings.run_counts(frame)
+    assert {k: counts[k] for k in ("n_runs", "n_diverged", "n_runaway", "n_penalty_runs")} == \
+        {"n_runs": 3, "n_diverged": 1, "n_runaway": 1, "n_penalty_runs": 2}
+    assert counts["runaway_sentence"].startswith("1 of 2 penalty runs ran away, from epoch 4 to 4")
+    every = findings.run_counts(frame.assign(runaway=True, runaway_epoch=[0, 0, 4]))["runaway_sentence"]
+    assert every.startswith("Every penalty run (2 of 2) ran away, from epoch 1 to 5")
+    assert findings.run_counts(frame.assign(runaway=False))["runaway_sentence"] == "No penalty run ran away."
+
+
+def test_the_sentences_beside_the_tables_say_what_the_runs_did():
+    paired = pd.DataFrame({"bottleneck": [8, 2], "mean_diff": [0.23, -0.001], "seeds_penalty_better": [0, 2],
+                           "n_seeds": [3, 3], "n_runaway": [3, 3]})
+    text = findings.paired(paired)["paired_sentence"]
+    assert "better in 2 of the 6" in text and "-0.0010 to +0.2300" in text and "diverged penalty" in text
+    assert "diverged" not in findings.paired(paired.assign(n_runaway=0))["paired_sentence"]
+    stats = pd.DataFrame({"bottleneck": [8, 8], "method": ["standard", "penalty"], "corr_mean": [0.25, 0.63],
+                          "code_std_mean": [5.3, 3.1e8], "n_runaway": [0, 3]})
+    text = findings.code_effect(stats)["code_sentence"]
+    assert "below the standard loss's at 0 of 1" in text and "5.30" in text and "3 penalty runs" in text
 
 
 def test_alpha_edges_count_choices_at_the_grids_smallest_alpha():
@@ -101,4 +119,9 @@ def test_selection_rule_counts_fallbacks_and_grid_edges_apart():
 
     selection = pd.DataFrame({"selected": [True, True, True, False], "rule": [RULE_FALLBACK, RULE_CLEAN, RULE_CLEAN, RULE_CLEAN],
                               "at_grid_edge": [True, True, False, False]})
-    assert findings.selection_rule(selection) == {"n_fallback": 1, "n_choices": 3, "n_edge": 1, "n_validated": 2}
+    found = findings.selection_rule(selection)
+    assert {k: v for k, v in found.items() if k != "sentence"} == {"n_fallback": 1, "n_choices": 3, "n_edge": 1,
+                                                                   "n_validated": 2}
+    assert found["sentence"].startswith("The fallback set alpha at 1 of the 3") and "did not bracket" in found["sentence"]
+    every = findings.selection_rule(selection.assign(rule=RULE_FALLBACK))["sentence"]
+    assert every.startswith("No alpha was chosen on validation")

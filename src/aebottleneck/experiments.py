@@ -97,7 +97,7 @@ def datasets_table(profile: str, device: str | None = None) -> tuple[pd.DataFram
     for name in DATASETS:
         settings = load_profile(profile, dataset=name)
         sizes = list(settings.bottlenecks)
-        runs = [run for n in sizes for run in get_runs(decorrelation_grid(settings, n), device=device)]
+        runs = [run for n in sizes for run in get_runs(decorrelation_grid(settings, n), device=device, recorded=True)]
         frames.append(report.runs_frame(runs))
         table = report.table1(frames[-1])
         pca, splits = profile_pca(settings, max(sizes))
@@ -155,6 +155,7 @@ def tsne_maps(settings: Profile, seed: int, perplexity: float, bottleneck: int =
     maps = {}
     for row in chosen.sort_values("method", ascending=False).itertuples():          # standard first
         title = "standard" if row.method == "standard" else f"penalty, alpha = {row.alpha:g}"
+        title += " (ran away)" if row.runaway else ""
         maps[f"t-SNE, {title}"] = evaluations.tsne_map(by_key[row.key], settings.tsne_size, perplexity)   # (size, 2)
     return maps
 
@@ -165,25 +166,28 @@ def linear_code_grid(profile: Profile, bottleneck: int) -> list[RunConfig]:
     return variant_grid(profile, bottleneck, {}, code_activation="linear")
 
 
-def variant_runs(settings, bottleneck: int, device: str | None = None, **fields) -> tuple[list[dict], list[dict]]:
+def variant_runs(settings, bottleneck: int, device: str | None = None, recorded: bool = False,
+                 **fields) -> tuple[list[dict], list[dict]]:
     """The penalty chapter's runs at one code size, trained first where missing, in two stages:
     the selection runs (variant_selection_grid: the selection seeds at every variant alpha)
-    and the table runs (variant_grid: the variant seeds at the alphas those select)."""
-    selection_runs = get_runs(variant_selection_grid(settings, bottleneck, **fields), device=device)
+    and the table runs (variant_grid: the variant seeds at the alphas those select); `recorded`:
+    the record's runs serve (a caller that reads no weights)."""
+    selection_runs = get_runs(variant_selection_grid(settings, bottleneck, **fields), device=device, recorded=recorded)
     chosen = report.alpha_selection(report.runs_frame(selection_runs)).query("selected")
     alphas = dict(zip(chosen.penalty, chosen.alpha))
     selected = {penalty: float(alphas[penalty]) for penalty in DECORRELATION_PENALTIES}   # in chapter order
-    return selection_runs, get_runs(variant_grid(settings, bottleneck, selected, **fields), device=device)
+    return selection_runs, get_runs(variant_grid(settings, bottleneck, selected, **fields), device=device, recorded=recorded)
 
 
 def penalty_chapter(settings: Profile, device: str | None = None) -> tuple[list[dict], list[dict]]:
-    """Every run of the penalty chapter, trained where missing: stage 1's selection runs, and the
-    table runs (stage 2 with the standard loss's linear-code runs), over the profile's code sizes."""
+    """Every run of the penalty chapter, trained where missing (the record's serve: its pages read
+    no weights): stage 1's selection runs, and the table runs (stage 2 with the standard loss's
+    linear-code runs), over the profile's code sizes."""
     selection_runs, runs = [], []
     for n in settings.bottlenecks:
-        stage1, stage2 = variant_runs(settings, n, device)
+        stage1, stage2 = variant_runs(settings, n, device, recorded=True)
         selection_runs += stage1
-        runs += stage2 + get_runs(linear_code_grid(settings, n), device=device)
+        runs += stage2 + get_runs(linear_code_grid(settings, n), device=device, recorded=True)
     return selection_runs, runs
 
 
@@ -224,12 +228,14 @@ def plug_and_play_grid(profile: Profile, selected: dict) -> dict[str, list[RunCo
 
 
 def confound_runs(settings: Profile, device: str | None = None) -> tuple[list[dict], dict[str, list[dict]]]:
-    """The confounds chapter's runs, trained where missing: every penalty on the linear code, and
+    """The confounds chapter's runs, trained where missing (or recorded): every penalty on the linear code, and
     plug and play (setting -> runs); alphas from the penalty chapter's stage 1 (variant_runs)."""
-    stage1 = [run for n in settings.bottlenecks for run in get_runs(variant_selection_grid(settings, n), device=device)]
+    stage1 = [run for n in settings.bottlenecks
+              for run in get_runs(variant_selection_grid(settings, n), device=device, recorded=True)]
     selected = selected_alphas(report.runs_frame(stage1))
-    linear = get_runs(linear_code_penalty_grid(settings, selected), device=device)
-    plug = {setting: get_runs(grid, device=device) for setting, grid in plug_and_play_grid(settings, selected).items()}
+    linear = get_runs(linear_code_penalty_grid(settings, selected), device=device, recorded=True)
+    plug = {setting: get_runs(grid, device=device, recorded=True)
+            for setting, grid in plug_and_play_grid(settings, selected).items()}
     return linear, plug
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import Profile
+from .config import TRAIN_SIZE, Profile
 from .data import DATASET_NAMES
 from .report import LEVEL, PAPER_TABLE1, RULE_FALLBACK
 
@@ -24,8 +24,11 @@ def dataset(name: str) -> dict:
 
 def protocol(settings: Profile) -> dict:
     """The decorrelation chapter's protocol as its pages quote it."""
+    whole = settings.train_size == TRAIN_SIZE
     return {"epochs": settings.epochs, "n_seeds": len(settings.seeds), "train_size": settings.train_size,
-            "alpha_grid": "{" + ", ".join(f"{a:g}" for a in settings.alphas) + "}"}
+            "alpha_grid": "{" + ", ".join(f"{a:g}" for a in settings.alphas) + "}",
+            "train_phrase": f"all {TRAIN_SIZE:,} training images" if whole else
+                            f"the first {settings.train_size:,} of the {TRAIN_SIZE:,} training images"}
 
 
 def paper_table1() -> dict:
@@ -51,10 +54,20 @@ def provenance(runs: list[dict], settings: Profile) -> dict:
 
 
 def run_counts(frame: pd.DataFrame) -> dict:
-    """How many runs a chapter has, diverged, and (of its penalty runs) ran away."""
+    """How many runs a chapter has, diverged, and (of its penalty runs) ran away, with a sentence
+    saying what the runaway runs mean for the tables below it."""
     penalty = frame[frame.method == "penalty"]
-    return {"n_runs": len(frame), "n_diverged": int(frame.diverged.sum()), "n_runaway": int(penalty.runaway.sum()),
-            "n_penalty_runs": len(penalty)}
+    away = penalty[penalty.runaway]
+    when = (f", from epoch {away.runaway_epoch.min() + 1} to {away.runaway_epoch.max() + 1}"
+            if len(away) and (away.runaway_epoch >= 0).all() else "")
+    sentence = ("No penalty run ran away." if away.empty else
+                f"Every penalty run ({len(away)} of {len(penalty)}) ran away{when} (train.runaway_epoch): the penalty's "
+                "numbers in this chapter are those of runaway models, not of the method at a working alpha."
+                if len(away) == len(penalty) else
+                f"{len(away)} of {len(penalty)} penalty runs ran away{when} (train.runaway_epoch); a cell that "
+                "holds one says so, and its mean is not an estimate of a working penalty.")
+    return {"n_runs": len(frame), "n_diverged": int(frame.diverged.sum()), "n_runaway": len(away),
+            "n_penalty_runs": len(penalty), "runaway_sentence": sentence}
 
 
 def closer_to_paper(table: pd.DataFrame, columns: dict[str, str]) -> tuple[dict[str, float], str]:
@@ -69,8 +82,10 @@ def rmse_kinds(kinds: pd.DataFrame) -> dict:
     Which is smaller does not identify the paper's metric: the per-image mean is never above the
     pooled RMSE (Jensen), so it is nearer whenever our runs score above the paper's."""
     gaps, _ = closer_to_paper(kinds, {"test_rmse": "pooled", "test_rmse_per_image": "per-image mean"})
+    pooled_nearer = (kinds.test_rmse - kinds.paper).abs() < (kinds.test_rmse_per_image - kinds.paper).abs()
     return {"rmse_gap_pooled": gaps["test_rmse"], "rmse_gap_per_image": gaps["test_rmse_per_image"],
-            "rmse_per_image_below": int((kinds.test_rmse_per_image <= kinds.test_rmse).sum()), "rmse_rows": len(kinds)}
+            "rmse_per_image_below": int((kinds.test_rmse_per_image <= kinds.test_rmse).sum()), "rmse_rows": len(kinds),
+            "rmse_pooled_nearer": int(pooled_nearer.sum())}
 
 
 def code_activation(table: pd.DataFrame) -> dict:
@@ -95,8 +110,15 @@ def selection_rule(selection: pd.DataFrame) -> dict:
     that code size had a runaway run."""
     chosen = selection.query("selected")
     validated = chosen[chosen.rule != RULE_FALLBACK]
-    return {"n_fallback": int((chosen.rule == RULE_FALLBACK).sum()), "n_choices": len(chosen),
-            "n_edge": int(validated.at_grid_edge.sum()), "n_validated": len(validated)}
+    n_edge, n_fallback = int(validated.at_grid_edge.sum()), len(chosen) - len(validated)
+    sentence = ("No alpha was chosen on validation: at every code size every alpha of the grid had a runaway run, "
+                "so the rule's fallback, the grid's smallest alpha, is used throughout." if validated.empty else
+                f"The fallback set alpha at {n_fallback} of the {len(chosen)} code sizes. Of the {len(validated)} "
+                f"chosen on validation, {n_edge} chose the grid's smallest alpha"
+                + (": there the grid did not bracket an optimum, and the penalty's best setting may lie below it "
+                   "(almost off)." if n_edge else "."))
+    return {"n_fallback": n_fallback, "n_choices": len(chosen), "n_edge": n_edge, "n_validated": len(validated),
+            "sentence": sentence}
 
 
 def alpha_edges(selection: pd.DataFrame, standard_val: pd.Series, alphas: list[float]) -> dict:
@@ -112,14 +134,50 @@ def alpha_edges(selection: pd.DataFrame, standard_val: pd.Series, alphas: list[f
             "edge_list": ", ".join(f"{r.penalty} at n = {r.bottleneck}" for r in at_edge.itertuples()) or "none"}
 
 
+def paired(paired_table: pd.DataFrame) -> dict:
+    """The paired differences (report.paired_summary) as one sentence: in how many (seed, code
+    size) pairs the penalty is better, the range of the mean differences, and whether its runs
+    ran away (then they measure a diverged penalty, not a working one)."""
+    better, pairs = int(paired_table.seeds_penalty_better.sum()), int(paired_table.n_seeds.sum())
+    away, low, high = int(paired_table.n_runaway.sum()), paired_table.mean_diff.min(), paired_table.mean_diff.max()
+    text = (f"The penalty is better in {better} of the {pairs} (seed, code size) pairs; the mean differences run from "
+            f"{low:+.4f} to {high:+.4f}.")
+    if away == pairs:
+        text += " Every penalty run behind them ran away: they measure a diverged penalty, not the gain of a working one."
+    elif away:
+        text += f" {away} of the {pairs} penalty runs behind them ran away (the table's runaway column)."
+    return {"paired_sentence": text}
+
+
+def code_effect(stats: pd.DataFrame) -> dict:
+    """The code statistics (report.code_stats) as one sentence: at how many code sizes the
+    penalty's mean |correlation| is below the standard loss's, and its code scale against theirs."""
+    wide = stats.pivot(index="bottleneck", columns="method", values=["corr_mean", "code_std_mean"]).sort_index(ascending=False)
+    lower = int((wide.corr_mean.penalty < wide.corr_mean.standard).sum())
+    pairs = "; ".join(f"n = {n}: {r[('corr_mean', 'penalty')]:.3f} against {r[('corr_mean', 'standard')]:.3f}, code std "
+                      f"{r[('code_std_mean', 'penalty')]:#.3g} against {r[('code_std_mean', 'standard')]:#.3g}"
+                      for n, r in wide.iterrows())
+    away = int(stats[stats.method == "penalty"].n_runaway.sum())
+    return {"code_sentence": f"The penalty's mean |correlation| is below the standard loss's at {lower} of {len(wide)} "
+                             f"code sizes ({pairs}); untested here (the penalty chapter tests it over other seeds)."
+                             + (f" {away} penalty runs behind these means ran away." if away else "")}
+
+
 def silhouettes(compactness: pd.DataFrame) -> dict:
     """Figure 1 in numbers: the mean class silhouette of each method's 2-D codes, in how many
     seeds the penalty's is higher, and how many of its runs ran away."""
     wide = compactness.pivot(index="seed", columns="method", values="silhouette")
     gap = wide.penalty - wide.standard
+    away = int(compactness.query("method == 'penalty'").runaway.sum())
+    sentence = (f"The penalty's classes are {'more' if gap.mean() > 0 else 'less'} compact on average; "
+                f"its silhouette is higher in {int((gap > 0).sum())} of {len(gap)} seeds (untested)."
+                + (f" All {away} penalty runs ran away, so this does not test a working penalty." if away == len(gap) else
+                   f" {away} of its {len(gap)} runs ran away." if away else ""))
+    note = (f"all {away} penalty runs ran away, so the right panel shows a blown-up code, not a working penalty"
+            if away == len(gap) else f"{away} of the {len(gap)} penalty runs ran away" if away else "no penalty run ran away")
     return {"silhouette_standard": float(wide.standard.mean()), "silhouette_penalty": float(wide.penalty.mean()),
-            "higher": int((gap > 0).sum()), "n_seeds": len(gap),
-            "n_runaway": int(compactness.query("method == 'penalty'").runaway.sum())}
+            "higher": int((gap > 0).sum()), "n_seeds": len(gap), "n_runaway": away, "sentence": sentence,
+            "runaway_note": note}
 
 
 def low_rate(low: pd.DataFrame, table: pd.DataFrame, bits: list[int]) -> dict:

@@ -45,8 +45,8 @@ FORMATS = {
     "alpha": "{:g}", "rmse_mean": "{:.4f}", "rmse_std": "{:.4f}", "val_rmse_mean": "{:.4f}", "diff_mean": "{:+.4f}",
     "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "{:.3f}", "p_holm": "{:.3f}",
     "effect_size": "{:+.2f}", "mde": "{:.4f}", "equivalence_bound": "{:.4f}", "corr_mean": "{:.3f}",
-    "code_std_mean": "{:.3g}", "knn_accuracy": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
-    "paper_rmse_mean": "{:.4f}", "diff_vs_paper": "{:+.4f}", "mean_diff": "{:+.5f}", "std_diff": "{:.5f}",
+    "code_std_mean": "{:#.3g}", "knn_accuracy": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
+    "paper_rmse_mean": "{:.4f}", "diff_vs_paper": "{:+.4f}", "mean_diff": "{:+.4f}", "std_diff": "{:.4f}",
     "paper_diff": "{:+.4f}", "test_rmse": "{:.4f}", "test_rmse_per_image": "{:.4f}", "paper": "{:.4f}",
     "leaky_relu": "{:.4f}", "linear": "{:.4f}", "pca_rmse": "{:.4f}", "silhouette": "{:.3f}",
 }

@@ -121,7 +121,12 @@ PAGES = {
     "data": (),
     "decorrelation": ("decorrelation",),
     "embeddings": ("decorrelation",),
+    "penalty_variants": ("decorrelation", "penalty_variants/selection", "penalty_variants/linear_code",
+                         "penalty_variants/table"),
     "explorer": ("penalty_variants/selection",),
+    "confounds": ("penalty_variants/selection", "penalty_variants/linear_code", "penalty_variants/table",
+                  "confounds/linear_code", "confounds/plug_and_play"),
+    "datasets": ("decorrelation", "datasets"),
 }
 
 

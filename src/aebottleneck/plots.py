@@ -143,6 +143,14 @@ def training_curves(ax, histories: dict[str, list[dict]], key: str = "val_rmse",
     legend_outside(ax)
 
 
+def symlog_axis(ax) -> None:
+    """A y axis for values of either sign over many decades: symmetric log, linear within +-1,
+    a labelled tick every third decade (fewer ticks than decades)."""
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.yaxis.set_major_locator(mpl.ticker.SymmetricalLogLocator(linthresh=1.0, base=1000.0))
+    ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
+
+
 def graded(n: int) -> list:
     """n shades of one hue, light to dark: the levels of one setting (alpha), never mistaken for
     the palette's distinct series (a method)."""

@@ -26,7 +26,7 @@ PAPER_TABLE1 = pd.DataFrame(
     columns=["bottleneck", "method", "paper_rmse_mean"],
 )
 PAPER_BY_N = PAPER_TABLE1.pivot(index="bottleneck", columns="method", values="paper_rmse_mean")  # columns standard, penalty
-TABLE1_COLUMNS = ["bottleneck", "method", "alpha", "rmse_mean", "rmse_std", "n_seeds"]
+TABLE1_COLUMNS = ["bottleneck", "method", "alpha", "rmse_mean", "rmse_std", "n_seeds", "n_runaway"]
 
 
 def is_runaway(run: dict) -> bool:
@@ -127,11 +127,12 @@ def selected_runs(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def table1(frame: pd.DataFrame, column: str = "test_rmse") -> pd.DataFrame:
-    """Test RMSE mean and std over seeds for standard vs penalty at the selected alpha."""
+    """Test RMSE mean and std over seeds for standard vs penalty at the selected alpha, and how
+    many of those runs ran away (their mean is not an estimate of a working penalty)."""
     chosen = selected_runs(frame)
     table = (chosen.groupby(["bottleneck", "method"])
              .agg(alpha=("alpha", "first"), rmse_mean=(column, "mean"),
-                  rmse_std=(column, "std"), n_seeds=("seed", "nunique"))
+                  rmse_std=(column, "std"), n_seeds=("seed", "nunique"), n_runaway=("runaway", "sum"))
              .reset_index())
     order = {"standard": 0, "penalty": 1}
     table = table.sort_values(["bottleneck", "method"], key=lambda s: s.map(order)
@@ -140,9 +141,11 @@ def table1(frame: pd.DataFrame, column: str = "test_rmse") -> pd.DataFrame:
 
 
 def compare_with_paper(table: pd.DataFrame) -> pd.DataFrame:
-    """Our Table 1 next to the paper's, with the difference (ours - paper)."""
+    """Our Table 1 next to the paper's, with the difference (ours - paper); the standard loss has
+    no alpha (shown as a dash, not as a penalty at alpha = 0)."""
     merged = table.merge(PAPER_TABLE1, on=["bottleneck", "method"], how="left")
     merged["diff_vs_paper"] = merged.rmse_mean - merged.paper_rmse_mean
+    merged["alpha"] = merged.alpha.where(merged.method == "penalty")
     return merged
 
 
@@ -419,10 +422,12 @@ def pca_vs_ae_table(pca_rmse: dict[int, float], frames: dict[str, pd.DataFrame])
 
 def paired_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """paired_table1.csv: per n, the penalty's test RMSE minus the standard's over seeds (mean,
-    std, seeds where the penalty is better), next to the paper's difference."""
+    std, seeds where the penalty is better, its runs that ran away), next to the paper's difference."""
     summary = (paired_differences(frame).groupby("bottleneck")["diff"]
                .agg(mean_diff="mean", std_diff="std", seeds_penalty_better=lambda d: int((d < 0).sum()),
                     n_seeds="count").reset_index().sort_values("bottleneck", ascending=False, ignore_index=True))
+    chosen = selected_runs(frame)
+    summary["n_runaway"] = summary.bottleneck.map(chosen[chosen.method == "penalty"].groupby("bottleneck").runaway.sum())
     summary["paper_diff"] = summary.bottleneck.map(PAPER_BY_N.penalty - PAPER_BY_N.standard)
     return summary
 
@@ -437,8 +442,9 @@ def rmse_kinds(frame: pd.DataFrame) -> pd.DataFrame:
 
 def code_stats(frame: pd.DataFrame) -> pd.DataFrame:
     """code_stats_table1.csv: mean |correlation| and std of the test codes of the Table 1 runs
-    (the standard runs and the penalty at its selected alpha), mean over seeds."""
-    return (selected_runs(frame).groupby(["bottleneck", "method"])[["corr_mean", "code_std_mean"]].mean()
+    (the standard runs and the penalty at its selected alpha), mean over seeds, and how many ran away."""
+    return (selected_runs(frame).groupby(["bottleneck", "method"])
+            .agg(corr_mean=("corr_mean", "mean"), code_std_mean=("code_std_mean", "mean"), n_runaway=("runaway", "sum"))
             .reset_index().sort_values(["bottleneck", "method"], ascending=[False, False], ignore_index=True))
 
 
