@@ -153,3 +153,19 @@ def test_a_page_made_at_another_code_version_says_it_is_stale(tmp_path, monkeypa
     banners = [c for c in cells if rebuild.STALE_TAG in c.metadata.get("tags", [])]
     assert len(banners) == 1 and cells.index(banners[0]) == 1 and "36 of 36 runs" in banners[0].source
     assert rebuild.check("paper") == []
+
+
+def test_an_evaluation_comes_from_the_record_else_from_the_weights(recorded):
+    from aebottleneck import evaluations
+
+    splits = load_splits("mnist")
+    runs = get_runs(CONFIGS, recorded=True, progress=False)                 # recorded: no weights
+    with pytest.raises(ValueError, match="not in the record and their weights are not at hand"):
+        evaluations.results("quantisation", runs, splits, {"bits": [2, 4]})
+    cached = get_runs(CONFIGS, progress=False)                              # trained again: weights at hand
+    computed = evaluations.results("quantisation", cached, splits, {"bits": [2, 4]})
+    assert [r["bits_per_dim"] for r in computed] == [[2, 4], [2, 4]] and len(computed[0]["mse"]) == 2
+    entry = evaluations.REGISTRY["quantisation"]
+    record.write_evaluation(runs[0]["key"], "quantisation", entry.version, entry.settings, {"mse": "stored"})
+    found = evaluations.results("quantisation", [runs[0]], splits)           # the record's, no weights needed
+    assert found == [{"mse": "stored"}]

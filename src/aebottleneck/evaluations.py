@@ -120,6 +120,22 @@ def evaluate_and_record(name: str, runs: list[dict], splits) -> None:
         record.write_evaluation(run["key"], name, entry.version, entry.settings, result)
 
 
+def results(name: str, runs: list[dict], splits, settings: dict | None = None) -> list[dict]:
+    """Evaluation `name` of each run (one architecture) at `settings` (default: the registry's):
+    the record's result where it holds one, else computed from the weights (a run of the local
+    cache); a run with neither is an error that names it."""
+    entry = REGISTRY[name]
+    settings = entry.settings if settings is None else settings
+    stored = [recorded(name, run["key"]) if settings == entry.settings else None for run in runs]
+    missing = [run for run, found in zip(runs, stored) if found is None]
+    lacking = [run["key"] for run in missing if "state" not in run]
+    if lacking:
+        raise ValueError(f"evaluation {name!r} at {settings} of runs {', '.join(lacking[:3])} is not in the record and "
+                         "their weights are not at hand: `make record` adds the evaluations its steps declare")
+    computed = iter(entry.compute(missing, splits, settings) if missing else [])
+    return [found if found is not None else next(computed) for found in stored]
+
+
 def recorded(name: str, key: str) -> dict | None:
     """The recorded result of evaluation `name` of run `key` at its current version and settings."""
     from . import record

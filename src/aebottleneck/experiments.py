@@ -18,8 +18,7 @@ from . import evaluations, report
 from .cache import get_runs
 from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
 from .data import DATASET_NAMES, corrupt, load_splits, noise_draws
-from .metrics import (code_scores, entropy_rates, fit_pca, pca_codes, pca_quantized_mse, pca_rmse,
-                      quantized_mse)
+from .metrics import code_scores, entropy_rates, fit_pca, pca_codes, pca_quantized_mse, pca_rmse
 from .model import StackedAutoencoder
 from .record import CODES_UP_TO
 from .train import evaluate
@@ -193,8 +192,10 @@ def penalty_chapter(settings: Profile, device: str | None = None) -> tuple[list[
 
 def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str], list[dict]]:
     """selected_models of the penalty chapter's table runs (variant_runs) at every code size of
-    the profile: the standard loss and each penalty at its selected alpha, over the variant seeds."""
-    return report.selected_models([run for n in settings.bottlenecks for run in variant_runs(settings, n, device)[1]])
+    the profile: the standard loss and each penalty at its selected alpha, over the variant seeds
+    (recorded runs serve: their evaluations are in the record)."""
+    return report.selected_models([run for n in settings.bottlenecks
+                                   for run in variant_runs(settings, n, device, recorded=True)[1]])
 
 
 # ------------------------------------------------------------------ the confounds (issue 33)
@@ -300,6 +301,7 @@ class Evaluation:
     """What the chapters that evaluate trained codes share: the penalty chapter's models at their
     selected alphas ((n, variant) -> runs over seeds), PCA fitted on the same training images."""
 
+    splits: object                 # data.Splits of the profile's data set
     train: torch.Tensor            # (N, 784) the profile's training images
     test: torch.Tensor             # (10000, 784)
     labels: tuple                  # (train labels (N,), test labels (10000,)) as numpy arrays
@@ -311,7 +313,7 @@ def evaluation(settings: Profile, device: str | None = None) -> Evaluation:
     """The shared setup of the compression and code-quality chapters, trained where missing."""
     splits = load_splits(settings.dataset)
     train = splits.train.images[:settings.train_size]
-    return Evaluation(train=train, test=splits.test.images,
+    return Evaluation(splits=splits, train=train, test=splits.test.images,
                       labels=(splits.train.labels[:settings.train_size].numpy(), splits.test.labels.numpy()),
                       models=penalty_models(settings, device), pca=fit_pca(train, max(settings.bottlenecks)))
 
@@ -329,14 +331,10 @@ def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.D
         rows += [{"method": "PCA", "bottleneck": n, "bits_per_dim": b, "seed": 0, "mse": m, "runaway": False,
                   "entropy_bits": r[0], "joint_bits": r[1]} for b, m, r in zip(bits, mse, rates)]
     for (n, variant), group in setup.models.items():
-        model = StackedAutoencoder.from_runs(group)
-        mse = quantized_mse(model, setup.train, setup.test, bits)                     # (K, B)
-        train_codes = model.codes(setup.train).numpy()                                  # (K, N, n)
-        for run, per_bits, codes in zip(group, mse, train_codes):
-            runaway = report.is_runaway(run)
+        for run, found in zip(group, evaluations.results("quantisation", group, setup.splits, {"bits": bits})):
             rows += [{"method": variant, "bottleneck": n, "bits_per_dim": b, "seed": run["config"]["seed"],
-                      "mse": float(m), "runaway": runaway, "entropy_bits": r[0], "joint_bits": r[1]}
-                     for b, m, r in zip(bits, per_bits, entropy_rates(codes, bits))]
+                      "mse": float(m), "runaway": report.is_runaway(run), "entropy_bits": e, "joint_bits": j}
+                     for b, m, e, j in zip(found["bits_per_dim"], found["mse"], found["entropy_bits"], found["joint_bits"])]
     return pd.DataFrame(rows)
 
 
@@ -350,11 +348,8 @@ def code_scores_per_run(setup: Evaluation, bottlenecks, tsne_size: int) -> pd.Da
         rows.append({"method": "PCA", "bottleneck": n, "seed": 0,
                      **code_scores(*codes, *setup.labels, test_images, tsne_size)})
     for (n, variant), group in setup.models.items():
-        model = StackedAutoencoder.from_runs(group)
-        train_codes, test_codes = model.codes(setup.train).numpy(), model.codes(setup.test).numpy()   # (K, N, n)
-        for k, run in enumerate(group):
-            rows.append({"method": variant, "bottleneck": n, "seed": run["config"]["seed"],
-                         **code_scores(train_codes[k], test_codes[k], *setup.labels, test_images, tsne_size)})
+        for run, found in zip(group, evaluations.results("code_scores", group, setup.splits, {"tsne_size": tsne_size})):
+            rows.append({"method": variant, "bottleneck": n, "seed": run["config"]["seed"], **found})
     return pd.DataFrame(rows)
 
 

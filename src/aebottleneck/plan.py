@@ -126,7 +126,11 @@ PAGES = {
     "explorer": ("penalty_variants/selection",),
     "confounds": ("penalty_variants/selection", "penalty_variants/linear_code", "penalty_variants/table",
                   "confounds/linear_code", "confounds/plug_and_play"),
+    "compression": ("penalty_variants/selection", "penalty_variants/table"),
+    "code_quality": ("penalty_variants/selection", "penalty_variants/table"),
     "datasets": ("decorrelation", "datasets"),
+    "verdict": ("decorrelation", "penalty_variants/selection", "penalty_variants/linear_code", "penalty_variants/table",
+                "confounds/linear_code", "confounds/plug_and_play"),   # the tables of the pages above (verdict.SOURCES)
 }
 
 
