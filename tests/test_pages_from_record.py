@@ -169,3 +169,19 @@ def test_an_evaluation_comes_from_the_record_else_from_the_weights(recorded):
     record.write_evaluation(runs[0]["key"], "quantisation", entry.version, entry.settings, {"mse": "stored"})
     found = evaluations.results("quantisation", [runs[0]], splits)           # the record's, no weights needed
     assert found == [{"mse": "stored"}]
+
+
+def test_the_student_pages_output_statistics_are_the_runs_own(results):
+    from aebottleneck import experiments
+    from aebottleneck.model import StackedAutoencoder
+
+    splits = load_splits("mnist")
+    runs = {label: get_runs([small_config(hidden=(16,), bottleneck=64, output=output, loss="mse", seed=s) for s in (0, 1)],
+                            progress=False)
+            for label, output in (("sigmoid + MSE", "sigmoid"), ("ReLU + MSE", "relu"), ("sigmoid + BCE", "sigmoid"))}
+    numbers = experiments.output_statistics(runs, splits)
+    test = splits.test.images
+    recon = StackedAutoencoder.from_runs(runs["ReLU + MSE"]).reconstructions(test)      # (2, Ntest, 784)
+    assert numbers["background_relu_mse"] == pytest.approx(float(recon[:, test == 0].square().mean().sqrt()), rel=1e-5)
+    assert numbers["relu_max"] == pytest.approx(float(recon.max()))
+    assert numbers["relu_above_1"] == pytest.approx(float((recon > 1).float().mean()), abs=1e-7)

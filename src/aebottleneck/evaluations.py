@@ -62,6 +62,19 @@ def _quantisation(runs, splits, settings):
     return out
 
 
+def _output_stats(runs, splits, settings):
+    """What a model's output does on the test background (pixels exactly 0) and above 1."""
+    from .model import StackedAutoencoder
+
+    test = splits.test.images
+    background = test == 0                                                           # (Ntest, 784)
+    out = []
+    for recon in StackedAutoencoder.from_runs(runs).reconstructions(test):           # (Ntest, 784) per run
+        out.append({"background_ms": float(recon[background].square().mean()),
+                    "above_1": float((recon > 1).float().mean()), "max": float(recon.max())})
+    return out
+
+
 def _tsne(codes: np.ndarray, size: int, perplexity: float) -> np.ndarray:
     """A t-SNE map (size, 2) of the first `size` codes: PCA initialisation, fixed random state."""
     from sklearn.manifold import TSNE
@@ -105,6 +118,9 @@ REGISTRY = {
                                "test MSE with each code dimension quantised to b bits, and the entropy-coded rates"),
     "code_scores": Evaluation(1, {"tsne_size": TSNE_SIZE}, _code_scores,
                               "kNN and logistic-regression accuracy, trustworthiness of the codes"),
+    "output_stats": Evaluation(1, {}, _output_stats,
+                               "mean square of the output on the test background, its share above 1 and its maximum",
+                               applies=lambda config: config["bottleneck"] == 64),
     "tsne_map": Evaluation(1, {"size": TSNE_SIZE, "perplexity": 30.0}, _tsne_map,
                            "t-SNE map of the 8-d test codes (the embeddings page: its first seed, seed 0)",
                            applies=lambda config: config["bottleneck"] == 8 and config["seed"] == 0),

@@ -117,22 +117,24 @@ STUDENT_TAGS = {"sigmoid + MSE": "sigmoid_mse", "ReLU + MSE": "relu_mse", "sigmo
 
 
 def student_runs(settings: Profile, device: str | None = None) -> dict[str, list[dict]]:
-    """The student report's models (STUDENT_MODELS) over the profile's seeds, trained where missing."""
-    return {label: get_runs([RunConfig(seed=s, **fields, **settings.run_fields()) for s in settings.seeds], device=device)
+    """The student report's models (STUDENT_MODELS) over the profile's seeds, trained where missing
+    (recorded runs serve: the page reads their evaluations)."""
+    return {label: get_runs([RunConfig(seed=s, **fields, **settings.run_fields()) for s in settings.seeds], device=device,
+                            recorded=True)
             for label, fields in STUDENT_MODELS.items()}
 
 
-def output_statistics(runs: dict[str, list[dict]], test: torch.Tensor) -> dict:
+def output_statistics(runs: dict[str, list[dict]], splits) -> dict:
     """What each 64-d student model's output does on the background (pixels exactly 0): its RMSE
-    there over every seed, and how far the unbounded ReLU output goes above 1."""
-    background = test == 0                                                    # (Ntest, 784)
-    numbers = {"background_share": float(background.float().mean())}
+    there over every seed, and how far the unbounded ReLU output goes above 1 (the output_stats
+    evaluation of each run, from the record or the weights)."""
+    numbers = {"background_share": float((splits.test.images == 0).float().mean())}
     for label in ("sigmoid + MSE", "ReLU + MSE", "sigmoid + BCE"):
-        recon = StackedAutoencoder.from_runs(runs[label]).reconstructions(test)   # (K, Ntest, 784)
-        numbers[f"background_{STUDENT_TAGS[label]}"] = float(recon[:, background].square().mean().sqrt())
+        found = evaluations.results("output_stats", runs[label], splits)
+        numbers[f"background_{STUDENT_TAGS[label]}"] = float(np.sqrt(np.mean([f["background_ms"] for f in found])))
         if label == "ReLU + MSE":
-            numbers |= {"relu_above_1": float((recon > 1).float().mean()), "relu_max": float(recon.max())}
-        del recon
+            numbers |= {"relu_above_1": float(np.mean([f["above_1"] for f in found])),
+                        "relu_max": float(max(f["max"] for f in found))}
     return numbers
 
 
@@ -142,7 +144,7 @@ def code_size_references(settings: Profile, sizes: list[int], device: str | None
     pca, splits = profile_pca(settings, max(sizes))
     pca = pca_rmse(pca, splits.test.images, sizes)
     standard = [c for n in settings.bottlenecks for c in decorrelation_grid(settings, n) if c.penalty == "none"]
-    return pca, report.runs_frame(get_runs(standard, device=device)).groupby("bottleneck").test_rmse.mean()
+    return pca, report.runs_frame(get_runs(standard, device=device, recorded=True)).groupby("bottleneck").test_rmse.mean()
 
 
 def tsne_maps(settings: Profile, seed: int, perplexity: float, bottleneck: int = 8, device: str | None = None) -> dict:

@@ -7,6 +7,7 @@ cell that calls it (its alt text). Which page draws which figure is stated in th
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from . import plots
 from .data import first_of_each_class
@@ -172,7 +173,9 @@ def reconstructions(runs: dict, test):
     """The first test image of each class (top row of each grid) and its reconstruction by the
     first seed of each model (label -> runs), one grid per model."""
     originals = test.images[first_of_each_class(test.labels, 1)]                    # (10, 784)
-    recon = first_reconstructions(runs, originals)                                   # label -> (10, 784)
+    recorded = {label: torch.as_tensor(group[0]["reconstructions"]) for label, group in runs.items()
+                if "reconstructions" in group[0]}                                    # a recorded run keeps these ten
+    recon = recorded | first_reconstructions({k: v for k, v in runs.items() if k not in recorded}, originals)
     fig, axes = plots.figure(nrows=len(runs), width=7, height=1.7)
     for ax, (label, group) in zip(np.atleast_1d(axes), runs.items()):
         plots.reconstruction_grid(ax, originals, recon[label], title=f"{label} (n={group[0]['config']['bottleneck']})")

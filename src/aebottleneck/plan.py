@@ -110,7 +110,7 @@ STEPS = [
          "every penalty on the linear code, the stronger baseline, at the LeakyReLU code's alphas"),
     Step("confounds/plug_and_play", _plug_and_play, "every penalty, alpha unchanged, on the conv AE and Fashion-MNIST"),
     Step("datasets", _fashion, "the paper's grid on Fashion-MNIST"),
-    Step("activations_losses", _student, "the student report's models"),
+    Step("activations_losses", _student, "the student report's models", ("output_stats",)),
 ]
 
 
@@ -129,6 +129,7 @@ PAGES = {
     "compression": ("penalty_variants/selection", "penalty_variants/table"),
     "code_quality": ("penalty_variants/selection", "penalty_variants/table"),
     "datasets": ("decorrelation", "datasets"),
+    "activations_losses": ("decorrelation", "activations_losses"),
     "verdict": ("decorrelation", "penalty_variants/selection", "penalty_variants/linear_code", "penalty_variants/table",
                 "confounds/linear_code", "confounds/plug_and_play"),   # the tables of the pages above (verdict.SOURCES)
 }
