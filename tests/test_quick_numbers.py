@@ -100,6 +100,8 @@ def test_table1_penalty_rows_are_the_protocol_applied_to_the_runs(table, runs):
         alpha, mean, std = protocol_row(signed[signed.bottleneck == row.bottleneck])
         assert row.alpha == alpha and row.alpha in (0.001, 0.005, 0.01), row
         assert (row.rmse_mean, row.rmse_std) == pytest.approx((mean, std), rel=1e-9), row
+        cell = signed[(signed.bottleneck == row.bottleneck) & (signed.alpha == alpha)]
+        assert row.n_runaway == int(cell.runaway.sum()), row
 
 
 def test_eq3_runs_away_with_its_signature(runs):
