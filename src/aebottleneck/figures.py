@@ -119,6 +119,7 @@ def runaway_run(frame, runs: list[dict]):
     axes[1].plot(epochs, worst.alpha * np.asarray(history["train_penalty"]))
     axes[1].set(xlabel="epoch", ylabel="alpha x penalty (train)", yscale="symlog")
     plots.training_curves(axes[2], {f"{worst.penalty}": [history], "standard": [base]})
+    axes[2].get_legend().remove()                     # the figure's legend names both series once
     fig.suptitle(f"n = {worst.bottleneck}, seed {worst.seed}: final code std {worst.code_std_mean:.3g} "
                  f"(standard {pair.code_std_mean:.3g})", fontsize="medium")
     return fig
