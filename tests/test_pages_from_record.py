@@ -2,6 +2,8 @@
 run would; under AEB_FROM_RECORD=1 nothing trains and the local cache is not read; `make
 check-pages` (aebottleneck.rebuild) finds a committed page or table that the record contradicts."""
 import json
+import re
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -185,3 +187,26 @@ def test_the_student_pages_output_statistics_are_the_runs_own(results):
     assert numbers["background_relu_mse"] == pytest.approx(float(recon[:, test == 0].square().mean().sqrt()), rel=1e-5)
     assert numbers["relu_max"] == pytest.approx(float(recon.max()))
     assert numbers["relu_above_1"] == pytest.approx(float((recon > 1).float().mean()), abs=1e-7)
+
+
+GLUE_ROLE = re.compile(r"\{glue(?::\w*)?\}`([^`]+)`")
+GLUE_PASTE = re.compile(r"```\{glue(?::\w*)?\}\s+(\S+)\s*\n:doc:\s*(\S+)")
+
+
+def test_every_glued_name_the_committed_pages_quote_is_glued():
+    """Without a build: each {glue} a committed page's own text uses, and each one book/*.md takes
+    from a committed page, names a value that page glues (a missing one is a blank or a warning)."""
+    executed = rebuild.project_root() / "book" / "executed"
+    glued = {path.stem: rebuild.glued(path) for path in executed.glob("*.ipynb")}
+    missing = []
+    for page, names in glued.items():
+        text = "\n".join(c.source for c in nbformat.read(executed / f"{page}.ipynb", as_version=4).cells
+                         if c.cell_type == "markdown")
+        missing += [f"{page}: {ref}" for ref in GLUE_ROLE.findall(text) if ref.split(":")[0] not in names]
+    for md in sorted((rebuild.project_root() / "book").glob("*.md")):
+        text = md.read_text()
+        quoted = [ref.split("::", 1) for ref in GLUE_ROLE.findall(text) if "::" in ref]
+        quoted += [(doc, name) for name, doc in GLUE_PASTE.findall(text)]
+        missing += [f"{md.name}: {doc}::{name}" for doc, name in quoted
+                    if Path(doc).stem in glued and name.split(":")[0] not in glued[Path(doc).stem]]
+    assert not missing, missing
