@@ -12,9 +12,10 @@ from aebottleneck.model import build
 
 
 def fake_run(seed=0, bottleneck=2, penalty="none", alpha=0.0, test_rmse=0.1, codes=None, state=None):
-    """The fields of a cached run that the lecture tables read."""
-    return {"config": {"seed": seed, "bottleneck": bottleneck, "penalty": penalty, "alpha": alpha},
-            "metrics": {"test_rmse": test_rmse}, "test_codes": codes, "state": state or {}}
+    """The fields of a cached run that the lecture tables read (its key is in no record)."""
+    return {"key": f"fake-{seed}-{bottleneck}-{penalty}-{alpha}", "config": {"seed": seed, "bottleneck": bottleneck,
+            "penalty": penalty, "alpha": alpha, "train_size": 4}, "metrics": {"test_rmse": test_rmse},
+            "test_codes": codes, "state": state or {"weights": "at hand"}}
 
 
 # ------------------------------------------------------------------------ PCA and autoencoders
@@ -28,19 +29,22 @@ def test_rmse_numbers_from_the_table():
     assert numbers["ae_gap_2"] == pytest.approx(-0.1) and numbers["ae_gap_4"] == pytest.approx(0.2)
 
 
-def test_subspace_table_reads_the_first_seeds_decoder():
+def test_subspace_table_reads_the_first_seeds_decoder(monkeypatch):
+    from aebottleneck import metrics
+
     eye = torch.eye(784)
-    pca = SimpleNamespace(components_=eye[:2].numpy())                            # the top 2 directions: e0, e1
+    monkeypatch.setattr(metrics, "fit_pca", lambda train, k: SimpleNamespace(components_=eye[:k].numpy()))   # e0, e1, ...
     same = {"decoder.0.weight": torch.stack([eye[0] + eye[1], eye[1]])}           # (2, 784): the same span
     other = {"decoder.0.weight": eye[2:4]}                                         # orthogonal to it
     linear = [fake_run(seed=5, test_rmse=0.11, state=same), fake_run(seed=6, test_rmse=0.13, state=other)]
-    table = lectures.subspace_table(linear, pca, {2: 0.1})
-    row = table.iloc[0]
+    splits = SimpleNamespace(train=SimpleNamespace(images=torch.zeros(4, 784)))
+    chapter = SimpleNamespace(linear=linear, pca_rmse={2: 0.1}, splits=splits)
+    row = lectures.subspace_table(chapter).iloc[0]
     assert row.bottleneck == 2 and row.pca_rmse == 0.1
     assert row.linear_ae_rmse == pytest.approx(0.12) and row.relative_gap == pytest.approx(0.2)   # mean over seeds
     assert row.median_angle_deg == pytest.approx(0, abs=1e-6) and row.max_angle_deg == pytest.approx(0, abs=1e-6)
-    flipped = lectures.subspace_table(linear[::-1], pca, {2: 0.1}).iloc[0]          # the other seed comes first
-    assert flipped.max_angle_deg == pytest.approx(90)
+    flipped = lectures.subspace_table(SimpleNamespace(linear=linear[::-1], pca_rmse={2: 0.1}, splits=splits)).iloc[0]
+    assert flipped.max_angle_deg == pytest.approx(90)                              # the other seed comes first
 
 
 def test_subspace_numbers():
@@ -62,18 +66,24 @@ def test_untrained_ratio_is_the_initial_models_rmse_over_pcas():
         assert ratios[n] == pytest.approx(float((recon - test).square().mean().sqrt()) / pca, rel=1e-5)
 
 
-def test_overcomplete_table_and_numbers():
+def test_overcomplete_table_and_numbers(monkeypatch):
+    from aebottleneck import evaluations
+    from aebottleneck.model import StackedAutoencoder
+
     codes = torch.tensor([[0.0, 0.5, 0.005, 2.0], [0.0, 0.0, 1.0, 0.0]])          # (2 images, 4 units)
     sparse = torch.tensor([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]])
     runs = [fake_run(bottleneck=4, test_rmse=0.1, codes=codes),
             fake_run(bottleneck=4, penalty="l1", alpha=0.01, test_rmse=0.2, codes=sparse)]
-    noise = torch.zeros(3, 784)
-    recon = torch.stack([torch.full((3, 784), 0.1), torch.full((3, 784), 0.5)])  # (K, 3, 784)
-    over = lectures.overcomplete_table(runs, noise, recon)
+    recon = torch.stack([torch.full((1000, 784), 0.1), torch.full((1000, 784), 0.5)])  # (K, 1000, 784)
+    monkeypatch.setattr(evaluations, "noise_images", lambda count=10: torch.zeros(count, 784))
+    monkeypatch.setattr(StackedAutoencoder, "from_runs", classmethod(lambda cls, given: SimpleNamespace(
+        reconstructions=lambda images: recon[:, :len(images)])))
+    over, shown = lectures.overcomplete_table(runs, splits=None)
     assert list(over.model) == ["no penalty", "L1, alpha=0.01"]
     assert over.noise_rmse.tolist() == pytest.approx([0.1, 0.5])
     assert over.near_zero_codes.tolist() == pytest.approx([5 / 8, 7 / 8])          # |g| < 0.01
     assert over.active_units_per_image.tolist() == pytest.approx([1.5, 0.5])
+    assert shown["L1, alpha=0.01"][1].shape == (10, 784) and float(shown["L1, alpha=0.01"][1].mean()) == pytest.approx(0.5, abs=3e-3)
     numbers = lectures.overcomplete_numbers(over, runs)
     assert numbers["noise_ratio"] == pytest.approx(1.0) and numbers["copy_verdict"].startswith("noise comes back about")
     assert (numbers["noise_l1"], numbers["test_l1"], numbers["active_none"]) == pytest.approx((0.5, 0.2, 1.5))

@@ -17,6 +17,8 @@ import numpy as np
 from .metrics import class_silhouette, code_scores, entropy_rates, quantized_mse
 
 BITS = list(range(2, 9))       # the compression chapter's quantisers: 2 to 8 bits per dimension
+PCA_COMPONENTS = 64            # the PCA chapter's PCA: its largest code size (lectures.SIZES)
+NOISE_IMAGES = 1000            # uniform-noise images of the overcomplete code's copy test
 TSNE_SIZE = 5000               # test codes the trustworthiness reads (the paper profile's tsne_size)
 
 
@@ -75,6 +77,44 @@ def _output_stats(runs, splits, settings):
     return out
 
 
+def _subspace(runs, splits, settings):
+    """Principal angles between a linear AE's decoder span and PCA's top n components."""
+    from .metrics import fit_pca, principal_angles
+
+    pca = fit_pca(_train_images(runs, splits), settings["pca_components"])
+    out = []
+    for run in runs:
+        n = run["config"]["bottleneck"]
+        decoder = run["state"]["decoder.0.weight"].numpy()                       # (n, 784)
+        angles = principal_angles(decoder.T, pca.components_[:n].T)               # (784, n), (784, n)
+        out.append({"median_angle_deg": float(np.median(angles)), "max_angle_deg": float(angles.max())})
+    return out
+
+
+def noise_images(count: int = NOISE_IMAGES):
+    """The copy test's uniform-noise images (count, 784), one fixed draw."""
+    import torch
+
+    return torch.rand(count, 784, generator=torch.Generator().manual_seed(0))
+
+
+def _overcomplete(runs, splits, settings):
+    """An overcomplete code: RMSE on noise images (a model that copies its input reconstructs noise
+    too), its near-zero share and active units per test image, and ten noise images as it returns them."""
+    from .model import StackedAutoencoder
+    from .record import encode_array
+
+    noise = noise_images(settings["noise_images"])                                # (1000, 784)
+    out = []
+    for run, recon in zip(runs, StackedAutoencoder.from_runs(runs).reconstructions(noise)):   # recon (1000, 784)
+        codes = run["test_codes"]                                                 # (Ntest, size)
+        out.append({"noise_rmse": float((recon - noise).square().mean().sqrt()),
+                    "near_zero_codes": float((codes.abs() < 1e-2).float().mean()),
+                    "active_units_per_image": float((codes.abs() >= 1e-2).float().sum(dim=1).mean()),
+                    "noise_out": encode_array(recon[:10].clamp(0, 1).numpy() * 255 + 0.5, "uint8")})
+    return out
+
+
 def _tsne(codes: np.ndarray, size: int, perplexity: float) -> np.ndarray:
     """A t-SNE map (size, 2) of the first `size` codes: PCA initialisation, fixed random state."""
     from sklearn.manifold import TSNE
@@ -121,6 +161,13 @@ REGISTRY = {
     "output_stats": Evaluation(1, {}, _output_stats,
                                "mean square of the output on the test background, its share above 1 and its maximum",
                                applies=lambda config: config["bottleneck"] == 64),
+    "subspace": Evaluation(1, {"pca_components": PCA_COMPONENTS}, _subspace,
+                           "principal angles between a linear AE's decoder span and PCA's top n components",
+                           applies=lambda config: config["activation"] == "linear" and not config["hidden"]
+                           and not config.get("overcomplete") and config["seed"] == 0),
+    "overcomplete": Evaluation(1, {"noise_images": NOISE_IMAGES}, _overcomplete,
+                               "an overcomplete code's RMSE on noise images, near-zero share and active units",
+                               applies=lambda config: bool(config.get("overcomplete"))),
     "tsne_map": Evaluation(1, {"size": TSNE_SIZE, "perplexity": 30.0}, _tsne_map,
                            "t-SNE map of the 8-d test codes (the embeddings page: its first seed, seed 0)",
                            applies=lambda config: config["bottleneck"] == 8 and config["seed"] == 0),

@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import report
+from . import evaluations, report
 from .cache import get_runs
 from .experiments import CODE_SIZES, first_reconstructions, profile_pca
 from .config import Profile, RunConfig, load_profile
 from .data import corrupt, noise_draws
-from .metrics import pca_codes, pca_rmse, principal_angles, rmse_from_squared_errors
-from .model import StackedAutoencoder, build
+from .metrics import pca_codes, pca_rmse, rmse_from_squared_errors
+from .model import build
 from .train import evaluate
 
 
@@ -28,7 +28,6 @@ from .train import evaluate
 SIZES = CODE_SIZES                # the chapter's code sizes n
 LINEAR = dict(hidden=(), activation="linear", code_activation="linear", output="linear", loss="mse")   # 784-n-784
 TOLERANCE = 0.05                  # relative RMSE gap at which the linear AE counts as converged to PCA
-NOISE_IMAGES = 1000               # uniform-noise images of the overcomplete copy test
 
 
 @dataclass
@@ -36,6 +35,7 @@ class PcaChapter:
     """What the PCA chapter compares: PCA fitted on the profile's training images, and the linear
     (784-n-784, MSE) and nonlinear (784-128-64-n) autoencoders' runs, n-major then seed."""
 
+    splits: object                 # data.Splits of the profile's data set
     test: torch.Tensor             # (10000, 784)
     labels: np.ndarray             # (10000,) test labels
     pca: object                    # sklearn PCA with max(SIZES) components
@@ -49,14 +49,21 @@ def linear_config(settings: Profile, n: int, seed: int, lr: float) -> RunConfig:
     return RunConfig(bottleneck=n, seed=seed, lr=lr, **LINEAR, **settings.run_fields())
 
 
+def pca_configs(settings: Profile, linear_lr: float) -> tuple[list[RunConfig], list[RunConfig]]:
+    """The chapter's nonlinear (784-128-64-n) and linear (784-n-784) runs: every code size of
+    SIZES and seed of the profile, n-major."""
+    grid = [(n, s) for n in SIZES for s in settings.seeds]
+    return ([RunConfig(bottleneck=n, seed=s, **settings.run_fields()) for n, s in grid],
+            [linear_config(settings, n, s, linear_lr) for n, s in grid])
+
+
 def pca_chapter(settings: Profile, linear_lr: float, device: str | None = None) -> PcaChapter:
-    """PCA and the chapter's runs at every code size of SIZES and seed of the profile, trained where missing."""
+    """PCA and the chapter's runs, trained where missing (recorded runs serve: the page reads
+    their evaluations, not their weights)."""
     pca, splits = profile_pca(settings, max(SIZES))
     test = splits.test.images                                                         # (10000, 784)
-    grid = [(n, s) for n in SIZES for s in settings.seeds]
-    nonlinear = get_runs([RunConfig(bottleneck=n, seed=s, **settings.run_fields()) for n, s in grid], device=device)
-    linear = get_runs([linear_config(settings, n, s, linear_lr) for n, s in grid], device=device)
-    return PcaChapter(test, splits.test.labels.numpy(), pca, pca_rmse(pca, test, SIZES), linear, nonlinear)
+    nonlinear, linear = (get_runs(configs, device=device, recorded=True) for configs in pca_configs(settings, linear_lr))
+    return PcaChapter(splits, test, splits.test.labels.numpy(), pca, pca_rmse(pca, test, SIZES), linear, nonlinear)
 
 
 def rmse_table(chapter: PcaChapter) -> pd.DataFrame:
@@ -84,21 +91,18 @@ def codes_2d(chapter: PcaChapter) -> tuple[np.ndarray, np.ndarray]:
     return pca_codes(chapter.pca, chapter.test, 2), ae["test_codes"].numpy()
 
 
-def subspace_table(linear: list[dict], pca, pca_test: dict) -> pd.DataFrame:
+def subspace_table(chapter: PcaChapter) -> pd.DataFrame:
     """pca_subspace.csv: per code size, the linear AE's mean test RMSE against PCA's, and the
-    principal angles between its decoder's span and the top n components (the first run's seed)."""
+    principal angles between its decoder's span and the top n components (the first run's seed;
+    the subspace evaluation, from the record or the weights)."""
+    linear, pca_test = chapter.linear, chapter.pca_rmse
     frame = pd.DataFrame([{"bottleneck": run["config"]["bottleneck"], "seed": run["config"]["seed"],
                            "test_rmse": run["metrics"]["test_rmse"]} for run in linear])
     mean = frame.groupby("bottleneck").test_rmse.mean()
     first = {run["config"]["bottleneck"]: run for run in linear if run["config"]["seed"] == linear[0]["config"]["seed"]}
-    rows = []
-    for n in pca_test:
-        decoder = first[n]["state"]["decoder.0.weight"].numpy()                     # (n, 784)
-        angles = principal_angles(decoder.T, pca.components_[:n].T)                 # (784, n), (784, n)
-        rows.append({"bottleneck": n, "pca_rmse": pca_test[n], "linear_ae_rmse": mean[n],
-                     "relative_gap": mean[n] / pca_test[n] - 1,
-                     "median_angle_deg": float(np.median(angles)), "max_angle_deg": float(angles.max())})
-    return pd.DataFrame(rows)
+    angles = dict(zip(pca_test, evaluations.results("subspace", [first[n] for n in pca_test], chapter.splits)))
+    return pd.DataFrame([{"bottleneck": n, "pca_rmse": pca_test[n], "linear_ae_rmse": mean[n],
+                          "relative_gap": mean[n] / pca_test[n] - 1, **angles[n]} for n in pca_test])
 
 
 def untrained_ratios(settings: Profile, test: torch.Tensor, pca_test: dict, lr: float) -> dict[int, float]:
@@ -124,32 +128,32 @@ def subspace_numbers(subspace: pd.DataFrame, untrained: dict, linear_lr: float) 
             "untrained_ratio_min": min(untrained.values()), "untrained_ratio_max": max(untrained.values())}
 
 
-def overcomplete_runs(settings: Profile, size: int, alphas: list[float], device: str | None = None) -> list[dict]:
+def overcomplete_configs(settings: Profile, size: int, alphas: list[float]) -> list[RunConfig]:
     """The overcomplete code 784-size-784 (first seed): without a penalty, then L1 at each alpha."""
     wide_code = dict(hidden=(), bottleneck=size, overcomplete=True, seed=settings.seeds[0], **settings.run_fields())
-    configs = [RunConfig(**wide_code)] + [RunConfig(penalty="l1", alpha=a, **wide_code) for a in alphas]
-    return get_runs(configs, device=device)
+    return [RunConfig(**wide_code)] + [RunConfig(penalty="l1", alpha=a, **wide_code) for a in alphas]
 
 
-def noise_test(runs: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Uniform-noise images (fixed seed) and each run's reconstructions of them: a model that
-    copies its input reconstructs noise as well as digits."""
-    noise = torch.rand(NOISE_IMAGES, 784, generator=torch.Generator().manual_seed(0))    # (1000, 784)
-    return noise, StackedAutoencoder.from_runs(runs).reconstructions(noise)             # (K, 1000, 784)
+def overcomplete_runs(settings: Profile, size: int, alphas: list[float], device: str | None = None) -> list[dict]:
+    """overcomplete_configs' runs, trained where missing (recorded runs serve)."""
+    return get_runs(overcomplete_configs(settings, size, alphas), device=device, recorded=True)
 
 
-def overcomplete_table(runs: list[dict], noise: torch.Tensor, recon: torch.Tensor) -> pd.DataFrame:
-    """overcomplete.csv: per run, test RMSE on digits and on noise, the share of near-zero code
-    entries (|g| < 0.01) and the active units per test image."""
-    rows = []
-    for run, noise_recon in zip(runs, recon):
-        cfg, codes = run["config"], run["test_codes"]                               # codes (Ntest, size)
-        rows.append({"model": "no penalty" if cfg["penalty"] == "none" else f"L1, alpha={cfg['alpha']:g}",
-                     "test_rmse": run["metrics"]["test_rmse"],
-                     "noise_rmse": float((noise_recon - noise).square().mean().sqrt()),
-                     "near_zero_codes": float((codes.abs() < 1e-2).float().mean()),
-                     "active_units_per_image": float((codes.abs() >= 1e-2).float().sum(dim=1).mean())})
-    return pd.DataFrame(rows)
+def overcomplete_table(runs: list[dict], splits) -> tuple[pd.DataFrame, dict]:
+    """overcomplete.csv: per run, test RMSE on digits and on uniform noise (a model that copies its
+    input reconstructs noise too), the share of near-zero code entries (|g| < 0.01) and the active
+    units per test image (the overcomplete evaluation); and model -> ten noise images above what
+    it returns for them."""
+    from .record import decode_array
+
+    rows, shown, noise = [], {}, evaluations.noise_images()[:10]                  # (10, 784)
+    for run, found in zip(runs, evaluations.results("overcomplete", runs, splits)):
+        cfg = run["config"]
+        model = "no penalty" if cfg["penalty"] == "none" else f"L1, alpha={cfg['alpha']:g}"
+        rows.append({"model": model, "test_rmse": run["metrics"]["test_rmse"],
+                     **{k: found[k] for k in ("noise_rmse", "near_zero_codes", "active_units_per_image")}})
+        shown[model] = [noise, torch.from_numpy(decode_array(found["noise_out"]).astype(np.float32) / 255)]
+    return pd.DataFrame(rows), shown
 
 
 BLANK_NOISE_RMSE = 3 ** -0.5   # RMSE of an all-black output on uniform noise images: sqrt(E[u^2]) = 1/sqrt(3)

@@ -99,6 +99,15 @@ def _student(settings, rows):
             for s in settings.seeds]
 
 
+def _pca_vs_ae(settings, rows):
+    """The lecture notes' PCA chapter at its own defaults (config.CHAPTER_DEFAULTS)."""
+    from .config import CHAPTER_DEFAULTS as d
+    from .lectures import overcomplete_configs, pca_configs
+
+    nonlinear, linear = pca_configs(settings, d["linear_lr"])
+    return nonlinear + linear + overcomplete_configs(settings, d["overcomplete_size"], d["sparsity_alphas"])
+
+
 STEPS = [
     Step("decorrelation", _decorrelation, "Table 1 and Figure 1: the paper's grid (embeddings reuses it)",
          ("silhouette", "tsne_map")),
@@ -111,6 +120,8 @@ STEPS = [
     Step("confounds/plug_and_play", _plug_and_play, "every penalty, alpha unchanged, on the conv AE and Fashion-MNIST"),
     Step("datasets", _fashion, "the paper's grid on Fashion-MNIST"),
     Step("activations_losses", _student, "the student report's models", ("output_stats",)),
+    Step("pca_vs_ae", _pca_vs_ae, "the lecture notes' PCA chapter: linear and nonlinear AEs at six code sizes, "
+         "the overcomplete code", ("subspace", "overcomplete")),
 ]
 
 
@@ -130,6 +141,7 @@ PAGES = {
     "code_quality": ("penalty_variants/selection", "penalty_variants/table"),
     "datasets": ("decorrelation", "datasets"),
     "activations_losses": ("decorrelation", "activations_losses"),
+    "pca_vs_ae": ("pca_vs_ae",),
     "verdict": ("decorrelation", "penalty_variants/selection", "penalty_variants/linear_code", "penalty_variants/table",
                 "confounds/linear_code", "confounds/plug_and_play"),   # the tables of the pages above (verdict.SOURCES)
 }
