@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aebottleneck import lectures
-from aebottleneck.config import load_profile
+from aebottleneck.config import RunConfig, load_profile
 from aebottleneck.model import build
 
 
@@ -135,15 +135,19 @@ def test_regularizer_numbers():
 
 
 def test_code_numbers():
+    from aebottleneck import evaluations
+
     runs = {TAGS["ks"]: [fake_run(codes=torch.tensor([[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]]))],
             TAGS["kl"]: [fake_run(codes=torch.full((2, 3), 0.1)), fake_run(codes=torch.full((2, 3), 0.2))],
             TAGS["sig"]: [fake_run(codes=torch.full((2, 3), 0.5))]}
+    summaries = {label: evaluations._code_summary(group, None, {}) for label, group in runs.items()}
     frame = pd.DataFrame({"model": ["standard", "standard", TAGS["l2"]], "code_std_mean": [1.0, 2.0, 0.5]})
-    numbers = lectures.code_numbers(runs, frame, FAMILIES, TAGS)
+    numbers = lectures.code_numbers(summaries, frame, FAMILIES, TAGS)
     assert numbers["ks_active"] == 1.5 and numbers["k"] == 8
     assert (numbers["l1_alpha"], numbers["l2_alpha"]) == (0.001, 0.001)
     assert (numbers["std_code_std"], numbers["l2_code_std"], numbers["l2_shrinks"]) == (1.5, 0.5, "shrinks")
     assert numbers["kl_activation"] == pytest.approx(0.15) and numbers["sig_activation"] == pytest.approx(0.5)
+    assert lectures.first_codes(summaries, [TAGS["ks"]])[TAGS["ks"]].tolist() == [[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]]
 
 
 def test_denoising_numbers():
@@ -159,14 +163,17 @@ def test_denoising_numbers():
 
 
 def test_conv_table_and_numbers():
-    runs = {"standard": [fake_run(state={"w": torch.zeros(3, 4), "b": torch.zeros(4)})],
-            "convolutional": [fake_run(state={"w": torch.zeros(2, 2)})]}
+    mlp = dict(hidden=(3,), bottleneck=2)                                   # 784-3-2 / 2-3-784
+    conv = dict(arch="conv", hidden=(2, 2), bottleneck=2)
+    runs = {"standard": [{"config": RunConfig(**mlp).to_dict()}], "convolutional": [{"config": RunConfig(**conv).to_dict()}]}
     summary = pd.DataFrame({"model": ["standard", "convolutional"], "rmse_mean": [0.12, 0.10]})
-    conv = lectures.conv_table(runs, summary)
-    assert conv.to_dict("list") == {"model": ["MLP 784-128-64-n", "convolutional"], "parameters": [16, 4],
-                                    "test_rmse": [0.12, 0.10]}
-    assert lectures.conv_numbers(conv, FAMILIES) == {"channels": "16 and 32", "params_mlp": 16, "params_conv": 4,
-                                                     "conv_verdict": "lower"}
+    table = lectures.conv_table(runs, summary)
+    counted = [sum(p.numel() for p in build(RunConfig(**fields), seeds=[0]).parameters()) for fields in (mlp, conv)]
+    assert table.to_dict("list") == {"model": ["MLP 784-128-64-n", "convolutional"], "parameters": counted,
+                                     "test_rmse": [0.12, 0.10]}
+    assert counted[0] == 784 * 3 + 3 + 3 * 2 + 2 + 2 * 3 + 3 + 3 * 784 + 784         # weights and biases, both halves
+    assert lectures.conv_numbers(table, FAMILIES) == {"channels": "16 and 32", "params_mlp": counted[0],
+                                                      "params_conv": counted[1], "conv_verdict": "lower"}
 
 
 def test_regularizer_runs_are_grouped_by_label_in_seed_order(results):

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from .config import CHAPTER_DEFAULTS
 from .metrics import class_silhouette, code_scores, entropy_rates, quantized_mse
 
 BITS = list(range(2, 9))       # the compression chapter's quantisers: 2 to 8 bits per dimension
@@ -115,6 +116,47 @@ def _overcomplete(runs, splits, settings):
     return out
 
 
+SHOWN = 10                     # test images a page shows of a run
+
+
+def _code_summary(runs, splits, settings):
+    """A code's mean activation and units not exactly zero per test image, and its first ten test codes."""
+    from .record import encode_array
+
+    return [{"code_mean": float(run["test_codes"].mean()),
+             "active_per_image": float((run["test_codes"] != 0).sum(dim=1).float().mean()),
+             "first_codes": encode_array(run["test_codes"][:SHOWN].numpy(), "float32")} for run in runs]
+
+
+def _denoising(runs, splits, settings):
+    """Test RMSE against the clean images with the test set corrupted by each noise kind at each
+    level (0: clean; one fixed draw, seed 0); and, for a denoising model, its output on the first
+    ten test images corrupted as in its training."""
+    import torch
+
+    from .data import corrupt, noise_draws
+    from .model import StackedAutoencoder
+    from .record import encode_array
+    from .train import evaluate
+
+    test = splits.test.images                                                         # (Ntest, 784)
+    normal, uniform = noise_draws(tuple(test.shape), torch.Generator().manual_seed(0))
+    model, levels = StackedAutoencoder.from_runs(runs), [0.0, *settings["levels"]]
+    out = [{"levels": levels} for _ in runs]
+    for kind in ("gaussian", "masking"):
+        for level in levels:
+            noisy = corrupt(test, kind, level, normal, uniform) if level > 0 else test
+            errors, _ = evaluate(model, noisy, targets=test)                          # (K, Ntest)
+            for found, rmse in zip(out, errors.mean(dim=1).sqrt()):
+                found.setdefault(kind, []).append(float(rmse))
+    for found, run, k in zip(out, runs, range(len(runs))):
+        cfg = run["config"]
+        if cfg.get("noise", "none") != "none":
+            noisy = corrupt(test[:SHOWN], cfg["noise"], cfg["noise_level"], normal[:SHOWN], uniform[:SHOWN])
+            found["denoised"] = encode_array(model.reconstructions(noisy)[k].clamp(0, 1).numpy() * 255 + 0.5, "uint8")
+    return out
+
+
 def _tsne(codes: np.ndarray, size: int, perplexity: float) -> np.ndarray:
     """A t-SNE map (size, 2) of the first `size` codes: PCA initialisation, fixed random state."""
     from sklearn.manifold import TSNE
@@ -168,6 +210,12 @@ REGISTRY = {
     "overcomplete": Evaluation(1, {"noise_images": NOISE_IMAGES}, _overcomplete,
                                "an overcomplete code's RMSE on noise images, near-zero share and active units",
                                applies=lambda config: bool(config.get("overcomplete"))),
+    "code_summary": Evaluation(1, {}, _code_summary, "a code's mean, active units per image and first ten test codes"),
+    "denoising": Evaluation(1, {"levels": CHAPTER_DEFAULTS["test_levels"]}, _denoising,
+                            "test RMSE on corrupted test images by noise kind and level, and a denoiser's outputs",
+                            applies=lambda config: config.get("noise", "none") != "none" or (   # or the standard MLP
+                                config["penalty"] == "none" and config.get("arch", "mlp") == "mlp"
+                                and config["code_activation"] == "leaky_relu" and not config.get("code_topk"))),
     "tsne_map": Evaluation(1, {"size": TSNE_SIZE, "perplexity": 30.0}, _tsne_map,
                            "t-SNE map of the 8-d test codes (the embeddings page: its first seed, seed 0)",
                            applies=lambda config: config["bottleneck"] == 8 and config["seed"] == 0),

@@ -17,11 +17,10 @@ import torch
 from . import evaluations, report
 from .cache import get_runs
 from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
-from .data import DATASET_NAMES, corrupt, load_splits, noise_draws
+from .data import DATASET_NAMES, load_splits
 from .metrics import code_scores, entropy_rates, fit_pca, pca_codes, pca_quantized_mse, pca_rmse
 from .model import StackedAutoencoder
 from .record import CODES_UP_TO
-from .train import evaluate
 
 
 CODE_SIZES = [2, 4, 8, 16, 32, 64]   # the code sizes of the curves that compare with PCA
@@ -352,22 +351,4 @@ def code_scores_per_run(setup: Evaluation, bottlenecks, tsne_size: int) -> pd.Da
     for (n, variant), group in setup.models.items():
         for run, found in zip(group, evaluations.results("code_scores", group, setup.splits, {"tsne_size": tsne_size})):
             rows.append({"method": variant, "bottleneck": n, "seed": run["config"]["seed"], **found})
-    return pd.DataFrame(rows)
-
-
-def denoising_sweep(runs: dict[str, list[dict]], test: torch.Tensor, levels: list[float]) -> pd.DataFrame:
-    """denoising.csv: test RMSE against the clean images of each model (label -> its runs over
-    seeds, all of one architecture) on test images corrupted by each noise kind at each level
-    (0 = clean), mean and std over seeds. One noise draw (seed 0) serves every model."""
-    labels = list(runs)
-    model = StackedAutoencoder.from_runs([run for label in labels for run in runs[label]])
-    normal, uniform = noise_draws(tuple(test.shape), torch.Generator().manual_seed(0))
-    rows = []
-    for kind in ("gaussian", "masking"):
-        for level in [0.0, *levels]:
-            noisy = corrupt(test, kind, level, normal, uniform) if level > 0 else test
-            errors, _ = evaluate(model, noisy, targets=test)                  # (K, Ntest)
-            rmse = errors.mean(dim=1).sqrt().view(len(labels), -1)             # (models, seeds)
-            rows += [{"noise": kind, "level": level, "model": label, "rmse": float(r.mean()), "rmse_std": float(r.std())}
-                     for label, r in zip(labels, rmse)]
     return pd.DataFrame(rows)

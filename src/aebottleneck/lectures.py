@@ -209,13 +209,18 @@ def quoted_models(families: dict[str, dict]) -> dict[str, str]:
             "gauss": labels(noise="gaussian")[0], "mask": labels(noise="masking")[0]}
 
 
+def regularizer_configs(settings: Profile, bottleneck: int, families: dict[str, dict]) -> dict[str, list[RunConfig]]:
+    """label -> that model's configs at code size `bottleneck`, one per seed (RunConfig checks every value)."""
+    common = dict(bottleneck=bottleneck, **settings.run_fields())
+    return {label: [RunConfig(seed=s, **common, **fields) for s in settings.seeds] for label, fields in families.items()}
+
+
 def regularizer_runs(settings: Profile, bottleneck: int, families: dict[str, dict],
                      device: str | None = None) -> dict[str, list[dict]]:
     """label -> that model's runs at code size `bottleneck`, one per seed; one get_runs call, so
-    the runs of one architecture train as one stack. RunConfig checks every value."""
-    common = dict(bottleneck=bottleneck, **settings.run_fields())
-    configs = {label: [RunConfig(seed=s, **common, **fields) for s in settings.seeds] for label, fields in families.items()}
-    trained = iter(get_runs([c for cs in configs.values() for c in cs], device=device))
+    the runs of one architecture train as one stack (recorded runs serve)."""
+    configs = regularizer_configs(settings, bottleneck, families)
+    trained = iter(get_runs([c for cs in configs.values() for c in cs], device=device, recorded=True))
     return {label: [next(trained) for _ in cs] for label, cs in configs.items()}
 
 
@@ -233,13 +238,25 @@ def regularizer_numbers(summary: pd.DataFrame, tags: dict[str, str]) -> dict:
     return numbers
 
 
-def code_numbers(runs: dict[str, list[dict]], frame: pd.DataFrame, families: dict, tags: dict[str, str]) -> dict:
+def code_summaries(runs: dict[str, list[dict]], splits) -> dict[str, list[dict]]:
+    """label -> the code_summary evaluation of each of its runs (record or weights)."""
+    return {label: evaluations.results("code_summary", group, splits) for label, group in runs.items()}
+
+
+def first_codes(summaries: dict[str, list[dict]], labels: list[str]) -> dict[str, np.ndarray]:
+    """label -> the first ten test codes (10, n) of its first seed's run, for the code heatmaps."""
+    from .record import decode_array
+
+    return {label: decode_array(summaries[label][0]["first_codes"]) for label in labels}
+
+
+def code_numbers(summaries: dict[str, list[dict]], frame: pd.DataFrame, families: dict, tags: dict[str, str]) -> dict:
     """The text's numbers on the sparse codes: the k-sparse code's nonzero units per image (first
     seed), the L2 code's scale against the standard's, the sigmoid codes' mean activation."""
     code_std = frame.groupby("model", sort=False).code_std_mean.mean()   # std of a unit over images, mean over units, seeds
     l2, std = float(code_std[tags["l2"]]), float(code_std["standard"])
-    activation = {tag: float(np.mean([float(run["test_codes"].mean()) for run in runs[tags[tag]]])) for tag in ("kl", "sig")}
-    return {"ks_active": float((runs[tags["ks"]][0]["test_codes"] != 0).sum(dim=1).float().mean()),
+    activation = {tag: float(np.mean([found["code_mean"] for found in summaries[tags[tag]]])) for tag in ("kl", "sig")}
+    return {"ks_active": float(summaries[tags["ks"]][0]["active_per_image"]),
             "k": families[tags["ks"]]["code_topk"], "l1_alpha": families[tags["l1"]]["alpha"],
             "l2_alpha": families[tags["l2"]]["alpha"], "l2_code_std": l2, "std_code_std": std,
             "l2_shrinks": "shrinks" if l2 < std else "does not shrink",
@@ -261,16 +278,31 @@ def denoising_numbers(denoising: pd.DataFrame, families: dict, tags: dict[str, s
     return numbers
 
 
-def denoised_examples(runs: dict[str, list[dict]], families: dict, tags: dict[str, str], test: torch.Tensor,
+def denoising(runs: dict[str, list[dict]], splits, levels: list[float]) -> tuple[pd.DataFrame, dict]:
+    """denoising.csv: test RMSE against the clean images of each model (label -> its runs over
+    seeds) on test images corrupted by each noise kind at each level (0 = clean), mean and std
+    over seeds, one fixed noise draw (seed 0); and label -> each run's denoising evaluation."""
+    found = {label: evaluations.results("denoising", group, splits, {"levels": list(levels)}) for label, group in runs.items()}
+    rows = []
+    for kind in ("gaussian", "masking"):
+        for i, level in enumerate([0.0, *levels]):
+            rows += [{"noise": kind, "level": level, "model": label, "rmse": float(np.mean(r := [f[kind][i] for f in each])),
+                      "rmse_std": float(np.std(r, ddof=1)) if len(r) > 1 else float("nan")} for label, each in found.items()]
+    return pd.DataFrame(rows), found
+
+
+def denoised_examples(found: dict[str, list[dict]], families: dict, tags: dict[str, str], test: torch.Tensor,
                       count: int = 10) -> dict[str, list[torch.Tensor]]:
     """title -> [noisy, denoised, clean] images (count, 784) per denoiser (first seed), with the
-    test set's fixed noise draw (seed 0) at the denoiser's training level."""
+    test set's fixed noise draw (seed 0) at the denoiser's training level (`found`: denoising's)."""
+    from .record import decode_array
+
     normal, uniform = noise_draws(tuple(test.shape), torch.Generator().manual_seed(0))   # (Ntest, 784) each
     panels = {}
     for label in (tags["gauss"], tags["mask"]):
         kind, level = families[label]["noise"], families[label]["noise_level"]
         noisy = corrupt(test[:count], kind, level, normal[:count], uniform[:count])       # (count, 784)
-        recon = first_reconstructions({label: runs[label]}, noisy)[label]              # (count, 784)
+        recon = torch.from_numpy(decode_array(found[label][0]["denoised"]).astype(np.float32) / 255)[:count]
         panels[f"{kind} noise {level:g}: noisy / {label} / original"] = [noisy, recon, test[:count]]
     return panels
 
@@ -281,9 +313,26 @@ CONV_PAIR = {"MLP 784-128-64-n": "standard", "convolutional": "convolutional"}  
 def conv_table(runs: dict[str, list[dict]], summary: pd.DataFrame) -> pd.DataFrame:
     """regularizers_conv.csv: the MLP and the convolutional AE, their parameter counts and mean test RMSE."""
     by_model = summary.set_index("model")
-    return pd.DataFrame({"model": list(CONV_PAIR),
-                         "parameters": [sum(p.numel() for p in runs[m][0]["state"].values()) for m in CONV_PAIR.values()],
+    def parameters(run: dict) -> int:                   # counted on the built model: no weights needed
+        return sum(p.numel() for p in build(RunConfig.from_dict(run["config"]), seeds=[0]).parameters())
+
+    return pd.DataFrame({"model": list(CONV_PAIR), "parameters": [parameters(runs[m][0]) for m in CONV_PAIR.values()],
                          "test_rmse": [by_model.loc[m, "rmse_mean"] for m in CONV_PAIR.values()]})
+
+
+def conv_reconstructions(runs: dict[str, list[dict]], test) -> dict[str, list[torch.Tensor]]:
+    """title -> [originals, reconstructions] of the first test image of each class by the first
+    seed of each model of CONV_PAIR (a recorded run keeps these ten)."""
+    from .data import first_of_each_class
+
+    originals = test.images[first_of_each_class(test.labels, 1)]                       # (10, 784)
+    panels = {}
+    for name, model in CONV_PAIR.items():
+        run = runs[model][0]
+        recon = (torch.as_tensor(run["reconstructions"]) if "reconstructions" in run
+                 else first_reconstructions({model: [run]}, originals)[model])          # (10, 784)
+        panels[f"{name}: original / reconstruction"] = [originals, recon]
+    return panels
 
 
 def conv_numbers(conv: pd.DataFrame, families: dict) -> dict:

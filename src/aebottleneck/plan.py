@@ -108,6 +108,16 @@ def _pca_vs_ae(settings, rows):
     return nonlinear + linear + overcomplete_configs(settings, d["overcomplete_size"], d["sparsity_alphas"])
 
 
+def _regularizers(settings, rows):
+    """The lecture notes' regularizers chapter at its own defaults (config.CHAPTER_DEFAULTS)."""
+    from .config import CHAPTER_DEFAULTS as d
+    from .lectures import regularizer_configs, regularizer_families
+
+    families = regularizer_families(**{k: d[k] for k in ("l1_alphas", "l2_alphas", "kl_alphas", "rho", "topk",
+                                                         "gaussian_level", "masking_level", "conv_channels")})
+    return [c for configs in regularizer_configs(settings, d["bottleneck"], families).values() for c in configs]
+
+
 STEPS = [
     Step("decorrelation", _decorrelation, "Table 1 and Figure 1: the paper's grid (embeddings reuses it)",
          ("silhouette", "tsne_map")),
@@ -122,6 +132,8 @@ STEPS = [
     Step("activations_losses", _student, "the student report's models", ("output_stats",)),
     Step("pca_vs_ae", _pca_vs_ae, "the lecture notes' PCA chapter: linear and nonlinear AEs at six code sizes, "
          "the overcomplete code", ("subspace", "overcomplete")),
+    Step("regularizers", _regularizers, "the lecture notes' regularised autoencoders: sparse, denoising, convolutional",
+         ("code_summary", "denoising")),
 ]
 
 
@@ -142,6 +154,7 @@ PAGES = {
     "datasets": ("decorrelation", "datasets"),
     "activations_losses": ("decorrelation", "activations_losses"),
     "pca_vs_ae": ("pca_vs_ae",),
+    "regularizers": ("regularizers",),
     "verdict": ("decorrelation", "penalty_variants/selection", "penalty_variants/linear_code", "penalty_variants/table",
                 "confounds/linear_code", "confounds/plug_and_play"),   # the tables of the pages above (verdict.SOURCES)
 }
