@@ -119,8 +119,7 @@ def test_a_committed_table_that_the_record_contradicts_is_named(tmp_path):
 
 def test_the_committed_record_pages_name_their_request():
     request = rebuild.project_root() / "book" / "executed" / ".request.json"
-    if request.is_file():
-        assert json.loads(request.read_text()) == {"dataset": "mnist", "overrides": {}, "profile": "paper"}
+    assert json.loads(request.read_text()) == {"dataset": "mnist", "overrides": {}, "profile": "paper"}
 
 
 def test_an_8d_runs_tsne_map_comes_from_the_record_at_its_settings(tmp_path, monkeypatch):

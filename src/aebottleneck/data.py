@@ -164,8 +164,8 @@ def split_table(splits: Splits, train_size: int):
     import pandas as pd
 
     return pd.DataFrame([{"split": name, "images": len(split), "used": train_size if name == "train" else len(split),
-                          "pixel_mean": split.images.mean().item(), "pixel_std": split.images.std().item(),
-                          "zero_fraction": (split.images == 0).float().mean().item(),
+                          "pixel_mean": split.images.double().mean().item(), "pixel_std": split.images.double().std().item(),
+                          "zero_fraction": (split.images == 0).double().mean().item(),   # float64: the same on every CPU
                           "min": split.images.min().item(), "max": split.images.max().item()}
                          for name, split in named_splits(splits)])
 

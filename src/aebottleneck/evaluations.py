@@ -20,6 +20,7 @@ from .metrics import class_silhouette, code_scores, entropy_rates, quantized_mse
 BITS = list(range(2, 9))       # the compression chapter's quantisers: 2 to 8 bits per dimension
 PCA_COMPONENTS = 64            # the PCA chapter's PCA: its largest code size (lectures.SIZES)
 NOISE_IMAGES = 1000            # uniform-noise images of the overcomplete code's copy test
+SHOWN = 10                     # test images a page shows of a run
 TSNE_SIZE = 5000               # test codes the trustworthiness reads (the paper profile's tsne_size)
 
 
@@ -103,7 +104,7 @@ def _overcomplete(runs, splits, settings):
     """An overcomplete code: RMSE on noise images (a model that copies its input reconstructs noise
     too), its near-zero share and active units per test image, and ten noise images as it returns them."""
     from .model import StackedAutoencoder
-    from .record import encode_array
+    from .record import encode_images
 
     noise = noise_images(settings["noise_images"])                                # (1000, 784)
     out = []
@@ -112,11 +113,8 @@ def _overcomplete(runs, splits, settings):
         out.append({"noise_rmse": float((recon - noise).square().mean().sqrt()),
                     "near_zero_codes": float((codes.abs() < 1e-2).float().mean()),
                     "active_units_per_image": float((codes.abs() >= 1e-2).float().sum(dim=1).mean()),
-                    "noise_out": encode_array(recon[:10].clamp(0, 1).numpy() * 255 + 0.5, "uint8")})
+                    "noise_out": encode_images(recon[:SHOWN].numpy())})
     return out
-
-
-SHOWN = 10                     # test images a page shows of a run
 
 
 def _code_summary(runs, splits, settings):
@@ -136,7 +134,7 @@ def _denoising(runs, splits, settings):
 
     from .data import corrupt, noise_draws
     from .model import StackedAutoencoder
-    from .record import encode_array
+    from .record import encode_images
     from .train import evaluate
 
     test = splits.test.images                                                         # (Ntest, 784)
@@ -149,11 +147,11 @@ def _denoising(runs, splits, settings):
             errors, _ = evaluate(model, noisy, targets=test)                          # (K, Ntest)
             for found, rmse in zip(out, errors.mean(dim=1).sqrt()):
                 found.setdefault(kind, []).append(float(rmse))
-    for found, run, k in zip(out, runs, range(len(runs))):
+    for k, (found, run) in enumerate(zip(out, runs)):
         cfg = run["config"]
         if cfg.get("noise", "none") != "none":
             noisy = corrupt(test[:SHOWN], cfg["noise"], cfg["noise_level"], normal[:SHOWN], uniform[:SHOWN])
-            found["denoised"] = encode_array(model.reconstructions(noisy)[k].clamp(0, 1).numpy() * 255 + 0.5, "uint8")
+            found["denoised"] = encode_images(model.reconstructions(noisy)[k].numpy())
     return out
 
 
@@ -216,7 +214,7 @@ REGISTRY = {
                             applies=lambda config: config.get("noise", "none") != "none" or (   # or the standard MLP
                                 config["penalty"] == "none" and config.get("arch", "mlp") == "mlp"
                                 and config["code_activation"] == "leaky_relu" and not config.get("code_topk"))),
-    "tsne_map": Evaluation(1, {"size": TSNE_SIZE, "perplexity": 30.0}, _tsne_map,
+    "tsne_map": Evaluation(1, {"size": TSNE_SIZE, "perplexity": CHAPTER_DEFAULTS["perplexity"]}, _tsne_map,
                            "t-SNE map of the 8-d test codes (the embeddings page: its first seed, seed 0)",
                            applies=lambda config: config["bottleneck"] == 8 and config["seed"] == 0),
 }

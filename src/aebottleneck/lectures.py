@@ -144,7 +144,7 @@ def overcomplete_table(runs: list[dict], splits) -> tuple[pd.DataFrame, dict]:
     input reconstructs noise too), the share of near-zero code entries (|g| < 0.01) and the active
     units per test image (the overcomplete evaluation); and model -> ten noise images above what
     it returns for them."""
-    from .record import decode_array
+    from .record import decode_images
 
     rows, shown, noise = [], {}, evaluations.noise_images()[:10]                  # (10, 784)
     for run, found in zip(runs, evaluations.results("overcomplete", runs, splits)):
@@ -152,7 +152,7 @@ def overcomplete_table(runs: list[dict], splits) -> tuple[pd.DataFrame, dict]:
         model = "no penalty" if cfg["penalty"] == "none" else f"L1, alpha={cfg['alpha']:g}"
         rows.append({"model": model, "test_rmse": run["metrics"]["test_rmse"],
                      **{k: found[k] for k in ("noise_rmse", "near_zero_codes", "active_units_per_image")}})
-        shown[model] = [noise, torch.from_numpy(decode_array(found["noise_out"]).astype(np.float32) / 255)]
+        shown[model] = [noise, decode_images(found["noise_out"])]
     return pd.DataFrame(rows), shown
 
 
@@ -295,14 +295,14 @@ def denoised_examples(found: dict[str, list[dict]], families: dict, tags: dict[s
                       count: int = 10) -> dict[str, list[torch.Tensor]]:
     """title -> [noisy, denoised, clean] images (count, 784) per denoiser (first seed), with the
     test set's fixed noise draw (seed 0) at the denoiser's training level (`found`: denoising's)."""
-    from .record import decode_array
+    from .record import decode_images
 
     normal, uniform = noise_draws(tuple(test.shape), torch.Generator().manual_seed(0))   # (Ntest, 784) each
     panels = {}
     for label in (tags["gauss"], tags["mask"]):
         kind, level = families[label]["noise"], families[label]["noise_level"]
         noisy = corrupt(test[:count], kind, level, normal[:count], uniform[:count])       # (count, 784)
-        recon = torch.from_numpy(decode_array(found[label][0]["denoised"]).astype(np.float32) / 255)[:count]
+        recon = decode_images(found[label][0]["denoised"])[:count]
         panels[f"{kind} noise {level:g}: noisy / {label} / original"] = [noisy, recon, test[:count]]
     return panels
 

@@ -17,10 +17,10 @@ every other chapter, training what neither the run cache nor the record holds.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import tempfile
+from unittest import mock
 from pathlib import Path
 
 import pandas as pd
@@ -42,21 +42,6 @@ def ready_pages(profile: str) -> tuple[list[str], dict[str, list[str]]]:
     return [page for page in order if not gaps[page]], {page: lines for page, lines in gaps.items() if lines}
 
 
-@contextlib.contextmanager
-def environment(**values: str):
-    """os.environ with `values` set (the notebooks' kernels inherit it), restored afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def execute_from_record(pages: list[str], profile: str, output_dir: Path, results: Path | None = None) -> None:
     """Execute `pages` with runs from the record only (nothing trains), each stamped with this
     code version; tables go to `results` (AEB_RESULTS_DIR) when given, else to results/."""
@@ -65,7 +50,7 @@ def execute_from_record(pages: list[str], profile: str, output_dir: Path, result
     from .execute import execute
 
     extra = {"AEB_RESULTS_DIR": str(results)} if results is not None else {}
-    with environment(AEB_FROM_RECORD="1", **extra):
+    with mock.patch.dict(os.environ, {"AEB_FROM_RECORD": "1", **extra}):      # the kernels inherit it
         execute(pages, profile, {}, output_dir)
     for page in pages:
         path = output_dir / f"{page}.ipynb"

@@ -78,6 +78,16 @@ def encode_array(array, dtype: str) -> dict:
             "zlib": base64.b64encode(zlib.compress(array.tobytes(), 9)).decode()}
 
 
+def encode_images(images) -> dict:
+    """Images (..., 784) in [0, 1] as 8-bit grey levels (NaN as 0): what a page shows of them."""
+    return encode_array(np.clip(np.nan_to_num(np.asarray(images, dtype=np.float32)), 0, 1) * 255 + 0.5, "uint8")
+
+
+def decode_images(blob: dict) -> torch.Tensor:
+    """encode_images' images back, float32 in [0, 1]."""
+    return torch.from_numpy(decode_array(blob).astype(np.float32) / 255)
+
+
 def decode_array(blob: dict) -> np.ndarray:
     data = zlib.decompress(base64.b64decode(blob["zlib"]))
     return np.frombuffer(data, dtype=np.dtype(blob["dtype"]).newbyteorder("<")).reshape(blob["shape"])
@@ -119,7 +129,7 @@ def run_records(runs: list[dict], test_images: torch.Tensor, test_labels: torch.
     for run, row, images in zip(runs, rows, recon):
         codes = run["test_codes"].numpy()                                           # (10000, n)
         finite = bool(np.isfinite(codes).all())
-        arrays = {"reconstructions": encode_array(np.clip(np.nan_to_num(images), 0, 1) * 255 + 0.5, "uint8"),
+        arrays = {"reconstructions": encode_images(images),
                   "code_std": encode_array(run["code_std"].numpy(), "float32"),
                   "correlation": encode_array(correlation_matrix(codes) if finite else
                                               np.full((codes.shape[1],) * 2, np.nan), "float32")}
@@ -203,7 +213,7 @@ def as_run(content: dict) -> dict:
            "history": {name: decode_array(blob).tolist() for name, blob in content["history"].items()},   # per epoch, as trained
            "code_std": torch.from_numpy(arrays["code_std"].copy()),
            "correlation": arrays["correlation"].astype(np.float64),
-           "reconstructions": arrays["reconstructions"].astype(np.float32) / 255}
+           "reconstructions": decode_images(content["arrays"]["reconstructions"]).numpy()}
     if "test_codes" in arrays:
         run["test_codes"] = torch.from_numpy(arrays["test_codes"].astype(np.float32))   # (Ntest, n)
     return run
