@@ -18,6 +18,7 @@ from pathlib import Path
 from .files import write_atomic
 from .penalties import DECORRELATION, PER_RUN_PARAMS, REGISTRY
 
+CODE_SIZES = (2, 4, 8, 16, 32, 64)   # the code sizes n of the curves that compare with PCA (its components: the largest)
 TRAIN_SIZE = 50_000     # the paper's training split: the first 50k of the 60k training images (the rest: validation)
 # Bump when a change to the trainer, model or metrics changes the numbers a config produces:
 # it is part of every cache key, so old results are retrained rather than silently reused.

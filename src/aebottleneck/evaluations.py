@@ -14,11 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from .config import CHAPTER_DEFAULTS
+from .config import CHAPTER_DEFAULTS, CODE_SIZES
 from .metrics import class_silhouette, code_scores, entropy_rates, quantized_mse
 
 BITS = list(range(2, 9))       # the compression chapter's quantisers: 2 to 8 bits per dimension
-PCA_COMPONENTS = 64            # the PCA chapter's PCA: its largest code size (lectures.SIZES)
+PCA_COMPONENTS = max(CODE_SIZES)   # the PCA chapter's PCA: its largest code size
 NOISE_IMAGES = 1000            # uniform-noise images of the overcomplete code's copy test
 SHOWN = 10                     # test images a page shows of a run
 TSNE_SIZE = 5000               # test codes the trustworthiness reads (the paper profile's tsne_size)

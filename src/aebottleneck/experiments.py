@@ -23,7 +23,6 @@ from .model import StackedAutoencoder
 from .record import CODES_UP_TO
 
 
-CODE_SIZES = [2, 4, 8, 16, 32, 64]   # the code sizes of the curves that compare with PCA
 
 
 def profile_pca(settings: Profile, components: int):

@@ -15,8 +15,8 @@ import torch
 
 from . import evaluations, report
 from .cache import get_runs
-from .experiments import CODE_SIZES, first_reconstructions, profile_pca
-from .config import Profile, RunConfig, load_profile
+from .experiments import first_reconstructions, profile_pca
+from .config import CODE_SIZES, Profile, RunConfig, load_profile
 from .data import corrupt, noise_draws
 from .metrics import pca_codes, pca_rmse, rmse_from_squared_errors
 from .model import build
@@ -25,7 +25,6 @@ from .train import evaluate
 
 # ------------------------------------------------------------------------ PCA and autoencoders
 
-SIZES = CODE_SIZES                # the chapter's code sizes n
 LINEAR = dict(hidden=(), activation="linear", code_activation="linear", output="linear", loss="mse")   # 784-n-784
 TOLERANCE = 0.05                  # relative RMSE gap at which the linear AE counts as converged to PCA
 
@@ -38,7 +37,7 @@ class PcaChapter:
     splits: object                 # data.Splits of the profile's data set
     test: torch.Tensor             # (10000, 784)
     labels: np.ndarray             # (10000,) test labels
-    pca: object                    # sklearn PCA with max(SIZES) components
+    pca: object                    # sklearn PCA with max(CODE_SIZES) components
     pca_rmse: dict                 # n -> PCA's pooled test RMSE
     linear: list[dict]
     nonlinear: list[dict]
@@ -51,8 +50,8 @@ def linear_config(settings: Profile, n: int, seed: int, lr: float) -> RunConfig:
 
 def pca_configs(settings: Profile, linear_lr: float) -> tuple[list[RunConfig], list[RunConfig]]:
     """The chapter's nonlinear (784-128-64-n) and linear (784-n-784) runs: every code size of
-    SIZES and seed of the profile, n-major."""
-    grid = [(n, s) for n in SIZES for s in settings.seeds]
+    CODE_SIZES and seed of the profile, n-major."""
+    grid = [(n, s) for n in CODE_SIZES for s in settings.seeds]
     return ([RunConfig(bottleneck=n, seed=s, **settings.run_fields()) for n, s in grid],
             [linear_config(settings, n, s, linear_lr) for n, s in grid])
 
@@ -60,10 +59,10 @@ def pca_configs(settings: Profile, linear_lr: float) -> tuple[list[RunConfig], l
 def pca_chapter(settings: Profile, linear_lr: float, device: str | None = None) -> PcaChapter:
     """PCA and the chapter's runs, trained where missing (recorded runs serve: the page reads
     their evaluations, not their weights)."""
-    pca, splits = profile_pca(settings, max(SIZES))
+    pca, splits = profile_pca(settings, max(CODE_SIZES))
     test = splits.test.images                                                         # (10000, 784)
     nonlinear, linear = (get_runs(configs, device=device, recorded=True) for configs in pca_configs(settings, linear_lr))
-    return PcaChapter(splits, test, splits.test.labels.numpy(), pca, pca_rmse(pca, test, SIZES), linear, nonlinear)
+    return PcaChapter(splits, test, splits.test.labels.numpy(), pca, pca_rmse(pca, test, CODE_SIZES), linear, nonlinear)
 
 
 def rmse_table(chapter: PcaChapter) -> pd.DataFrame:

@@ -7,6 +7,8 @@ The per-image mean is never larger (Jensen); the book says which one the paper's
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
@@ -81,7 +83,7 @@ def pca_decode(pca, codes: np.ndarray) -> np.ndarray:
     return codes @ pca.components_[:n].astype(np.float64) + pca.mean_      # (N, n) @ (n, 784)
 
 
-def pca_rmse(pca, test: torch.Tensor, sizes: list[int]) -> dict[int, float]:
+def pca_rmse(pca, test: torch.Tensor, sizes: Sequence[int]) -> dict[int, float]:
     """Pooled test RMSE of a fitted PCA keeping its top n components, for each n in `sizes`."""
     images = test.numpy().astype(np.float64)
     return {n: float(np.sqrt(np.mean((pca_decode(pca, pca_codes(pca, test, n)) - images) ** 2))) for n in sizes}

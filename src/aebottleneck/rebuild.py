@@ -33,12 +33,13 @@ RTOL = 1e-9                       # tables compare to this relative tolerance: s
 
 
 def ready_pages(profile: str) -> tuple[list[str], dict[str, list[str]]]:
-    """The pages of plan.PAGES the record completes (in book order), and what each other page lacks."""
+    """The pages of plan.PAGES made from the record that it completes (in book order), and what each other page lacks."""
     from .execute import chapters
 
     settings, rows = load_profile(profile), plan.record_rows()
-    gaps = {page: plan.page_gaps(settings, rows, page) for page in plan.PAGES}
-    order = [page for page in chapters() if page in plan.PAGES]
+    recorded = [page for page, made in plan.PAGES.items() if made.steps is not None]
+    gaps = {page: plan.page_gaps(settings, rows, page) for page in recorded}
+    order = [page for page in chapters() if page in recorded]
     return [page for page in order if not gaps[page]], {page: lines for page, lines in gaps.items() if lines}
 
 

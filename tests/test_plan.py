@@ -1,0 +1,81 @@
+"""The chapter graph (plan.PAGES) says what each page makes; the notebooks and README agree with it."""
+import ast
+import importlib
+import inspect
+import json
+from pathlib import Path
+
+import pytest
+
+from aebottleneck import plan
+from aebottleneck.execute import chapters
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = {path.stem for path in (ROOT / "src" / "aebottleneck").glob("*.py")}
+
+
+def notebook_tree(name: str) -> ast.Module:
+    cells = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+    return ast.parse("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"))
+
+
+def published(tree: ast.Module) -> set[str]:
+    """The CSV names of a notebook's pages.publish calls (the string 'x.csv' in their path argument,
+    or in the value assigned to the variable passed as it)."""
+    names, assigned = set(), {t.id: n.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                              for t in n.targets if isinstance(t, ast.Name)}
+    for call in (n for n in ast.walk(tree) if isinstance(n, ast.Call)):
+        func = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+        if func == "publish" and len(call.args) > 1:
+            path = call.args[1]
+            path = assigned.get(path.id, path) if isinstance(path, ast.Name) else path
+            names |= {c.value[:-4] for c in ast.walk(path)
+                      if isinstance(c, ast.Constant) and str(c.value).endswith(".csv")}
+    return names
+
+
+def called(tree: ast.Module) -> set[str]:
+    """'module.function' of every package function the notebook calls as module.function(...)."""
+    return {f"{c.func.value.id}.{c.func.attr}" for c in ast.walk(tree) if isinstance(c, ast.Call)
+            and isinstance(c.func, ast.Attribute) and isinstance(c.func.value, ast.Name)
+            and c.func.value.id in MODULES}
+
+
+def resolve(dotted: str):
+    module, name = dotted.split(".")
+    return getattr(importlib.import_module(f"aebottleneck.{module}"), name, None)
+
+
+def test_every_page_of_the_book_is_in_the_graph():
+    assert sorted(plan.PAGES) == sorted(chapters())
+    steps = {s.chapter for s in plan.STEPS}
+    assert all(set(page.steps or ()) <= steps for page in plan.PAGES.values())
+
+
+@pytest.mark.parametrize("name", sorted(plan.PAGES))
+def test_a_page_writes_the_tables_and_calls_the_functions_the_graph_names(name):
+    page, tree = plan.PAGES[name], notebook_tree(name)
+    assert published(tree) == set(page.tables), "plan.PAGES and the page's pages.publish calls disagree"
+    calls = called(tree)
+    reachable = " ".join(inspect.getsource(f) for dotted in calls if callable(f := resolve(dotted))
+                         if dotted.split(".")[0] not in ("pages", "plots"))
+    for dotted in [*page.tables.values(), *page.figures]:
+        assert callable(resolve(dotted)), f"{dotted} is not a function of the package"
+        assert dotted in calls or f"{dotted.split('.')[1]}(" in reachable, \
+            f"{name} does not call {dotted}, nor does a function it calls"
+
+
+def test_published_finds_the_csv_of_a_publish_call():
+    tree = ast.parse('pages.publish(t, out / "a.csv", "c")\npublish(u, settings.tables_dir() / "b.csv", "c")\n'
+                     'frame.to_csv("c.csv")\npath = out / "d.csv"\npublish(v, path, "c")')
+    assert published(tree) == {"a", "b", "d"}
+
+
+def test_the_readme_table_is_the_generated_one():
+    readme = (ROOT / "README.md").read_text()
+    assert plan.with_readme_table(readme) == readme, "README is out of date: python -m aebottleneck.plan --readme"
+
+
+def test_a_readme_without_its_markers_is_refused():
+    with pytest.raises(ValueError, match="must hold each of"):
+        plan.with_readme_table("# no markers\n")
