@@ -17,7 +17,7 @@ import torch
 from . import evaluations, report
 from .cache import get_runs
 from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
-from .data import DATASET_NAMES, load_splits
+from .data import DATASET_NAMES, first_of_each_class, load_splits
 from .metrics import code_scores, entropy_rates, fit_pca, pca_codes, pca_quantized_mse, pca_rmse
 from .model import StackedAutoencoder
 from .record import CODES_UP_TO
@@ -31,9 +31,13 @@ def profile_pca(settings: Profile, components: int):
     return fit_pca(splits.train.images[:settings.train_size], components), splits
 
 
-def first_reconstructions(runs: dict[str, list[dict]], images: torch.Tensor) -> dict[str, torch.Tensor]:
-    """label -> the reconstructions (N, 784) of `images` (N, 784) by the first run of each model."""
-    return {label: StackedAutoencoder.from_runs(group[:1]).reconstructions(images)[0] for label, group in runs.items()}
+def class_reconstructions(runs: dict[str, list[dict]], test) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The first test image of each class (10, 784), and label -> its reconstruction (10, 784) by the
+    first run of each model: a recorded run keeps these ten (record.as_run), a cached one is run."""
+    originals = test.images[first_of_each_class(test.labels, 1)]                      # (10, 784)
+    return originals, {label: torch.as_tensor(group[0]["reconstructions"]) if "reconstructions" in group[0]
+                       else StackedAutoencoder.from_runs(group[:1]).reconstructions(originals)[0]
+                       for label, group in runs.items()}
 
 
 def penalty_grid(profile: Profile, bottleneck: int, seeds, penalties, alphas, **fields) -> list[RunConfig]:

@@ -24,7 +24,7 @@ import pandas as pd
 
 STANDARD_INDEX = -1     # the standard loss has no alpha: it is drawn beside every one
 SETTINGS = ("A", "B")   # two settings side by side
-WIDTH = 260             # pixels per panel: two columns fit the book's page
+WIDTH = 260             # pixels per panel: two columns fit the page with its margin (the cell is tagged full-width)
 ALT_TEXT = ("An interactive chart of two settings side by side, each chosen with a loss menu, a code size "
             "and an alpha slider under it: the mean validation and test RMSE against the standard loss, "
             "the mean correlation, code scale and runaway runs as text; RMSE per seed; validation RMSE per "

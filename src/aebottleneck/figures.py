@@ -1,17 +1,15 @@
 """The book's page figures, one function per figure: a page calls it with its tables or runs.
 
 `plots` holds the style and the panels these are built from; a figure's caption stays with the
-cell that calls it (its alt text). Which page draws which figure is stated in the README
-(Layout, "Which code makes which figure").
+cell that calls it (its alt text). Which page draws which figure is stated once, in plan.PAGES
+(README's "Which code makes which table and figure" is generated from it).
 """
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from . import plots
-from .data import first_of_each_class
-from .experiments import first_reconstructions
+from .experiments import class_reconstructions
 from .report import code_correlation, method_order, selected_runs
 
 # --- the paper's chapters (decorrelation, embeddings, penalty variants, compression, code quality) ---
@@ -173,10 +171,7 @@ def code_quality(quality):
 def reconstructions(runs: dict, test):
     """The first test image of each class (top row of each grid) and its reconstruction by the
     first seed of each model (label -> runs), one grid per model."""
-    originals = test.images[first_of_each_class(test.labels, 1)]                    # (10, 784)
-    recorded = {label: torch.as_tensor(group[0]["reconstructions"]) for label, group in runs.items()
-                if "reconstructions" in group[0]}                                    # a recorded run keeps these ten
-    recon = recorded | first_reconstructions({k: v for k, v in runs.items() if k not in recorded}, originals)
+    originals, recon = class_reconstructions(runs, test)                             # (10, 784) each
     fig, axes = plots.figure(nrows=len(runs), width=7, height=1.7)
     for ax, (label, group) in zip(np.atleast_1d(axes), runs.items()):
         plots.reconstruction_grid(ax, originals, recon[label], title=f"{label} (n={group[0]['config']['bottleneck']})")

@@ -15,7 +15,7 @@ import torch
 
 from . import evaluations, report
 from .cache import get_runs
-from .experiments import first_reconstructions, profile_pca
+from .experiments import class_reconstructions, profile_pca
 from .config import CODE_SIZES, Profile, RunConfig, load_profile
 from .data import corrupt, noise_draws
 from .metrics import pca_codes, pca_rmse, rmse_from_squared_errors
@@ -321,17 +321,9 @@ def conv_table(runs: dict[str, list[dict]], summary: pd.DataFrame) -> pd.DataFra
 
 def conv_reconstructions(runs: dict[str, list[dict]], test) -> dict[str, list[torch.Tensor]]:
     """title -> [originals, reconstructions] of the first test image of each class by the first
-    seed of each model of CONV_PAIR (a recorded run keeps these ten)."""
-    from .data import first_of_each_class
-
-    originals = test.images[first_of_each_class(test.labels, 1)]                       # (10, 784)
-    panels = {}
-    for name, model in CONV_PAIR.items():
-        run = runs[model][0]
-        recon = (torch.as_tensor(run["reconstructions"]) if "reconstructions" in run
-                 else first_reconstructions({model: [run]}, originals)[model])          # (10, 784)
-        panels[f"{name}: original / reconstruction"] = [originals, recon]
-    return panels
+    seed of each model of CONV_PAIR."""
+    originals, recon = class_reconstructions({model: runs[model] for model in CONV_PAIR.values()}, test)
+    return {f"{name}: original / reconstruction": [originals, recon[model]] for name, model in CONV_PAIR.items()}
 
 
 def conv_numbers(conv: pd.DataFrame, families: dict) -> dict:
