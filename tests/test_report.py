@@ -263,6 +263,16 @@ def test_a_text_cell_is_shown_as_it_is_whatever_the_format_of_its_column(tmp_pat
     assert ">a claim<" in shown and ">0.1200<" in shown and ">0.1235<" in shown and pages.MISSING in shown
 
 
+def test_a_p_value_shows_three_decimals_and_never_zero(tmp_path):
+    from aebottleneck import pages
+
+    (tmp_path / "t.csv").write_text("x\n")
+    shown = pages.table_html(pd.DataFrame({"p_value": [0.0123, 0.0004, 1.0], "p_holm": [None, 0.0006, 0.5]}), tmp_path / "t.csv")
+    assert all(f">{t}<" in shown for t in ("0.012", "&lt;0.001", "1.000", "0.001", "0.500")) and ">0.000<" not in shown
+    alphas = pages.table_html(pd.DataFrame({"alpha": [0.0, 0.005]}), tmp_path / "t.csv")
+    assert f">{pages.MISSING}<" in alphas and ">0.005<" in alphas
+
+
 def test_entropy_rates_see_what_a_fixed_length_rate_cannot():
     """Two perfectly correlated dimensions: the sum of their entropies counts the shared bit
     twice, their joint entropy once; n b counts 2 b whatever the codes."""

@@ -260,6 +260,8 @@ def silhouette_rows(runs: list[dict], labels: np.ndarray, bottleneck: int = 2) -
 def silhouette_maps(runs: list[dict], silhouettes: pd.DataFrame, seed: int, bottleneck: int = 2) -> dict:
     """Panel title -> the test codes (N, 2) of one seed: the standard loss, eq. 3, and the bounded
     penalty (one that never ran away) with the highest mean silhouette (report.silhouette_table)."""
+    from . import plots
+
     bounded = silhouettes[~silhouettes.variant.isin(["standard", "signed"]) & (silhouettes.n_runaway == 0)]
     shown = ["standard", "signed"] + ([bounded.loc[bounded.silhouette_mean.idxmax(), "variant"]] if len(bounded) else [])
     maps = {}
@@ -267,7 +269,7 @@ def silhouette_maps(runs: list[dict], silhouettes: pd.DataFrame, seed: int, bott
         cfg = run["config"]
         variant = "standard" if cfg["penalty"] == "none" else cfg["penalty"]
         if (cfg["bottleneck"], cfg["seed"], cfg["code_activation"]) == (bottleneck, seed, "leaky_relu") and variant in shown:
-            title = variant if variant == "standard" else f"{variant}, alpha = {cfg['alpha']:g}"
+            title = variant if variant == "standard" else f"{plots.label(variant)}, alpha = {cfg['alpha']:g}"
             maps[title + (" (ran away)" if report.is_runaway(run) else "")] = run["test_codes"].numpy()
     return dict(sorted(maps.items(), key=lambda item: shown.index(item[0].split(",")[0].split(" (")[0])))
 

@@ -149,7 +149,7 @@ def _panel(data: dict, tag: str):
     rule = alt.Chart(data["runs"]).transform_filter(standard).mark_rule(strokeDash=[4, 3], color="gray").encode(
         y="mean(test_rmse):Q")
     curves = alt.Chart(data["curves"]).transform_filter(cell).mark_line(color="#0173B2").encode(
-        x=alt.X("epoch:Q"), y=alt.Y("val_rmse:Q", title="validation RMSE", scale=alt.Scale(type="log", nice=False)),
+        x=alt.X("epoch:Q"), y=alt.Y("val_rmse:Q", title="validation RMSE (log scale)", scale=alt.Scale(type="log", nice=False)),
         detail="seed:N")
     standard_curves = alt.Chart(data["curves"]).transform_filter(standard).mark_line(
         strokeDash=[4, 3], color="gray").encode(x="epoch:Q", y="val_rmse:Q", detail="seed:N")

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import plots
 from .experiments import class_reconstructions
+from .pages import NAMES
 from .report import code_correlation, method_order, selected_runs
 
 # --- the paper's chapters (decorrelation, embeddings, penalty variants, compression, code quality) ---
@@ -32,8 +33,8 @@ def training_curves(frame, runs: list[dict], bottlenecks: list[int], alphas: lis
         penalised = at_n[at_n.method == "penalty"]
         away = f": {penalised.runaway.sum()} of {len(penalised)} penalty runs ran away" if penalised.runaway.any() else ""
         groups = {"standard": _histories(runs, at_n[at_n.method == "standard"].key),
-                  f"penalty, alpha = {penalised.alpha.iloc[0]:g}": _histories(runs, penalised.key)}
-        plots.training_curves(axes[0, col], groups)
+                  f"{plots.label('penalty')}, alpha = {penalised.alpha.iloc[0]:g}": _histories(runs, penalised.key)}
+        plots.training_curves(axes[0, col], groups, colors=list(plots.method_colours(["standard", "penalty"]).values()))
         axes[0, col].set_title(f"n = {n}{away}")
         by_alpha = {f"alpha = {a:g}": _histories(runs, all_at_n[all_at_n.alpha == a].key) for a in alphas}
         plots.training_curves(axes[1, col], by_alpha, key="train_penalty", ylabel="penalty term (train)",
@@ -49,7 +50,7 @@ def correlation_pair(frame, runs: list[dict], bottleneck: int, seed: int):
     fig, axes = plots.figure(ncols=2, width=4, height=4)
     for ax, method in zip(axes, ("standard", "penalty")):
         row = chosen.query("bottleneck == @bottleneck and method == @method and seed == @seed").iloc[0]
-        title = "standard" if method == "standard" else f"penalty, alpha = {row.alpha:g}"
+        title = "standard" if method == "standard" else f"{plots.label(method)}, alpha = {row.alpha:g}"
         plots.correlation_heatmap(ax, code_correlation(by_key[row.key]),
                                   title=f"{title}, n = {bottleneck}, seed {seed}" + (" (ran away)" if row.runaway else ""))
         ax.set(xlabel="code dimension", ylabel="code dimension")
@@ -59,18 +60,28 @@ def correlation_pair(frame, runs: list[dict], bottleneck: int, seed: int):
 
 def alpha_selection(selection, standard_val, variants: list[str]):
     """Stage 1 of the penalty chapter, one panel per code size: mean validation RMSE against
-    alpha per penalty, its selected alpha circled, a runaway alpha crossed, the standard loss dashed."""
-    sizes = sorted(selection.bottleneck.unique(), reverse=True)
+    alpha per penalty, its selected alpha circled, the standard loss dashed. The y range is that of
+    the alphas whose runs did not run away (and the standard loss): a runaway alpha is a cross on
+    the panel's top edge, so the bounded penalties stay readable."""
+    sizes, colours = sorted(selection.bottleneck.unique(), reverse=True), plots.method_colours(variants)
     fig, axes = plots.figure(ncols=len(sizes), width=4, height=3.3, sharey=False)
     for ax, n in zip(np.atleast_1d(axes), sizes):
+        at_n = selection.query("bottleneck == @n")
+        kept = [v for v in at_n.query("n_runaway == 0").val_rmse_mean if np.isfinite(v)] + [standard_val[n]]
+        low, high = min(kept), max(kept)
+        ax.set_ylim(low - 0.08 * (high - low + 1e-3), high + 0.08 * (high - low + 1e-3))
         for variant in variants:
-            rows = selection.query("bottleneck == @n and penalty == @variant")
-            line, = ax.plot(rows.alpha, rows.val_rmse_mean.replace(np.inf, np.nan), "o-", label=variant, markersize=3)
-            chosen, away = rows.query("selected"), rows.query("n_runaway > 0")
-            ax.plot(chosen.alpha, chosen.val_rmse_mean, "o", markersize=9, mfc="none", color=line.get_color())
-            ax.plot(away.alpha, away.val_rmse_mean.replace(np.inf, np.nan), "x", color=line.get_color())
+            rows, colour = at_n.query("penalty == @variant"), colours[variant]
+            fine = rows.val_rmse_mean.where(rows.n_runaway == 0)
+            ax.plot(rows.alpha, fine, "o-", label=plots.label(variant), markersize=3, color=colour)
+            chosen, away, top = rows.query("selected"), rows.query("n_runaway > 0"), ax.get_ylim()[1]
+            ax.plot(chosen.alpha, chosen.val_rmse_mean.where(chosen.n_runaway == 0, top), "o", markersize=9,
+                    mfc="none", color=colour, clip_on=False)
+            ax.plot(away.alpha, np.full(len(away), top), "x", color=colour, clip_on=False)
         ax.axhline(standard_val[n], linestyle="--", color="black", label="standard")
-        ax.set(xscale="log", xlabel="alpha", ylabel="validation RMSE", title=f"n = {n}")
+        ax.set(xscale="log", xlabel="alpha", title=f"n = {n}")
+    np.atleast_1d(axes)[0].set_ylabel("validation RMSE (mean over seeds)")
+    ax.plot([], [], "x", color="black", label="ran away (off scale)")
     plots.legend_outside(fig)
     return fig
 
@@ -81,20 +92,21 @@ def decorrelate_or_shrink(frame, variants: list[str], bottlenecks: list[int]):
     penalised, standard = frame[frame.method == "penalty"], frame[frame.method == "standard"]
     by_alpha = penalised.groupby(["bottleneck", "penalty", "alpha"])[["corr_mean", "code_std_mean"]].mean().reset_index()
     baseline = standard.groupby("bottleneck")[["corr_mean", "code_std_mean"]].mean()
-    styles = ["-", "--", ":", "-."]          # cycled: no penalty or code size is dropped
+    styles, colours = ["-", "--", ":", "-."], plots.method_colours(variants)   # styles cycled: no code size is dropped
     fig, axes = plots.figure(ncols=2, width=5, height=3.6)
     for j, n in enumerate(bottlenecks):
         style = styles[j % len(styles)]
-        for i, variant in enumerate(variants):
+        for variant in variants:
             rows = by_alpha.query("bottleneck == @n and penalty == @variant")
             for ax, column in zip(axes, ("corr_mean", "code_std_mean")):
-                ax.plot(rows.alpha, rows[column], style, color=f"C{i % 10}", marker="o", markersize=3,
-                        label=variant if j == 0 and column == "corr_mean" else None)
+                ax.plot(rows.alpha, rows[column], style, color=colours[variant], marker="o", markersize=3,
+                        label=plots.label(variant) if j == 0 and column == "corr_mean" else None)
         for ax, column in zip(axes, ("corr_mean", "code_std_mean")):
             ax.axhline(baseline[column][n], color="black", linestyle=style, linewidth=0.8)
+        axes[0].plot([], [], style, color="black", label=f"n = {n} (black: standard)")
     axes[0].set(xscale="log", xlabel="alpha", ylabel="mean |correlation| of test codes")
     axes[1].set(xscale="log", yscale="log", xlabel="alpha", ylabel="mean std of a code dimension")
-    plots.legend_outside(fig, title="line style: n = " + ", ".join(map(str, bottlenecks)))
+    plots.legend_outside(fig)
     return fig
 
 
@@ -110,13 +122,13 @@ def runaway_run(frame, runs: list[dict]):
     history, base = _histories(runs, [worst.key, pair.key])
     epochs = np.arange(1, len(history["train_recon"]) + 1)
     fig, axes = plots.figure(ncols=3, width=4, height=3.2)
-    axes[0].plot(epochs, history["train_recon"], label=f"{worst.penalty}, alpha={worst.alpha:g}")
+    axes[0].plot(epochs, history["train_recon"], label=f"{plots.label(worst.penalty)}, alpha={worst.alpha:g}")
     axes[0].plot(epochs, base["train_recon"], label="standard")
     axes[0].set(xlabel="epoch", ylabel="reconstruction loss (train)")
     plots.legend_outside(fig)
     axes[1].plot(epochs, worst.alpha * np.asarray(history["train_penalty"]))
     axes[1].set(xlabel="epoch", ylabel="alpha x penalty (train)", yscale="symlog")
-    plots.training_curves(axes[2], {f"{worst.penalty}": [history], "standard": [base]})
+    plots.training_curves(axes[2], {plots.label(worst.penalty): [history], "standard": [base]})
     axes[2].get_legend().remove()                     # the figure's legend names both series once
     fig.suptitle(f"n = {worst.bottleneck}, seed {worst.seed}: final code std {worst.code_std_mean:.3g} "
                  f"(standard {pair.code_std_mean:.3g})", fontsize="medium")
@@ -130,7 +142,7 @@ def figure1(table, runs: dict, labels, seed: int, class_names):
     fig, axes = plots.figure(ncols=2, width=5, height=5)
     for ax, method in zip(axes, ("standard", "penalty")):
         row = panels.loc[method]
-        title = "standard" if method == "standard" else f"penalty, alpha = {row.alpha:g}"
+        title = "standard" if method == "standard" else f"{plots.label(method)}, alpha = {row.alpha:g}"
         if row.runaway:
             title += f"\nran away: code std {row.code_std_mean:.2g}"
         plots.scatter_codes(ax, runs[row.key]["test_codes"], labels, title=title, class_names=class_names)
@@ -156,6 +168,7 @@ def rate_distortion(table):
     fig, axes = plots.figure(ncols=2, width=5.5, height=4)
     for ax, column in zip(axes, ("rmse", "psnr")):
         plots.rate_distortion(ax, table, column, method_order(table))
+    plots.legend_outside(fig)
     return fig
 
 
@@ -164,7 +177,10 @@ def code_quality(quality):
     code size (report.code_quality_table), one line per method."""
     fig, axes = plots.figure(ncols=3, width=4, height=3.5)
     for ax, column in zip(axes, ("knn_accuracy", "logreg_accuracy", "trustworthiness")):
-        plots.by_code_size(ax, quality, column, method_order(quality))
+        plots.by_code_size(ax, quality, column, method_order(quality), ylabel=NAMES[column], legend=False)
+        if column != "trustworthiness":
+            ax.axhline(0.1, linestyle=":", color="grey", label="chance (ten classes)")
+    plots.legend_outside(fig)
     return fig
 
 
@@ -181,12 +197,15 @@ def reconstructions(runs: dict, test):
 def code_size_curve(pca: dict, paper_curve, table):
     """Test RMSE against code size: PCA, the paper chapter's MLP (mean per n) and the student
     report's models (activations_losses_table: mean and std over seeds)."""
-    sizes = list(pca)
+    sizes, colours = list(pca), plots.method_colours(["PCA", "standard", *table.label])
     fig, ax = plots.figure(width=6.5, height=4.5)
-    ax.plot(sizes, [pca[n] for n in sizes], "o-", color="0.4", label="PCA")
-    ax.plot(paper_curve.index, paper_curve.values, "s-", label="784-128-64-n, sigmoid + BCE (paper chapter)")
-    for row in table.itertuples():
-        ax.errorbar(row.bottleneck, row.rmse_mean, yerr=row.rmse_std, fmt="o", capsize=3, label=f"{row.model}, {row.label}")
+    ax.plot(sizes, [pca[n] for n in sizes], "o-", color=colours["PCA"], label="PCA")
+    ax.plot(paper_curve.index, paper_curve.values, "s-", color=colours["standard"],
+            label="784-128-64-n, sigmoid + BCE (paper chapter)")
+    for i, row in enumerate(table.itertuples()):           # nudged apart: two models can share a code size
+        ax.errorbar(row.bottleneck * 1.04 ** (i - (len(table) - 1) / 2), row.rmse_mean, yerr=row.rmse_std,
+                    fmt=plots.MARKERS[(i + 2) % len(plots.MARKERS)], capsize=3, color=colours[row.label],
+                    label=f"{row.model} (n = {row.bottleneck}), {row.label}")
     plots.code_size_axis(ax, sizes)
     ax.set_ylabel("test RMSE")
     plots.legend_outside(fig, loc="outside lower center", ncol=2)
@@ -208,7 +227,8 @@ def code_heatmaps(codes: dict):
     """The codes of a few images (label -> (N, n)) of six models, one heatmap each (plots.code_heatmap)."""
     fig, axes = plots.figure(ncols=3, nrows=2, width=3.6, height=2.6)
     for ax, (label, part) in zip(axes.flat, codes.items()):
-        plots.code_heatmap(ax, part, title=label)
+        image = plots.code_heatmap(ax, part, title=label)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="|code| / the row's largest")
     return fig
 
 
@@ -216,11 +236,13 @@ def denoising_curves(denoising, models: list[str]):
     """denoising.csv as test RMSE against the clean images per test noise level, one panel per
     noise kind, one line per model (mean over seeds; bars: std)."""
     fig, axes = plots.figure(ncols=2, width=4.5, height=3.5, sharey=True)
+    colours = plots.method_colours(models)
     for ax, kind in zip(axes, ("gaussian", "masking")):
         for label in models:
             part = denoising[(denoising.noise == kind) & (denoising.model == label)]
-            ax.errorbar(part.level, part.rmse, yerr=part.rmse_std, marker="o", capsize=2, label=label)
-        ax.set(xlabel="std" if kind == "gaussian" else "masking probability", title=f"{kind} test noise")
+            ax.errorbar(part.level, part.rmse, yerr=part.rmse_std, marker="o", capsize=2, label=label, color=colours[label])
+        ax.set(xlabel="std of the Gaussian noise" if kind == "gaussian" else "masking probability",
+               title=f"{kind.capitalize()} test noise")
     axes[0].set_ylabel("test RMSE against clean images")
     plots.legend_outside(fig, loc="outside lower center", ncol=3)
     return fig

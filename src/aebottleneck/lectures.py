@@ -302,7 +302,7 @@ def denoised_examples(found: dict[str, list[dict]], families: dict, tags: dict[s
         kind, level = families[label]["noise"], families[label]["noise_level"]
         noisy = corrupt(test[:count], kind, level, normal[:count], uniform[:count])       # (count, 784)
         recon = decode_images(found[label][0]["denoised"])[:count]
-        panels[f"{kind} noise {level:g}: noisy / {label} / original"] = [noisy, recon, test[:count]]
+        panels[f"{kind.capitalize()} noise {level:g}: noisy / denoised / original"] = [noisy, recon, test[:count]]
     return panels
 
 
@@ -323,7 +323,8 @@ def conv_reconstructions(runs: dict[str, list[dict]], test) -> dict[str, list[to
     """title -> [originals, reconstructions] of the first test image of each class by the first
     seed of each model of CONV_PAIR."""
     originals, recon = class_reconstructions({model: runs[model] for model in CONV_PAIR.values()}, test)
-    return {f"{name}: original / reconstruction": [originals, recon[model]] for name, model in CONV_PAIR.items()}
+    return {f"{name} (n = {runs[model][0]['config']['bottleneck']}): original / reconstruction": [originals, recon[model]]
+            for name, model in CONV_PAIR.items()}
 
 
 def conv_numbers(conv: pd.DataFrame, families: dict) -> dict:

@@ -42,13 +42,14 @@ NAMES = {
     "paper": "paper (standard)", "leaky_relu": "LeakyReLU code", "linear": "linear code", "pca_rmse": "PCA", "label": "variant",
 }
 FORMATS = {
-    "alpha": "{:g}", "rmse_mean": "{:.4f}", "rmse_std": "{:.4f}", "val_rmse_mean": "{:.4f}", "diff_mean": "{:+.4f}",
-    "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "{:.3f}", "p_holm": "{:.3f}",
+    "alpha": "alpha", "rmse_mean": "{:.4f}", "rmse_std": "{:.4f}", "val_rmse_mean": "{:.4f}", "diff_mean": "{:+.4f}",
+    "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "p", "p_holm": "p",
     "effect_size": "{:+.2f}", "mde": "{:.4f}", "equivalence_bound": "{:.4f}", "corr_mean": "{:.3f}",
     "code_std_mean": "{:#.3g}", "knn_accuracy": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
     "paper_rmse_mean": "{:.4f}", "diff_vs_paper": "{:+.4f}", "mean_diff": "{:+.4f}", "std_diff": "{:.4f}",
     "paper_diff": "{:+.4f}", "test_rmse": "{:.4f}", "test_rmse_per_image": "{:.4f}", "paper": "{:.4f}",
     "leaky_relu": "{:.4f}", "linear": "{:.4f}", "pca_rmse": "{:.4f}", "silhouette": "{:.3f}",
+    "silhouette_mean": "{:+.3f}", "silhouette_low": "{:+.3f}", "silhouette_high": "{:+.3f}",
 }
 
 
@@ -79,6 +80,10 @@ def _format(value, spec: str | None) -> str:
         return MISSING
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
+    if spec == "p":                                       # a p-value: three decimals, never "0.000"
+        return "<0.001" if value < 0.0005 else f"{value:.3f}"
+    if spec == "alpha":                                   # alpha 0 is the standard loss: no penalty weight to show
+        return MISSING if value == 0 else f"{value:g}"
     text = spec.format(value) if spec else f"{value:.4g}" if isinstance(value, float) else str(value)
     return re.sub(r"^[-+](0(\.0*)?)$", r"\1", text)         # a value that rounds to zero shows no sign
 
@@ -133,7 +138,8 @@ def show_table(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str
     columns:  raw column name -> the name a reader sees, or a list of raw names (named from
               NAMES); only these columns are shown, in this order. None: every column.
     caption:  one sentence above the table (plain text).
-    formats:  raw column name -> format spec such as "{:.4f}" or "{:.1%}", over FORMATS; other
+    formats:  raw column name -> format spec such as "{:.4f}" or "{:.1%}", "p" (a p-value, never
+              "0.000") or "alpha" (0, the standard loss, as a dash), over FORMATS; other
               floats show 4 significant digits. Missing values (NaN, None) show as a dash.
     max_rows: longer tables show their first max_rows rows, the whole table folded below.
     """

@@ -19,6 +19,26 @@ from torchvision.utils import make_grid
 
 PALETTE = "colorblind"        # seaborn's colour-blind-safe palette (Wong's colours), 10 distinct hues
 DIGIT_PALETTE = PALETTE       # one colour per class, ten classes
+LABELS = {"signed": "signed (eq. 3)", "penalty": "signed (eq. 3)"}   # the paper's penalty, named one way on every figure
+
+
+def label(method: str) -> str:
+    """A method as every figure names it (the paper's eq. 3 is the registry's "signed")."""
+    return LABELS.get(method, method)
+
+
+def method_colours(methods) -> dict:
+    """method -> its colour: PCA grey, the standard loss and each decorrelation penalty (in the
+    registry's order) a fixed hue on every figure; any other method a hue no method of this
+    figure takes."""
+    from .penalties import DECORRELATION
+
+    palette = sns.color_palette(PALETTE, 10)
+    hues = [palette[i] for i in (0, 1, 2, 3, 4, 9)]          # Wong's blue, orange, green, vermilion, purple, sky blue
+    fixed = {"PCA": palette[7], "penalty": hues[1], **dict(zip(("standard", *DECORRELATION), hues))}
+    taken = {fixed[m] for m in methods if m in fixed}
+    spare = iter([c for c in palette + sns.color_palette("dark", 10) if c not in taken])
+    return {m: fixed[m] if m in fixed else next(spare) for m in methods}
 
 
 def book_style() -> None:
@@ -76,7 +96,7 @@ book_style()
 
 def image_grid(ax, images: torch.Tensor, nrow: int = 10, title: str | None = None):
     """images (N, 784) in [0, 1] as one grid image."""
-    grid = make_grid(images.reshape(-1, 1, 28, 28).clamp(0, 1), nrow=nrow, padding=2, pad_value=1.0)
+    grid = make_grid(images.reshape(-1, 1, 28, 28).clamp(0, 1), nrow=nrow, padding=2, pad_value=0.5)   # grey: white digits stay apart
     ax.imshow(grid[0].numpy(), cmap="gray", vmin=0, vmax=1)
     ax.set_axis_off()
     if title:
@@ -99,9 +119,11 @@ def code_heatmap(ax, codes: np.ndarray | torch.Tensor, title: str = ""):
     (so models of any code scale compare): white = 0, dark = large."""
     codes = np.abs(np.asarray(codes, dtype=float))
     scaled = codes / np.maximum(codes.max(axis=1, keepdims=True), 1e-12)
-    ax.imshow(scaled, cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    image = ax.imshow(scaled, cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
     ax.set(title=title, xlabel="code unit", ylabel="image")
     ax.set_yticks([])
+    ax.grid(False)                                      # the style's grid lines are not data
+    return image
 
 
 def scatter_codes(ax, points: np.ndarray, labels: np.ndarray, title: str = "", class_names=None,
@@ -172,28 +194,40 @@ def code_size_axis(ax, sizes):
     ax.minorticks_off()
 
 
-def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None = None):
+def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None = None, legend: bool = True):
     """One line per method of `column` against code size (log x), from a table with columns
-    method, bottleneck and `column`."""
+    method, bottleneck and `column`; legend=False leaves the legend to the figure."""
+    colours = method_colours(methods)
     for method in methods:
         part = table[table.method == method].sort_values("bottleneck")
-        ax.plot(part.bottleneck, part[column], "o-", label=method)
+        ax.plot(part.bottleneck, part[column], "o-", label=label(method), color=colours[method])
     code_size_axis(ax, sorted(set(table.bottleneck)))
     ax.set_ylabel(ylabel or column.replace("_", " "))
-    legend_outside(ax)
+    if legend:
+        legend_outside(ax)
+
+
+MARKERS = ("o", "s", "^", "D", "v", "P")       # one per code size where colour is the method
 
 
 def rate_distortion(ax, table, column: str, methods: list[str]):
-    """`column` (rmse or psnr) against bits per image: one colour per method, one line per code
-    size, from a table with columns method, bottleneck, bits_per_image and `column`."""
-    colours = dict(zip(methods, sns.color_palette(PALETTE, len(methods))))
+    """`column` (rmse or psnr) against bits per image: one colour per method, one line and marker
+    per code size (keys "n = ..." in black), from a table with columns method, bottleneck,
+    bits_per_image and `column`. The figure draws the legend."""
+    colours, sizes = method_colours(methods), sorted(set(table.bottleneck))
+    marker = dict(zip(sizes, MARKERS * len(sizes)))
     for method in methods:
         for i, (n, part) in enumerate(table[table.method == method].groupby("bottleneck")):
             part = part.sort_values("bits_per_image")
-            ax.plot(part.bits_per_image, part[column], ".-", color=colours[method], alpha=0.85,
-                    label=method if i == 0 else None)
+            ax.plot(part.bits_per_image, part[column], "-", marker=marker[n], markersize=4, color=colours[method],
+                    alpha=0.85, label=label(method) if i == 0 else None)
+    for n in sizes:
+        ax.plot([], [], marker[n], color="black", markersize=4, label=f"n = {n}")
     ax.set(xscale="log", xlabel="bits per image (n x b)", ylabel="PSNR (dB)" if column == "psnr" else "test RMSE")
-    legend_outside(ax)
+    bits = table.bits_per_image
+    ticks = [2 ** k for k in range(int(np.floor(np.log2(bits.min()))), int(np.ceil(np.log2(bits.max()))) + 1)]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
 
 
 def throughput(ax, bench, peak: float, title: str = ""):
@@ -208,7 +242,7 @@ def throughput(ax, bench, peak: float, title: str = ""):
     for method, style in (("naive", ":"), ("tensor", "--")):
         ax.axhline(bench[bench.method == method].gflops.item(), linestyle=style, color="grey", label=method)
     ax.axhline(peak, color="black", label="2048x2048 matmul peak")
-    ax.set(xscale="log", xlabel="models trained at once", ylabel="GFLOP/s", ylim=(0, None), title=title)
+    ax.set(xscale="log", yscale="log", xlabel="models trained at once", ylabel="GFLOP/s (log scale)", title=title)
     ticks = sorted({*batched.k, *(parallel.k * parallel.workers)})
     ax.set_xticks(ticks, [str(k) for k in ticks])
     legend_outside(ax)
