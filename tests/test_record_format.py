@@ -74,6 +74,17 @@ def test_a_foreign_file_is_refused(written):
         record.load()
 
 
+def test_a_row_that_is_not_the_runs_tables_is_refused(written):
+    """A consistent file (digest made anew) whose row lacks a column of report.RunRow."""
+    _, paths = written
+    content = json.loads(paths[0].read_text())
+    del content["row"]["near_zero"]
+    content["digest"] = record.digest(content)
+    paths[0].write_text(json.dumps(content))
+    with pytest.raises(record.RecordError, match="row's fields are not the runs table's"):
+        record.load()
+
+
 def test_another_code_version_is_stale_not_current(written, monkeypatch):
     monkeypatch.setattr("aebottleneck.record.CODE_VERSION", "older")
     monkeypatch.setattr("aebottleneck.config.CODE_VERSION", "older")

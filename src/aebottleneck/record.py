@@ -189,6 +189,10 @@ def read(path: Path) -> dict:
         raise RecordError(f"record file {path} holds a config this code refuses ({exc}); {fix}") from None
     if key is not None and (key != content["key"] or path.stem != key):
         raise RecordError(f"record file {path}: its key {content['key']} is not the hash of its config ({key}); {fix}")
+    from .report import FRAME_COLUMNS
+
+    if key is not None and (not isinstance(content["row"], dict) or sorted(content["row"]) != sorted(FRAME_COLUMNS)):
+        raise RecordError(f"record file {path}: its row's fields are not the runs table's (report.RunRow); {fix}")
     return _restore(content)
 
 

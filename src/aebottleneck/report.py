@@ -9,6 +9,9 @@ The protocol (written down next to every table in the book):
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import torch
@@ -41,41 +44,65 @@ def code_correlation(run: dict) -> np.ndarray:
     return run["correlation"] if "correlation" in run else correlation_matrix(run["test_codes"])
 
 
-def runs_frame(runs: list[dict]) -> pd.DataFrame:
-    """One row per run: its config fields, metrics and the mean |correlation| of its test codes."""
-    rows = []
-    for run in runs:
-        if "row" in run:                              # a recorded run keeps the row made from its full codes
-            rows.append(run["row"])
-            continue
+@dataclass(frozen=True)
+class RunRow:
+    """One trained run as every table reads it (a row of runs_frame; the record keeps it): its
+    config's fields, its metrics and the statistics of its test codes."""
+
+    key: str
+    dataset: str
+    code_version: str
+    epochs: int
+    hidden: str                   # the hidden widths, "128-64"
+    bottleneck: int
+    activation: str
+    code_activation: str
+    output: str
+    loss: str
+    penalty: str                  # "none": the standard loss
+    alpha: float
+    seed: int
+    method: str                   # "standard" (no penalty) or "penalty"
+    device: str                   # "unrecorded" for runs trained before it was recorded
+    train_seconds: float          # its share of its stack's training time
+    val_rmse: float
+    test_rmse: float              # pooled over the test pixels
+    test_rmse_per_image: float
+    diverged: bool                # a non-finite loss or code
+    runaway: bool                 # train.runaway_epoch, or non-finite codes
+    runaway_epoch: int            # -1: never
+    corr_mean: float              # mean |off-diagonal correlation| of its test codes (NaN if not finite)
+    code_std_mean: float
+    near_zero: float              # the fraction of near-zero code entries (NaN if not finite)
+
+    @classmethod
+    def of(cls, run: dict) -> "RunRow":
+        """The row of a run: a recorded run keeps the row made from its full codes."""
+        if "row" in run:
+            return cls(**run["row"])
         cfg, metrics = run["config"], run["metrics"]
-        codes = run["test_codes"].numpy()
-        finite = np.isfinite(codes).all()
-        rows.append({
-            "key": run["key"], "dataset": cfg["dataset"], "code_version": run["code_version"],
-            "epochs": cfg["epochs"], "hidden": "-".join(map(str, cfg["hidden"])), "bottleneck": cfg["bottleneck"],
-            "activation": cfg["activation"], "code_activation": cfg["code_activation"],
-            "output": cfg["output"], "loss": cfg["loss"], "penalty": cfg["penalty"],
-            "alpha": cfg["alpha"], "seed": cfg["seed"],
-            "method": "standard" if cfg["penalty"] == "none" else "penalty",
-            "device": metrics.get("device", "unrecorded"),     # runs trained before it was recorded
-            "train_seconds": metrics["train_seconds_shared"] / metrics["runs_trained_together"],   # its share of its stack
-            "val_rmse": metrics["val_rmse"], "test_rmse": metrics["test_rmse"],
-            "test_rmse_per_image": metrics["test_rmse_per_image"],
-            "diverged": metrics["diverged_epoch"] >= 0 or not finite,
-            "runaway": is_runaway(run),
-            "runaway_epoch": runaway_epoch(run["history"], cfg["alpha"]),     # -1: never (train.runaway_epoch)
-            "corr_mean": mean_abs_offdiag(correlation_matrix(codes)) if finite else np.nan,
-            "code_std_mean": float(run["code_std"].mean()),
-            "near_zero": near_zero_fraction(codes) if finite else np.nan,
-        })
-    return pd.DataFrame(rows, columns=FRAME_COLUMNS)
+        codes = run["test_codes"].numpy()                                               # (Ntest, n)
+        finite = bool(np.isfinite(codes).all())
+        return cls(
+            key=run["key"], dataset=cfg["dataset"], code_version=run["code_version"], epochs=cfg["epochs"],
+            hidden="-".join(map(str, cfg["hidden"])), bottleneck=cfg["bottleneck"], activation=cfg["activation"],
+            code_activation=cfg["code_activation"], output=cfg["output"], loss=cfg["loss"], penalty=cfg["penalty"],
+            alpha=cfg["alpha"], seed=cfg["seed"], method="standard" if cfg["penalty"] == "none" else "penalty",
+            device=metrics.get("device", "unrecorded"),
+            train_seconds=metrics["train_seconds_shared"] / metrics["runs_trained_together"],
+            val_rmse=metrics["val_rmse"], test_rmse=metrics["test_rmse"], test_rmse_per_image=metrics["test_rmse_per_image"],
+            diverged=metrics["diverged_epoch"] >= 0 or not finite, runaway=is_runaway(run),
+            runaway_epoch=runaway_epoch(run["history"], cfg["alpha"]),
+            corr_mean=mean_abs_offdiag(correlation_matrix(codes)) if finite else np.nan,
+            code_std_mean=float(run["code_std"].mean()), near_zero=near_zero_fraction(codes) if finite else np.nan)
 
 
-FRAME_COLUMNS = ["key", "dataset", "code_version", "epochs", "hidden", "bottleneck", "activation", "code_activation",
-                 "output", "loss", "penalty", "alpha", "seed", "method", "device", "train_seconds", "val_rmse",
-                 "test_rmse", "test_rmse_per_image", "diverged", "runaway", "runaway_epoch", "corr_mean",
-                 "code_std_mean", "near_zero"]   # runs_frame's columns, in its order
+FRAME_COLUMNS = [field.name for field in dataclasses.fields(RunRow)]   # runs_frame's columns, in its order
+
+
+def runs_frame(runs: list[dict]) -> pd.DataFrame:
+    """One row per run (RunRow): its config fields, metrics and code statistics."""
+    return pd.DataFrame([dataclasses.asdict(RunRow.of(run)) for run in runs], columns=FRAME_COLUMNS)
 
 
 # results/<profile>/runs.csv: one row per run a chapter used, for audit and for CI's checks of
