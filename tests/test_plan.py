@@ -3,6 +3,7 @@ import ast
 import importlib
 import inspect
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,10 @@ def test_the_readme_table_is_the_generated_one():
 def test_a_readme_without_its_markers_is_refused():
     with pytest.raises(ValueError, match="must hold each of"):
         plan.with_readme_table("# no markers\n")
+
+
+def test_the_readme_picture_names_every_module():
+    readme = (ROOT / "README.md").read_text()
+    picture = readme.split("### The package in one picture", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"[a-z_]+", picture))
+    assert not MODULES - {"__init__"} - named, f"modules missing from README's picture: {sorted(MODULES - named)}"
