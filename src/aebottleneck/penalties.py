@@ -120,6 +120,5 @@ REGISTRY = {
     "l2": Penalty(l2_activity, "sparsity"),
     "kl": Penalty(kl_sparsity, "sparsity", params=("rho",), code_activation="sigmoid"),
 }
-PENALTIES = {name: entry.function for name, entry in REGISTRY.items()}
 DECORRELATION = tuple(name for name, entry in REGISTRY.items() if entry.family == "decorrelation")
 PER_RUN_PARAMS = tuple(dict.fromkeys(p for entry in REGISTRY.values() for p in entry.params))  # ("rho",)
