@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import evaluations, report
+from . import evaluations, plots, report
 from .cache import get_runs
 from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_profile
 from .data import DATASET_NAMES, first_of_each_class, load_splits
@@ -157,7 +157,7 @@ def tsne_maps(settings: Profile, seed: int, perplexity: float, bottleneck: int =
     chosen = report.selected_runs(report.runs_frame(runs)).query("seed == @seed")
     maps = {}
     for row in chosen.sort_values("method", ascending=False).itertuples():          # standard first
-        title = "standard" if row.method == "standard" else f"penalty, alpha = {row.alpha:g}"
+        title = "standard" if row.method == "standard" else f"{plots.label(row.method)}, alpha = {row.alpha:g}"
         title += " (ran away)" if row.runaway else ""
         maps[f"t-SNE, {title}"] = evaluations.tsne_map(by_key[row.key], settings.tsne_size, perplexity)   # (size, 2)
     return maps
@@ -260,8 +260,6 @@ def silhouette_rows(runs: list[dict], labels: np.ndarray, bottleneck: int = 2) -
 def silhouette_maps(runs: list[dict], silhouettes: pd.DataFrame, seed: int, bottleneck: int = 2) -> dict:
     """Panel title -> the test codes (N, 2) of one seed: the standard loss, eq. 3, and the bounded
     penalty (one that never ran away) with the highest mean silhouette (report.silhouette_table)."""
-    from . import plots
-
     bounded = silhouettes[~silhouettes.variant.isin(["standard", "signed"]) & (silhouettes.n_runaway == 0)]
     shown = ["standard", "signed"] + ([bounded.loc[bounded.silhouette_mean.idxmax(), "variant"]] if len(bounded) else [])
     maps = {}
