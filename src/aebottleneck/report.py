@@ -513,7 +513,7 @@ def datasets_view(both: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], dic
     """datasets.csv side by side for a reader: one row per (n, model), each data set's test RMSE,
     std, runaway runs, alpha and PCA's RMSE in columns; with the columns' names for a reader and formats."""
     values = {"rmse_mean": ("test RMSE", "{:.4f}"), "rmse_std": ("std over seeds", "{:.4f}"),
-              "n_runaway": ("runaway runs", "{:.0f}"), "alpha": ("alpha", "{:g}"), "pca_rmse": ("PCA", "{:.4f}")}
+              "n_runaway": ("runaway runs", "{:.0f}"), "alpha": ("alpha", "alpha"), "pca_rmse": ("PCA", "{:.4f}")}
     wide = both.pivot_table(index=["bottleneck", "method"], columns="dataset", sort=False, values=list(values), dropna=False)
     columns, formats = {"bottleneck": "code size n", "method": "model"}, {}
     for name in both.dataset.unique():
