@@ -231,7 +231,7 @@ def test_method_order_and_datasets_view():
                          "rmse_std": [0.01, 0.02], "n_seeds": 3, "n_runaway": [0, 1], "pca_rmse": [0.25, 0.35],
                          "dataset": ["mnist", "fashion_mnist"]})
     view, columns, formats = report.datasets_view(both)
-    assert columns["rmse_mean, fashion_mnist"] == "Fashion-MNIST: test RMSE" and formats["alpha, mnist"] == "{:g}"
+    assert columns["rmse_mean, fashion_mnist"] == "Fashion-MNIST: test RMSE" and formats["alpha, mnist"] == "alpha"
     assert columns["n_runaway, mnist"] == "MNIST: runaway runs" and view[("n_runaway", "fashion_mnist")].item() == 1
     assert view[("pca_rmse", "fashion_mnist")].item() == 0.35
 
