@@ -161,7 +161,7 @@ def named_splits(splits: Splits) -> list[tuple[str, Split]]:
 def split_table(splits: Splits, train_size: int):
     """Per split: its images, how many a profile training on `train_size` images uses, and its pixel
     statistics (mean, std, the fraction exactly 0, min, max). The statistics are numpy's float64
-    (pairwise sums, one thread): torch's float64 std moved by 3e-10 with the thread count."""
+    (pairwise sums, one thread), which do not depend on the thread count as torch's reductions do."""
     import numpy as np
     import pandas as pd
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import plots
+from .data import CLASS_NAMES
 from .experiments import class_reconstructions
 from .pages import NAMES
 from .report import code_correlation, method_order, selected_runs
@@ -175,11 +176,12 @@ def rate_distortion(table):
 def code_quality(quality):
     """kNN accuracy, logistic-regression accuracy and trustworthiness of the test codes against
     code size (report.code_quality_table), one line per method."""
+    classes = len(CLASS_NAMES[quality.dataset.iloc[0]])
     fig, axes = plots.figure(ncols=3, width=4, height=3.5)
     for ax, column in zip(axes, ("knn_accuracy", "logreg_accuracy", "trustworthiness")):
         plots.by_code_size(ax, quality, column, method_order(quality), ylabel=NAMES[column], legend=False)
         if column != "trustworthiness":
-            ax.axhline(0.1, linestyle=":", color="grey", label="chance (ten classes)")
+            ax.axhline(1 / classes, linestyle=":", color="grey", label=f"chance ({classes} classes)")
     plots.legend_outside(fig)
     return fig
 
