@@ -149,6 +149,33 @@ def test_make_record_stops_before_the_budget(folder, monkeypatch, capsys):
     assert not (folder / "runs").exists()
 
 
+def test_a_step_a_piece_unlocks_is_trained_next(monkeypatch):
+    """make record plans again after each piece: the step that follows one (stage 2 after stage 1)
+    trains before a later step that was planned from the start; a piece left unrecorded stops it."""
+    from aebottleneck import cache
+
+    first, later = small_config(seed=1), small_config(seed=2)
+    follows = small_config(seed=3)
+    rows, trained = {}, []
+    monkeypatch.setattr(plan, "STEPS", [
+        plan.Step("first", lambda s, r: [first], "a test"),
+        plan.Step("follows", lambda s, r: [follows] if first.key() in r else None, "a test"),
+        plan.Step("later", lambda s, r: [later], "a test")])
+    monkeypatch.setattr(plan, "record_rows", lambda: dict(rows))
+    monkeypatch.setattr(plan, "missing_evaluations", lambda settings, r: {})
+    monkeypatch.setattr(plan, "evaluate_recorded", lambda settings, r: None)
+    monkeypatch.setattr(plan.record, "save_environment", lambda: "env")
+    monkeypatch.setattr(cache, "load_run", lambda cfg: None)
+    record_piece = lambda piece, *args: (trained.extend(c.seed for c in piece), rows.update({c.key(): {} for c in piece}))
+    monkeypatch.setattr(plan, "record_piece", record_piece)
+    plan.run(load_profile("quick"), budget=3600, device="cpu")
+    assert trained == [1, 3, 2]
+    rows.clear()
+    monkeypatch.setattr(plan, "record_piece", lambda piece, *args: trained.append("lost"))
+    with pytest.raises(RuntimeError, match="still missing"):
+        plan.run(load_profile("quick"), budget=3600, device="cpu")
+
+
 def test_a_steps_evaluations_are_recorded_with_its_runs_and_restored_or_retrained(folder, results, monkeypatch):
     from aebottleneck import evaluations
     from aebottleneck.cache import run_path

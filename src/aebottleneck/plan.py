@@ -371,29 +371,34 @@ def left_message(settings: Profile, rate: float) -> str:
 
 
 def run(settings: Profile, budget: float, device: str) -> float:
-    """Train and record pieces while they fit in `budget` seconds; returns the measured rate."""
+    """Train and record pieces while they fit in `budget` seconds; returns the measured rate. The
+    plan is made again after each piece, so a step that a piece unlocks (stage 2, once stage 1 is
+    complete) is trained next, in the order of STEPS, not after everything planned before it."""
     from .cache import load_run
 
     started, rate, environment = time.monotonic(), SECONDS_PER_MODEL_EPOCH[device], record.save_environment()
     evaluate_recorded(settings, record_rows())
-    while True:
-        todo, _ = plan(settings, record_rows())
-        if not todo:
-            return rate
-        work = pieces(todo)
-        bar = tqdm(work, desc="record", unit="piece")
-        for piece in bar:
+    bar, last = tqdm(desc="record", unit="run"), None
+    try:
+        while todo := plan(settings, record_rows())[0]:
+            bar.total = bar.n + len(todo)                   # grows when a piece unlocks a step
+            piece = pieces(todo)[0]
+            if [c.key() for c in piece] == last:            # never loop on a piece the record did not take
+                raise RuntimeError(f"record: the piece of {piece[0].key()} was trained but is still missing")
+            last = [c.key() for c in piece]
             missing = [c for c in piece if load_run(c) is None]
             estimate = model_epochs(missing) * rate
             if time.monotonic() - started + SAFETY * estimate > budget:
-                bar.close()
-                print(f"record: stopping, the next piece ({len(missing)} runs, about {estimate / 60:.0f} min) "
-                      "would not end within the budget", flush=True)
+                bar.write(f"record: stopping, the next piece ({len(missing)} runs, about {estimate / 60:.0f} min) "
+                          "would not end within the budget")
                 return rate
             begun = time.monotonic()
             record_piece(piece, device, environment, needed_evaluations(settings, record_rows()))
             if missing:
                 rate = (time.monotonic() - begun) / model_epochs(missing)
+            bar.update(len(piece))
+        return rate
+    finally:
         bar.close()
 
 
