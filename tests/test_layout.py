@@ -46,9 +46,9 @@ def test_source_notebook_is_clean_and_parameterised(path):
 
 
 def test_every_notebook_is_executed_and_in_the_toc():
-    from aebottleneck.execute import chapters
+    from aebottleneck.chapters import in_book_order
 
-    ORDER = chapters()
+    ORDER = in_book_order()
 
     assert sorted(ORDER) == sorted(p.stem for p in NOTEBOOKS)
     toc = (ROOT / "_toc.yml").read_text()

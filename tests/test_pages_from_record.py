@@ -2,18 +2,17 @@
 run would; under AEB_FROM_RECORD=1 nothing trains and the local cache is not read; `make
 check-pages` (aebottleneck.rebuild) finds a committed page or table that the record contradicts."""
 import json
-import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 
-from aebottleneck import findings, plan, rebuild, record, report
+from aebottleneck import chapters, findings, plan, rebuild, record, report
 from aebottleneck.cache import get_runs, run_path
 from aebottleneck.config import load_profile
 from aebottleneck.data import load_splits
+from aebottleneck.execute import glued
 from aebottleneck.files import CacheError
 from conftest import small_config
 
@@ -98,7 +97,7 @@ def _page(path, values: dict):
 
 def test_a_committed_page_that_the_record_contradicts_is_named(tmp_path):
     fresh = _page(tmp_path / "new.ipynb", {"rmse_8": "0.1362", "n_runs": "36"})
-    assert rebuild.glued(fresh) == {"rmse_8": "0.1362", "n_runs": "36"}
+    assert glued(fresh) == {"rmse_8": "0.1362", "n_runs": "36"}
     assert rebuild.compare_glue(fresh, _page(tmp_path / "same.ipynb", {"rmse_8": "0.1362", "n_runs": "36"})) == []
     (problem,) = rebuild.compare_glue(fresh, _page(tmp_path / "old.ipynb", {"rmse_8": "0.1356", "n_runs": "36"}))
     assert "old.ipynb" in problem and "'rmse_8'" in problem and "0.1356" in problem
@@ -188,24 +187,14 @@ def test_the_student_pages_output_statistics_are_the_runs_own(results):
     assert numbers["relu_above_1"] == pytest.approx(float((recon > 1).float().mean()), abs=1e-7)
 
 
-GLUE_ROLE = re.compile(r"\{glue(?::\w*)?\}`([^`]+)`")
-GLUE_PASTE = re.compile(r"```\{glue(?::\w*)?\}\s+(\S+)\s*\n:doc:\s*(\S+)")
-
-
 def test_every_glued_name_the_committed_pages_quote_is_glued():
     """Without a build: each {glue} a committed page's own text uses, and each one book/*.md takes
     from a committed page, names a value that page glues (a missing one is a blank or a warning)."""
     executed = rebuild.project_root() / "book" / "executed"
-    glued = {path.stem: rebuild.glued(path) for path in executed.glob("*.ipynb")}
-    missing = []
-    for page, names in glued.items():
-        text = "\n".join(c.source for c in nbformat.read(executed / f"{page}.ipynb", as_version=4).cells
-                         if c.cell_type == "markdown")
-        missing += [f"{page}: {ref}" for ref in GLUE_ROLE.findall(text) if ref.split(":")[0] not in names]
-    for md in sorted((rebuild.project_root() / "book").glob("*.md")):
-        text = md.read_text()
-        quoted = [ref.split("::", 1) for ref in GLUE_ROLE.findall(text) if "::" in ref]
-        quoted += [(doc, name) for name, doc in GLUE_PASTE.findall(text)]
-        missing += [f"{md.name}: {doc}::{name}" for doc, name in quoted
-                    if Path(doc).stem in glued and name.split(":")[0] not in glued[Path(doc).stem]]
-    assert not missing, missing
+    values = {path.stem: glued(path) for path in executed.glob("*.ipynb")}
+    quoted = [(md.name, ref) for md in sorted((rebuild.project_root() / "book").glob("*.md"))
+              for ref in chapters.glue_references(md.read_text(), None)]
+    quoted += [(page, ref) for page in values for cell in nbformat.read(executed / f"{page}.ipynb", as_version=4).cells
+               if cell.cell_type == "markdown" for ref in chapters.glue_references(cell.source, page)]
+    missing = [f"{where}: {page}::{name}" for where, (page, name) in quoted if page in values and name not in values[page]]
+    assert len(quoted) > 50 and not missing, missing           # 95 with three committed pages

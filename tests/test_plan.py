@@ -1,4 +1,4 @@
-"""The chapter graph (plan.PAGES) says what each page makes; the notebooks and README agree with it."""
+"""The chapter graph (chapters.PAGES) says what each page makes; the notebooks and README agree with it."""
 import ast
 import importlib
 import inspect
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aebottleneck import plan
-from aebottleneck.execute import chapters
+from aebottleneck import chapters, plan
+from aebottleneck.chapters import in_book_order
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {path.stem for path in (ROOT / "src" / "aebottleneck").glob("*.py")}
@@ -48,15 +48,15 @@ def resolve(dotted: str):
 
 
 def test_every_page_of_the_book_is_in_the_graph():
-    assert sorted(plan.PAGES) == sorted(chapters())
+    assert sorted(chapters.PAGES) == sorted(in_book_order())
     steps = {s.chapter for s in plan.STEPS}
-    assert all(set(page.steps or ()) <= steps for page in plan.PAGES.values())
+    assert all(set(page.steps or ()) <= steps for page in chapters.PAGES.values())
 
 
-@pytest.mark.parametrize("name", sorted(plan.PAGES))
+@pytest.mark.parametrize("name", sorted(chapters.PAGES))
 def test_a_page_writes_the_tables_and_calls_the_functions_the_graph_names(name):
-    page, tree = plan.PAGES[name], notebook_tree(name)
-    assert published(tree) == set(page.tables), "plan.PAGES and the page's pages.publish calls disagree"
+    page, tree = chapters.PAGES[name], notebook_tree(name)
+    assert published(tree) == set(page.tables), "chapters.PAGES and the page's pages.publish calls disagree"
     calls = called(tree)
     reachable = " ".join(inspect.getsource(f) for dotted in calls if callable(f := resolve(dotted))
                          if dotted.split(".")[0] not in ("pages", "plots"))
@@ -74,12 +74,12 @@ def test_published_finds_the_csv_of_a_publish_call():
 
 def test_the_readme_table_is_the_generated_one():
     readme = (ROOT / "README.md").read_text()
-    assert plan.with_readme_table(readme) == readme, "README is out of date: python -m aebottleneck.plan --readme"
+    assert chapters.with_readme_table(readme) == readme, "README is out of date: python -m aebottleneck.chapters --readme"
 
 
 def test_a_readme_without_its_markers_is_refused():
     with pytest.raises(ValueError, match="must hold each of"):
-        plan.with_readme_table("# no markers\n")
+        chapters.with_readme_table("# no markers\n")
 
 
 def test_the_readme_picture_names_every_module():

@@ -6,13 +6,14 @@ import json
 import pytest
 
 from aebottleneck.config import ConfigError, env_flag, load_profile, project_root
-from aebottleneck.execute import chapters, declared_parameters, main
+from aebottleneck.chapters import in_book_order
+from aebottleneck.execute import declared_parameters, main
 from aebottleneck.parameters import PARAMETERS, check_parameters
 
 SOURCES = project_root() / "notebooks"
 
 
-@pytest.mark.parametrize("name", chapters())
+@pytest.mark.parametrize("name", in_book_order())
 def test_every_declared_parameter_has_an_entry_and_its_default_passes(name):
     declared = declared_parameters(SOURCES / f"{name}.ipynb")
     assert set(declared) <= set(PARAMETERS), set(declared) - set(PARAMETERS)
@@ -113,7 +114,7 @@ def load_profile_keywords(name: str) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("name", chapters())
+@pytest.mark.parametrize("name", in_book_order())
 def test_every_parameter_that_can_change_a_table_enters_the_request(name):
     """Each declared parameter but the profile (named positionally) and the device (a run's key
     does not name it) reaches load_profile, whose name then carries a digest of every override."""
@@ -121,7 +122,7 @@ def test_every_parameter_that_can_change_a_table_enters_the_request(name):
     assert declared <= load_profile_keywords(name), declared - load_profile_keywords(name)
 
 
-@pytest.mark.parametrize("name", chapters())
+@pytest.mark.parametrize("name", in_book_order())
 def test_chapter_defaults_are_the_notebooks_own(name):
     from aebottleneck.config import CHAPTER_DEFAULTS
 

@@ -24,20 +24,9 @@ import re
 import sys
 from pathlib import Path
 
+from .chapters import PAGES, in_book_order, undeclared
 from .config import ConfigError, Profile, data_dir, env_flag, load_profile, project_root
 from .data import DataError
-
-def chapters() -> list[str]:
-    """The book's notebooks in the order of _toc.yml, which is also the order they execute in:
-    later chapters reuse the runs cached by earlier ones. A new chapter is a notebook plus its
-    line in _toc.yml."""
-    import yaml
-
-    toc = yaml.safe_load((project_root() / "_toc.yml").read_text())
-    parts = toc.get("parts") or [{"chapters": toc.get("chapters") or []}]   # a book with or without parts
-    files = [chapter["file"] for part in parts for chapter in part.get("chapters") or []]
-    return [name.split("/", 1)[1] for name in files if name.startswith("executed/")]
-
 
 def declared_parameters(path: Path) -> dict:
     """name -> default value of each parameter the notebook's `parameters` cell declares."""
@@ -93,7 +82,7 @@ def check_request(names: list[str], profile: str, parameters: dict, source_dir: 
         pick_device(parameters["device"])
     data_dir()
     env_flag("AEB_DOWNLOAD", default=True)
-    if any(name in chapters() for name in names):  # every project notebook reads the data
+    if any(name in in_book_order() for name in names):  # every project notebook reads the data
         from .config import DATASETS
         from .data import load_splits
 
@@ -185,6 +174,25 @@ def override_banner(path: Path, profile: str, overrides: dict) -> None:
     nbformat.write(notebook, path)
 
 
+def glued(path: Path) -> dict[str, str]:
+    """name -> the plain text (a repr) of each value an executed notebook glues."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    values = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook", {})
+            if "name" in scrap:
+                values[scrap["name"]] = output.get("data", {}).get(scrap.get("mime_prefix", "") + "text/plain", "")
+    return values
+
+
+def undeclared_glue(name: str, path: Path) -> list[str]:
+    """The names the executed notebook at `path` glues that its page (chapters.PAGES) does not declare."""
+    return undeclared(name, glued(path)) if name in PAGES else []
+
+
 class NotebookError(RuntimeError):
     """A cell raised: names the notebook, the cell and the error, and where the traceback is."""
 
@@ -216,6 +224,11 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
                     f"notebook {name!r} failed at In [{exc.exec_count}] ({exc.ename}: {exc.evalue}); the "
                     f"executed copy with the full traceback is {failed}; {page} was left as it was") from exc
             raise
+        if stray := undeclared_glue(name, running):
+            os.replace(running, failed)
+            raise NotebookError(f"notebook {name!r} glues {', '.join(stray)}, which chapters.PAGES[{name!r}].glue does "
+                                f"not declare: declare them there (the book's text is checked against it); the "
+                                f"executed copy is {failed}; {page} was left as it was")
         prepare_page(running)
         if overrides:
             override_banner(running, profile, overrides)
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     parameters = {name: parse_value(value) for name, value in args.parameter}
     output_dir = args.output_dir or project_root() / "book" / "executed"
-    return exit_code(lambda: execute(args.notebooks or chapters(), args.profile, parameters, output_dir))
+    return exit_code(lambda: execute(args.notebooks or in_book_order(), args.profile, parameters, output_dir))
 
 
 def exit_code(work, refused: tuple = ()) -> int:

@@ -1,7 +1,7 @@
 """The book's page figures, one function per figure: a page calls it with its tables or runs.
 
 `plots` holds the style and the panels these are built from; a figure's caption stays with the
-cell that calls it (its alt text). Which page draws which figure is stated once, in plan.PAGES
+cell that calls it (its alt text). Which page draws which figure is stated once, in chapters.PAGES
 (README's "Which code makes which table and figure" is generated from it).
 """
 from __future__ import annotations

@@ -21,6 +21,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from . import record
+from .chapters import PAGES
 from .config import TRAIN_SIZE, ConfigError, Profile, RunConfig, load_profile
 
 PIECE_RUNS = 16                # runs trained (and recorded) at once: 100 epochs of 16 take ~13 min on 2 cores, so a piece fits the tail of a session
@@ -137,93 +138,12 @@ STEPS = [
 ]
 
 
-@dataclass(frozen=True)
-class Page:
-    """A page of the book (notebooks/<name>.ipynb): what it reads of the record and what it makes.
-    A page with steps reads only what the record keeps (get_runs(..., recorded=True)), so once its
-    steps are recorded the record alone rebuilds it (rebuild.py); None: not made from the record."""
-
-    steps: tuple[str, ...] | None         # the plan steps whose runs and evaluations it reads
-    tables: dict[str, str]                # CSV it writes (pages.publish) -> the function that builds it
-    figures: tuple[str, ...] = ()         # the functions that draw its figures (the rest: drawn on the page)
-
-
-_STAGE_1 = ("penalty_variants/selection",)
-_PENALTY = (*_STAGE_1, "penalty_variants/linear_code", "penalty_variants/table")
-_CONFOUNDS = (*_PENALTY, "confounds/linear_code", "confounds/plug_and_play")
-
-# The book's pages, in no particular order (the order is _toc.yml's); README's "which code makes
-# which table" is generated from here (python -m aebottleneck.plan --readme), and tests/test_plan
-# checks each page writes exactly these tables and calls these functions.
-PAGES = {
-    "data": Page((), {"data_splits": "data.split_table"}, ("plots.image_grid",)),
-    "decorrelation": Page(("decorrelation",), {
-        "selection_table1": "report.alpha_selection", "table1": "report.table1",
-        "paired_table1": "report.paired_summary", "rmse_kinds": "report.rmse_kinds",
-        "code_stats_table1": "report.code_stats"}, ("figures.training_curves", "figures.correlation_pair")),
-    "embeddings": Page(("decorrelation",), {"figure1": "experiments.figure1_table"},
-                       ("figures.figure1", "figures.code_maps")),
-    "penalty_variants": Page(("decorrelation", *_PENALTY), {
-        "selection_penalty_variants": "report.alpha_selection", "penalty_variants": "report.variant_table",
-        "code_activation": "report.code_activation_table"},
-        ("figures.alpha_selection", "figures.decorrelate_or_shrink", "figures.runaway_run")),
-    "explorer": Page(_STAGE_1, {}, ("explorer.chart",)),
-    "confounds": Page(_CONFOUNDS, {
-        "confounds_baseline": "report.variant_table", "plug_and_play": "report.setting_tables",
-        "runaway_rates": "report.runaway_tables", "silhouettes": "report.silhouette_table"}, ("figures.code_maps",)),
-    "compression": Page(("penalty_variants/selection", "penalty_variants/table"), {
-        "rate_distortion": "report.rate_distortion_table", "low_rate": "report.low_rate_table",
-        "equal_rate": "report.equal_rate_table"}, ("figures.rate_distortion",)),
-    "code_quality": Page(("penalty_variants/selection", "penalty_variants/table"),
-                         {"code_quality": "report.code_quality_table"}, ("figures.code_quality",)),
-    "datasets": Page(("decorrelation", "datasets"), {"datasets": "experiments.datasets_table"}),
-    "activations_losses": Page(("decorrelation", "activations_losses"), {
-        "activations_losses": "report.activations_losses_table",
-        "activations_losses_paired": "report.paired_against"}, ("figures.reconstructions", "figures.code_size_curve")),
-    "pca_vs_ae": Page(("pca_vs_ae",), {
-        "pca_vs_ae": "lectures.rmse_table", "pca_subspace": "lectures.subspace_table",
-        "overcomplete": "lectures.overcomplete_table"}, ("plots.by_code_size", "figures.code_maps", "figures.image_panels")),
-    "regularizers": Page(("regularizers",), {
-        "regularizers": "report.model_summary", "denoising": "lectures.denoising", "regularizers_conv": "lectures.conv_table"},
-        ("figures.code_heatmaps", "figures.image_panels", "figures.denoising_curves")),
-    "speed": Page(None, {"compute": "speed.compute_budget"}, ("plots.throughput",)),   # reads make bench's measurements
-    "verdict": Page(("decorrelation", *_CONFOUNDS), {"verdict": "verdict.claims"}),   # the tables of the pages above (verdict.SOURCES)
-}
-
-
-def readme_table() -> str:
-    """README's "which code makes which table and figure", from PAGES, in the book's order."""
-    from .execute import chapters
-
-    lines = ["| page (`notebooks/`) | reads of the record (`plan.STEPS`) | tables (CSV: built by) | figures (drawn by) |",
-             "| --- | --- | --- | --- |"]
-    for name in chapters():
-        page = PAGES[name]
-        steps = "not made from the record" if page.steps is None else ", ".join(f"`{s}`" for s in page.steps) or "nothing"
-        tables = ", ".join(f"`{t}` (`{f}`)" for t, f in page.tables.items()) or "none"
-        figures = ", ".join(f"`{f}`" for f in page.figures) or "none"
-        lines.append(f"| `{name}` | {steps} | {tables} | {figures} |")
-    return "\n".join(lines)
-
-
-README_MARKERS = ("<!-- made by: python -m aebottleneck.plan --readme -->", "<!-- end of the generated table -->")
-
-
-def with_readme_table(readme: str) -> str:
-    """README's text with the generated table between README_MARKERS (an error if they are missing)."""
-    begin, end = README_MARKERS
-    if readme.count(begin) != 1 or readme.count(end) != 1:
-        raise ValueError(f"README.md must hold each of {begin!r} and {end!r} once")
-    head, rest = readme.split(begin)
-    return f"{head}{begin}\n{readme_table()}\n{end}{rest.split(end)[1]}"
-
-
 def step(chapter: str) -> Step:
     return next(s for s in STEPS if s.chapter == chapter)
 
 
 def page_gaps(settings: Profile, rows: dict, page: str) -> list[str]:
-    """What the record lacks for `page` (plan.PAGES), one line per step; empty when it is complete."""
+    """What the record lacks for `page` (chapters.PAGES), one line per step; empty when it is complete."""
     gaps, unevaluated_keys = [], missing_evaluations(settings, rows) if PAGES[page].steps else {}
     for name in PAGES[page].steps:
         configs = step(name).runs(settings, rows)
@@ -409,14 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", default="140m", help="stop before this much time has passed (140m, 2h, 90s)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda where available)")
     parser.add_argument("--dry-run", action="store_true", help="print what is left, train nothing")
-    parser.add_argument("--readme", action="store_true", help="rewrite README.md's table of which code makes which table")
     args = parser.parse_args(argv)
-    if args.readme:
-        from .config import project_root
-        from .files import save_text
-
-        readme = project_root() / "README.md"
-        return save_text(with_readme_table(readme.read_text()), readme)
     from .train import pick_device
 
     try:   # every argument checked before any work

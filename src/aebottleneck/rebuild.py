@@ -1,7 +1,7 @@
 """The paper pages from the committed record: `make pages` executes them, `make check-pages`
 checks the committed ones against it.
 
-A page of plan.PAGES reads only what the record keeps, so once every run and evaluation of its
+A page of chapters.PAGES reads only what the record keeps, so once every run and evaluation of its
 steps is recorded, the record alone rebuilds it: executed under AEB_FROM_RECORD=1 nothing trains
 and the local run cache is not read, so every machine with a clone (and the data) makes the same
 page. `make pages` writes the executed pages to book/executed/ and their tables to
@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plan, record
+from . import chapters, plan, record
+from .execute import glued
 from .config import CODE_VERSION, load_profile, project_root
 
 REFRESH = "make pages"            # the command that rewrites the committed pages and tables
@@ -33,13 +34,12 @@ RTOL = 1e-9                       # tables compare to this relative tolerance: s
 
 
 def ready_pages(profile: str) -> tuple[list[str], dict[str, list[str]]]:
-    """The pages of plan.PAGES made from the record that it completes (in book order), and what each other page lacks."""
-    from .execute import chapters
+    """The pages of chapters.PAGES made from the record that it completes (in book order), and what each other page lacks."""
 
     settings, rows = load_profile(profile), plan.record_rows()
-    recorded = [page for page, made in plan.PAGES.items() if made.steps is not None]
+    recorded = [page for page, made in chapters.PAGES.items() if made.steps is not None]
     gaps = {page: plan.page_gaps(settings, rows, page) for page in recorded}
-    order = [page for page in chapters() if page in recorded]
+    order = [page for page in chapters.in_book_order() if page in recorded]
     return [page for page in order if not gaps[page]], {page: lines for page, lines in gaps.items() if lines}
 
 
@@ -104,20 +104,6 @@ def mark_stale(path: Path, gaps: list[str]) -> None:
     first = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown"), -1)
     notebook.cells.insert(first + 1, nbformat.v4.new_markdown_cell(text, metadata={"tags": [STALE_TAG]}, id="stale-record"))
     nbformat.write(notebook, path)
-
-
-def glued(path: Path) -> dict[str, str]:
-    """name -> the plain text (a repr) of each value an executed notebook glues."""
-    import nbformat
-
-    notebook = nbformat.read(path, as_version=4)
-    values = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            scrap = output.get("metadata", {}).get("scrapbook", {})
-            if "name" in scrap:
-                values[scrap["name"]] = output.get("data", {}).get(scrap.get("mime_prefix", "") + "text/plain", "")
-    return values
 
 
 def same_value(a: str | None, b: str | None) -> bool:
@@ -224,9 +210,9 @@ def run(profile: str, check_only: bool, everything: bool) -> int:
         mark_stale(committed_page(page), gaps)
         print(f"{page}: marked stale ({'; '.join(gaps)})", flush=True)
     if everything:
-        from .execute import chapters, execute
+        from .execute import execute
 
-        rest = [page for page in chapters() if page not in pages]
+        rest = [page for page in chapters.in_book_order() if page not in pages]
         print(f"then, training what neither the run cache nor the record holds: {', '.join(rest)}", flush=True)
         execute(rest, profile, {}, output_dir)
     return 0
