@@ -72,6 +72,14 @@ def test_the_chart_binds_three_inputs_per_setting_and_embeds_its_data(data):
     assert "NaN" not in embedded
 
 
+def test_a_paper_sized_record_is_embedded_whole(data):
+    """The paper's stage 1 draws ~15k curve points, above Altair's 5000-row guard: all are embedded."""
+    curves = data["curves"]
+    many = curves.loc[curves.index.repeat(6000 // len(curves) + 1)].reset_index(drop=True)    # > 5000 rows
+    spec = explorer.chart({**data, "curves": many}, ALPHAS, ["signed", "squared"], [2])
+    assert sorted(map(len, spec["datasets"].values()))[-1] == len(many)
+
+
 def test_a_png_strip_holds_the_ten_digits():
     import base64
     import io
