@@ -64,7 +64,9 @@ def test_the_chart_binds_three_inputs_per_setting_and_embeds_its_data(data):
     spec = explorer.chart(data, ALPHAS, ["signed", "squared"], [2])
     names = {p["name"] for p in spec["params"]}
     assert names == {f"{kind}_{tag}" for kind in ("penalty", "n", "alpha") for tag in "AB"}
-    assert {p["bind"]["input"] for p in spec["params"]} == {"select", "radio", "range"}
+    assert {p["bind"]["input"] for p in spec["params"]} == {"select", "radio"}
+    alpha = next(p for p in spec["params"] if p["name"] == "alpha_A")["bind"]
+    assert alpha["options"] == [0, 1] and alpha["labels"] == ["0.01", "0.1"]      # the step, shown as its alpha
     page = explorer.html(spec, "alt text")
     assert 'aria-label="alt text"' in page and "../_static/vega/vega-embed.min.js" in page
     embedded = page.split('id="alpha-explorer-spec">', 1)[1].split("</script>", 1)[0]

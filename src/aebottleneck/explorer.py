@@ -168,7 +168,8 @@ def _panel(data: dict, tag: str):
 
 def chart(data: dict, alphas: list[float], penalties: list[str], sizes: list[int]) -> dict:
     """The vega-lite spec (a dict) of the two settings side by side, with their inputs: a loss
-    (each penalty and the standard loss), a code size and alpha as a step of the grid."""
+    (each penalty and the standard loss), a code size and alpha (buttons labelled with the grid's
+    alphas; the value is the step of the grid, which the tables are keyed by)."""
     import altair as alt
 
     params = []
@@ -177,8 +178,8 @@ def chart(data: dict, alphas: list[float], penalties: list[str], sizes: list[int
                              bind=alt.binding_select(options=penalties + ["standard"], name=f"{tag}: loss ")),
                    alt.param(name=f"n_{tag}", value=sizes[0], bind=alt.binding_radio(options=sizes, name=f"{tag}: code size n ")),
                    alt.param(name=f"alpha_{tag}", value=alphas.index(min(alphas, key=lambda a: abs(a - 0.001))),
-                             bind=alt.binding_range(min=0, max=len(alphas) - 1, step=1,
-                                                    name=f"{tag}: alpha, step of {', '.join(f'{a:g}' for a in alphas)} "))]
+                             bind=alt.binding_radio(options=list(range(len(alphas))), labels=[f"{a:g}" for a in alphas],
+                                                    name=f"{tag}: alpha "))]     # a step of the grid, shown as its alpha
     spec = alt.hconcat(*[_panel(data, tag) for tag in SETTINGS], spacing=30).add_params(*params).properties(
         description="The alpha explorer: two settings of the penalty chapter's stage-1 runs side by side.")
     with alt.data_transformers.disable_max_rows():      # the paper's curves are ~15k rows, embedded once
@@ -208,5 +209,6 @@ def html(spec: dict, alt_text: str) -> str:
     _static/vega/, the spec as JSON, and the few lines that embed it and read the URL's settings."""
     scripts = "".join(f'<script src="../_static/vega/{name}.min.js"></script>' for name in ("vega", "vega-lite", "vega-embed"))
     data = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
-    return (f'<div id="alpha-explorer" class="aeb-explorer" role="figure" aria-label="{alt_text}"></div>{scripts}'
+    style = "<style>.aeb-explorer .vega-bind-radio label{margin:0 .8em 0 .2em}</style>"     # room between the buttons
+    return (f'{style}<div id="alpha-explorer" class="aeb-explorer" role="figure" aria-label="{alt_text}"></div>{scripts}'
             f'<script type="application/json" id="alpha-explorer-spec">{data}</script><script>{DRIVER}</script>')

@@ -292,7 +292,7 @@ def explorer_problems(site: Path, browser: str, budget_ms: int = 8000) -> list[P
     spec = _explorer_spec(path.read_text())
     params = {p["name"]: p for p in spec["params"]}
     penalty = next(o for o in params["penalty_A"]["bind"]["options"] if o not in ("standard", params["penalty_A"]["value"]))
-    top = params["alpha_A"]["bind"]["max"]
+    top = params["alpha_A"]["bind"]["options"][-1]
     setting = (penalty, params["n_A"]["bind"]["options"][-1], top if params["alpha_A"]["value"] != top else 0)
     fragment = f"#penalty_A={setting[0]}&n_A={setting[1]}&alpha_A={setting[2]}"
     moved, _ = render(browser, path, budget_ms, fragment=fragment)
