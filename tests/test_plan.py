@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aebottleneck import chapters, plan
+from aebottleneck.config import load_profile
 from aebottleneck.chapters import in_book_order
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +75,25 @@ def test_published_finds_the_csv_of_a_publish_call():
 
 def test_the_readme_table_is_the_generated_one():
     readme = (ROOT / "README.md").read_text()
-    assert chapters.with_readme_table(readme) == readme, "README is out of date: python -m aebottleneck.chapters --readme"
+    assert chapters.with_readme_table(readme) == readme, "README is out of date: python -m aebottleneck.plan --readme"
+
+
+def test_the_readme_says_what_the_book_trains_as_the_record_plans_it():
+    """Each step's runs, counted once, from the committed record (stage 2 and the confounds follow
+    stage 1's selection): README holds that table, and its total is every distinct run."""
+    settings, rows = load_profile("paper"), plan.record_rows()
+    readme = (ROOT / "README.md").read_text()
+    assert plan.with_readme_tables(readme, settings, rows) == readme, "README is out of date: python -m aebottleneck.plan --readme"
+    steps = plan.step_runs(settings, rows)
+    planned = [c.key() for _, configs in steps for c in configs or []]
+    assert len(planned) == len(set(planned)) and f"| all | | {len(planned)} |" in plan.runs_table(settings, rows)
+
+
+def test_a_step_that_waits_is_said_to_wait():
+    settings = load_profile("quick")
+    table = plan.runs_table(settings, {})
+    assert "| `penalty_variants/table` | stage 2: the variant seeds at the selected alphas | planned once" in table
+    assert f"| `decorrelation` | {plan.STEPS[0].reason} | {len(plan._decorrelation(settings, {}))} |" in table
 
 
 def test_a_readme_without_its_markers_is_refused():

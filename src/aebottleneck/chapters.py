@@ -1,13 +1,12 @@
 """The book's pages and what each makes: the steps of the record it reads (plan.STEPS), the tables
 it writes and the functions that build them, the functions that draw its figures, and the names of
 the values it glues for the text. One graph, as showyourwork's workflow file is one: README's
-"which code makes which table" is generated from it (python -m aebottleneck.chapters --readme),
+"which code makes which table" is generated from it (python -m aebottleneck.plan --readme),
 tests/test_plan checks each notebook against it, the runner refuses a page that glues a name it
 does not declare, and tests/test_glue checks every {glue:...} of the book's text against it.
 """
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -211,29 +210,15 @@ def readme_table() -> str:
     return "\n".join(lines)
 
 
-README_MARKERS = ("<!-- made by: python -m aebottleneck.chapters --readme -->", "<!-- end of the generated table -->")
+def with_table(text: str, name: str, table: str) -> str:
+    """`text` (README's) with `table` between the markers of `name` (an error if they are missing)."""
+    begin, end = f"<!-- {name}: made by python -m aebottleneck.plan --readme -->", f"<!-- end of {name} -->"
+    if text.count(begin) != 1 or text.count(end) != 1:
+        raise ValueError(f"README.md must hold each of {begin!r} and {end!r} once")
+    head, rest = text.split(begin)
+    return f"{head}{begin}\n{table}\n{end}{rest.split(end)[1]}"
 
 
 def with_readme_table(readme: str) -> str:
-    """README's text with the generated table between README_MARKERS (an error if they are missing)."""
-    begin, end = README_MARKERS
-    if readme.count(begin) != 1 or readme.count(end) != 1:
-        raise ValueError(f"README.md must hold each of {begin!r} and {end!r} once")
-    head, rest = readme.split(begin)
-    return f"{head}{begin}\n{readme_table()}\n{end}{rest.split(end)[1]}"
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m aebottleneck.chapters", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--readme", action="store_true", help="rewrite README.md's table of which code makes which table")
-    if parser.parse_args(argv).readme:
-        from .config import project_root
-        from .files import save_text
-
-        readme = project_root() / "README.md"
-        save_text(with_readme_table(readme.read_text()), readme)
-
-
-if __name__ == "__main__":
-    main()
+    """README's text with the generated "which code makes which table" (an error if its markers are missing)."""
+    return with_table(readme, "which code makes which table", readme_table())

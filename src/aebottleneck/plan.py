@@ -21,7 +21,7 @@ from typing import Callable
 from tqdm import tqdm
 
 from . import record
-from .chapters import PAGES
+from .chapters import PAGES, with_readme_table, with_table
 from .config import TRAIN_SIZE, ConfigError, Profile, RunConfig, load_profile
 
 PIECE_RUNS = 16                # runs trained (and recorded) at once: 100 epochs of 16 take ~13 min on 2 cores, so a piece fits the tail of a session
@@ -158,21 +158,48 @@ def page_gaps(settings: Profile, rows: dict, page: str) -> list[str]:
     return gaps
 
 
+def step_runs(settings: Profile, rows: dict) -> list[tuple[str, list[RunConfig] | None]]:
+    """(chapter, its runs that no earlier step trains) for each step in order; None for a step
+    that cannot be planned yet (it follows one the record lacks)."""
+    seen, steps = set(), []
+    for step in STEPS:
+        configs = step.runs(settings, rows)
+        if configs is not None:
+            configs = [c for c in configs if c.key() not in seen]
+            seen |= {c.key() for c in configs}
+        steps.append((step.chapter, configs))
+    return steps
+
+
 def plan(settings: Profile, rows: dict) -> tuple[list[tuple[str, RunConfig]], list[str]]:
     """(chapter, config) of every run the record lacks (or that lacks an evaluation and whose
     weights are gone: it is trained again), in step order, each once; and the steps that cannot
     be planned yet."""
-    todo, seen, waiting = [], set(rows) - without_weights(missing_evaluations(settings, rows)), []
-    for step in STEPS:
-        configs = step.runs(settings, rows)
+    done = set(rows) - without_weights(missing_evaluations(settings, rows))
+    steps = step_runs(settings, rows)
+    todo = [(chapter, c) for chapter, configs in steps if configs for c in configs if c.key() not in done]
+    return todo, [chapter for chapter, configs in steps if configs is None]
+
+
+def runs_table(settings: Profile, rows: dict) -> str:
+    """README's "what the book trains": each step's runs and its hours on a 2-core CPU."""
+    rate = SECONDS_PER_MODEL_EPOCH["cpu"]
+    lines = [f"| step (`plan.STEPS`) | why | runs ({settings.name} profile) | hours, 2-core CPU ({rate} s per model-epoch) |",
+             "| --- | --- | --- | --- |"]
+    total = []
+    for step, (chapter, configs) in zip(STEPS, step_runs(settings, rows)):
         if configs is None:
-            waiting.append(step.chapter)
+            lines.append(f"| `{chapter}` | {step.reason} | planned once the steps before it are recorded | |")
             continue
-        for cfg in configs:
-            if cfg.key() not in seen:
-                seen.add(cfg.key())
-                todo.append((step.chapter, cfg))
-    return todo, waiting
+        total += configs
+        lines.append(f"| `{chapter}` | {step.reason} | {len(configs)} | {model_epochs(configs) * rate / 3600:.1f} |")
+    lines.append(f"| all | | {len(total)} | {model_epochs(total) * rate / 3600:.1f} |")
+    return "\n".join(lines)
+
+
+def with_readme_tables(readme: str, settings: Profile, rows: dict) -> str:
+    """README's text with both generated tables: which code makes which table, and what the book trains."""
+    return with_table(with_readme_table(readme), "what the book trains", runs_table(settings, rows))
 
 
 def needed_evaluations(settings: Profile, rows: dict) -> dict[str, set[str]]:
@@ -329,7 +356,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", default="140m", help="stop before this much time has passed (140m, 2h, 90s)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda where available)")
     parser.add_argument("--dry-run", action="store_true", help="print what is left, train nothing")
+    parser.add_argument("--readme", action="store_true", help="rewrite README.md's generated tables (from STEPS, "
+                        "the record and chapters.PAGES)")
     args = parser.parse_args(argv)
+    if args.readme:
+        from .config import project_root
+        from .files import save_text
+
+        readme = project_root() / "README.md"
+        return save_text(with_readme_tables(readme.read_text(), load_profile("paper"), record_rows()), readme)
     from .train import pick_device
 
     try:   # every argument checked before any work
