@@ -144,6 +144,27 @@ def test_show_table_renders_once_with_names_and_csv_link(tmp_path):
         table_html(frame, tmp_path / "missing.csv")
 
 
+def test_a_figure_glued_for_another_page_carries_its_alt_text(monkeypatch):
+    """The first page pastes Figure 1 from the embeddings page: as an image with alt text, which a
+    pasted matplotlib figure lacks."""
+    import matplotlib.pyplot as plt
+    import myst_nb
+
+    from aebottleneck import pages
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: glued.update({name: (value, display)}))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    pages.glue_figure("figure1", fig, alt='codes "by class" & more')
+    plt.close(fig)
+    value, displayed = glued["figure1"]
+    dom = read_dom(f"<html><body>{value.data}</body></html>")
+    assert not displayed and 'alt="codes &quot;by class&quot; &amp; more"' in value.data
+    assert len(dom.images) == 1 and dom.images[0]["src"].startswith("data:image/png;base64,")
+    assert dom.images[0]["alt"] == 'codes "by class" & more'
+
+
 def test_prepare_page_folds_code_but_not_parameters_and_sets_alt_text(tmp_path):
     import nbformat
 

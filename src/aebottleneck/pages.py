@@ -169,6 +169,21 @@ def glue_rows(frame: pd.DataFrame, keys: list[str], values: dict[str, str], pref
         glue_numbers({f"{name}_{tag}": row[column] for column, name in values.items()}, prefix)
 
 
+def glue_figure(name: str, fig, alt: str) -> None:
+    """Glue `fig` for another page to paste (```{glue:} name``` with :doc:) as an image with alt
+    text `alt`: a pasted matplotlib figure would have none. Not displayed here."""
+    import io
+
+    from IPython.display import HTML
+    from myst_nb import glue
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    glue(name, HTML(f'<img src="{uri}" alt="{html.escape(alt)}" class="aeb-glued-figure" style="max-width:100%">'),
+         display=False)
+
+
 def publish(frame: pd.DataFrame, csv_path: str | Path, caption: str, columns: dict[str, str] | list[str] | None = None,
             formats: dict[str, str] | None = None, shown: pd.DataFrame | None = None, glue_as: str | None = None) -> None:
     """Save `frame` as the CSV at `csv_path` (atomically), then show it (or the view `shown` of it)
