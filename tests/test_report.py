@@ -232,8 +232,10 @@ def test_method_order_and_datasets_view():
                          "dataset": ["mnist", "fashion_mnist"]})
     view, columns, formats = report.datasets_view(both)
     assert columns["rmse_mean, fashion_mnist"] == "Fashion-MNIST: test RMSE" and formats["alpha, mnist"] == "alpha"
-    assert columns["n_runaway, mnist"] == "MNIST: runaway runs" and view[("n_runaway", "fashion_mnist")].item() == 1
-    assert view[("pca_rmse", "fashion_mnist")].item() == 0.35
+    assert columns["n_runaway, mnist"] == "MNIST: runaway runs" and view.loc[(2, "standard"), ("n_runaway", "fashion_mnist")] == 1
+    assert view.index.tolist() == [(2, "PCA"), (2, "standard")] and ("pca_rmse", "mnist") not in view
+    assert view.loc[(2, "PCA"), ("rmse_mean", "fashion_mnist")] == 0.35                 # PCA once, a row of its own
+    assert view.loc[(2, "PCA"), ("n_runaway", "mnist")] != view.loc[(2, "PCA"), ("n_runaway", "mnist")]   # blank
 
 
 def test_glue_helpers_name_each_number_and_publish_writes_then_shows(tmp_path, monkeypatch):

@@ -510,11 +510,18 @@ def paired_against(frame: pd.DataFrame, reference: str, labels: list[str]) -> pd
 
 
 def datasets_view(both: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
-    """datasets.csv side by side for a reader: one row per (n, model), each data set's test RMSE,
-    std, runaway runs, alpha and PCA's RMSE in columns; with the columns' names for a reader and formats."""
+    """datasets.csv side by side for a reader: one row per (n, model), PCA first (its test RMSE
+    once, at each n), then each autoencoder; each data set's test RMSE, std, runaway runs and
+    alpha in columns; with the columns' names for a reader and formats."""
     values = {"rmse_mean": ("test RMSE", "{:.4f}"), "rmse_std": ("std over seeds", "{:.4f}"),
-              "n_runaway": ("runaway runs", "{:.0f}"), "alpha": ("alpha", "alpha"), "pca_rmse": ("PCA", "{:.4f}")}
-    wide = both.pivot_table(index=["bottleneck", "method"], columns="dataset", sort=False, values=list(values), dropna=False)
+              "n_runaway": ("runaway runs", "{:.0f}"), "alpha": ("alpha", "alpha")}
+    pca = both.drop_duplicates(["bottleneck", "dataset"]).assign(                  # a model of its own, no seeds
+        method="PCA", rmse_mean=lambda f: f.pca_rmse, rmse_std=np.nan, n_runaway=np.nan, alpha=np.nan)
+    rows = pd.concat([pca, both], ignore_index=True)
+    rank = {method: i for i, method in enumerate(method_order(rows))}
+    size = {n: i for i, n in enumerate(both.bottleneck.unique())}                    # Table 1's order of n
+    rows = rows.assign(size=rows.bottleneck.map(size), rank=rows.method.map(rank)).sort_values(["size", "rank"])
+    wide = rows.pivot_table(index=["bottleneck", "method"], columns="dataset", sort=False, values=list(values), dropna=False)
     columns, formats = {"bottleneck": "code size n", "method": "model"}, {}
     for name in both.dataset.unique():
         for value, (what, spec) in values.items():
