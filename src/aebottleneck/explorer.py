@@ -26,7 +26,7 @@ STANDARD_INDEX = -1     # the standard loss has no alpha: it is drawn beside eve
 SETTINGS = ("A", "B")   # two settings side by side
 WIDTH = 260             # pixels per panel: two columns fit the page with its margin (the cell is tagged full-width)
 ALT_TEXT = ("An interactive chart of two settings side by side, each chosen with a loss menu, a code size "
-            "and an alpha slider under it: the mean validation and test RMSE against the standard loss, "
+            "and alpha buttons under it: the mean validation and test RMSE against the standard loss, "
             "the mean correlation, code scale and runaway runs as text; RMSE per seed; validation RMSE per "
             "epoch; the first seed's code correlation matrix; ten test digits and their reconstructions.")
 
@@ -69,7 +69,7 @@ def page_runs(runs: list[dict], test) -> list[dict]:
 
 def explorer_data(runs: list[dict], alphas: list[float], originals: np.ndarray, every: int = 1) -> dict[str, pd.DataFrame]:
     """The explorer's tables (module docstring) from runs in the record's shape; originals: the
-    ten test digits (10, 784); `every`: keep every k-th epoch of the curves (the page stays light)."""
+    ten test digits (10, 784); `every`: keep every k-th epoch of the curves, the first and the last (the page stays light)."""
     rows, curves, corr, images = [], [], [], [{"penalty": "original", "n": 0, "alpha_index": 0, "row": 0,
                                                "url": png_uri(originals)}]
     first_seed = min(run["config"]["seed"] for run in runs)
@@ -81,7 +81,7 @@ def explorer_data(runs: list[dict], alphas: list[float], originals: np.ndarray, 
                      "runaway": bool(row["runaway"]), "runaway_epoch": int(row["runaway_epoch"])})
         val = run["history"]["val_rmse"]                                            # (epochs,)
         curves += [{**cell, "seed": row["seed"], "epoch": e + 1, "val_rmse": float(f"{v:.5g}")}   # 5 digits: a light page
-                   for e, v in enumerate(val) if (e + 1) % every == 0 or e + 1 == len(val)]
+                   for e, v in enumerate(val) if (e + 1) % every == 0 or e == 0 or e + 1 == len(val)]
         if row["seed"] != first_seed:
             continue
         matrix = run["correlation"]                                                 # (n, n)

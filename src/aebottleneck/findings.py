@@ -27,7 +27,7 @@ def protocol(settings: Profile) -> dict:
     whole = settings.train_size == TRAIN_SIZE
     return {"epochs": settings.epochs, "n_seeds": len(settings.seeds), "train_size": settings.train_size,
             "alpha_grid": "{" + ", ".join(f"{a:g}" for a in settings.alphas) + "}",
-            "train_phrase": f"all {TRAIN_SIZE:,} training images" if whole else
+            "train_phrase": f"the first {TRAIN_SIZE:,} of the 60,000 official training images" if whole else
                             f"the first {settings.train_size:,} of the {TRAIN_SIZE:,} training images"}
 
 
@@ -61,10 +61,10 @@ def run_counts(frame: pd.DataFrame) -> dict:
     when = (f", from epoch {away.runaway_epoch.min() + 1} to {away.runaway_epoch.max() + 1}"
             if len(away) and (away.runaway_epoch >= 0).all() else "")
     sentence = ("No penalty run ran away." if away.empty else
-                f"Every penalty run ({len(away)} of {len(penalty)}) ran away{when} (train.runaway_epoch): the penalty's "
+                f"Every penalty run ({len(away)} of {len(penalty)}) ran away{when}: the penalty's "
                 "numbers in this chapter are those of runaway models, not of the method at a working alpha."
                 if len(away) == len(penalty) else
-                f"{len(away)} of {len(penalty)} penalty runs ran away{when} (train.runaway_epoch); a cell that "
+                f"{len(away)} of {len(penalty)} penalty runs ran away{when}; a cell that "
                 "holds one says so, and its mean is not an estimate of a working penalty.")
     return {"n_runs": len(frame), "n_diverged": int(frame.diverged.sum()), "n_runaway": len(away),
             "n_penalty_runs": len(penalty), "runaway_sentence": sentence}
