@@ -14,3 +14,25 @@ def test_a_method_has_one_colour_on_every_figure_and_a_figure_no_colour_twice():
 
 def test_the_papers_penalty_is_named_one_way():
     assert plots.label("signed") == plots.label("penalty") == "signed (eq. 3)" and plots.label("abs") == "abs"
+
+
+def test_a_symlog_axis_over_many_decades_prints_no_tick_on_top_of_zero():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [-1e18, 5.0])
+    plots.symlog_axis(ax)
+    ticks = list(ax.get_yticks())
+    plt.close(fig)
+    assert 0 in ticks and -1e18 in ticks and not {1.0, -1.0} & set(ticks)
+
+
+def test_a_row_of_training_curves_can_leave_its_legend_to_its_last_panel():
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(ncols=2)
+    runs = [{"val_rmse": [0.3, 0.2]}, {"val_rmse": [0.4, 0.25]}]
+    plots.training_curves(axes[0], {"a": runs}, legend=False)
+    plots.training_curves(axes[1], {"a": runs})
+    assert axes[0].get_legend() is None and axes[1].get_legend() is not None
+    plt.close(fig)

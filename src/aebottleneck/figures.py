@@ -32,14 +32,16 @@ def training_curves(frame, runs: list[dict], bottlenecks: list[int], alphas: lis
     for col, n in enumerate(bottlenecks):
         at_n, all_at_n = chosen[chosen.bottleneck == n], frame[frame.bottleneck == n]
         penalised = at_n[at_n.method == "penalty"]
-        away = f": {penalised.runaway.sum()} of {len(penalised)} penalty runs ran away" if penalised.runaway.any() else ""
+        away = f"\n{penalised.runaway.sum()} of {len(penalised)} penalty runs ran away" if penalised.runaway.any() else ""
         groups = {"standard": _histories(runs, at_n[at_n.method == "standard"].key),
-                  f"{plots.label('penalty')}, alpha = {penalised.alpha.iloc[0]:g}": _histories(runs, penalised.key)}
-        plots.training_curves(axes[0, col], groups, colors=list(plots.method_colours(["standard", "penalty"]).values()))
-        axes[0, col].set_title(f"n = {n}{away}")
+                  f"{plots.label('penalty')}, selected alpha": _histories(runs, penalised.key)}
+        last = col == len(bottlenecks) - 1                           # one legend per row, beside its last panel
+        plots.training_curves(axes[0, col], groups, colors=list(plots.method_colours(["standard", "penalty"]).values()),
+                              legend=last)
+        axes[0, col].set_title(f"n = {n}, alpha = {penalised.alpha.iloc[0]:g}{away}")
         by_alpha = {f"alpha = {a:g}": _histories(runs, all_at_n[all_at_n.alpha == a].key) for a in alphas}
         plots.training_curves(axes[1, col], by_alpha, key="train_penalty", ylabel="penalty term (train)",
-                              colors=plots.graded(len(alphas)))
+                              colors=plots.graded(len(alphas)), legend=last)
         plots.symlog_axis(axes[1, col])                             # the term spans 1 to 1e18 when codes blow up
     return fig
 

@@ -150,9 +150,10 @@ def correlation_heatmap(ax, corr: np.ndarray, title: str = ""):
 
 
 def training_curves(ax, histories: dict[str, list[dict]], key: str = "val_rmse",
-                    ylabel: str = "validation RMSE", colors=None):
+                    ylabel: str = "validation RMSE", colors=None, legend: bool = True):
     """Mean over seeds (line) and min..max (band) of a per-epoch history entry, per label; colors:
-    one per label (default: the palette's, in order)."""
+    one per label (default: the palette's, in order); legend: beside this panel (a row of panels
+    with the same labels shows it once, beside its last)."""
     for i, (label, runs) in enumerate(histories.items()):
         values = np.array([run[key] for run in runs], dtype=float)  # (seeds, epochs)
         epochs = np.arange(1, values.shape[1] + 1)
@@ -162,14 +163,18 @@ def training_curves(ax, histories: dict[str, list[dict]], key: str = "val_rmse",
                             color=line.get_color())
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    legend_outside(ax)
+    if legend:
+        legend_outside(ax)
 
 
 def symlog_axis(ax) -> None:
     """A y axis for values of either sign over many decades: symmetric log, linear within +-1,
     a labelled tick every third decade (fewer ticks than decades)."""
     ax.set_yscale("symlog", linthresh=1.0)
-    ax.yaxis.set_major_locator(mpl.ticker.SymmetricalLogLocator(linthresh=1.0, base=1000.0))
+    ticks = mpl.ticker.SymmetricalLogLocator(linthresh=1.0, base=1000.0).tick_values(*ax.get_ylim())
+    if np.ptp(ax.get_ylim()) > 1e6:                 # +-1 would print on top of 0: keep 0 and the far decades
+        ticks = [t for t in ticks if t == 0 or abs(t) >= 1e3]
+    ax.yaxis.set_major_locator(mpl.ticker.FixedLocator(ticks))
     ax.yaxis.set_minor_locator(mpl.ticker.NullLocator())
 
 
