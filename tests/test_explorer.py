@@ -58,6 +58,8 @@ def test_the_numbers_panel_says_the_means_over_seeds_beside_the_standard_loss(da
     mean = data["runs"].query("penalty == 'squared'").test_rmse.mean()
     assert text[0].startswith("squared, alpha = 0.1, n = 2, 2 seeds")
     assert text[2] == f"test RMSE {mean:.4f} (standard {standard.test_rmse:.4f})"
+    own = data["lines"].query("penalty == 'standard'").sort_values("line").text.tolist()
+    assert own[2] == f"test RMSE {standard.test_rmse:.4f}"                  # not beside itself
 
 
 def test_the_chart_binds_three_inputs_per_setting_and_embeds_its_data(data):

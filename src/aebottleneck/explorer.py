@@ -113,10 +113,11 @@ def lines(table: pd.DataFrame) -> pd.DataFrame:
     """The numbers panel's text, one row per line and setting (a summary)."""
     rows = []
     for r in table.itertuples():
-        text = [("standard loss (no penalty)" if r.penalty == "standard" else f"{r.penalty}, alpha = {r.alpha:g}")
+        beside = r.penalty != "standard"                               # the standard loss is not compared with itself
+        text = [("standard loss (no penalty)" if not beside else f"{r.penalty}, alpha = {r.alpha:g}")
                 + f", n = {r.n}, {r.n_seeds} seeds",
-                f"validation RMSE {r.val_rmse:.4f} (standard {r.standard_val_rmse:.4f})",
-                f"test RMSE {r.test_rmse:.4f} (standard {r.standard_test_rmse:.4f})",
+                f"validation RMSE {r.val_rmse:.4f}" + (f" (standard {r.standard_val_rmse:.4f})" if beside else ""),
+                f"test RMSE {r.test_rmse:.4f}" + (f" (standard {r.standard_test_rmse:.4f})" if beside else ""),
                 (f"mean |correlation| {r.corr_mean:.3f}" if np.isfinite(r.corr_mean) else "mean |correlation|: "
                  "none (non-finite codes)") + f", code std {r.code_std_mean:.3g}",
                 f"ran away: {int(r.n_runaway)} of {r.n_seeds} runs"

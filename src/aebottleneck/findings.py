@@ -159,7 +159,7 @@ def code_effect(stats: pd.DataFrame) -> dict:
                       for n, r in wide.iterrows())
     away = int(stats[stats.method == "penalty"].n_runaway.sum())
     return {"code_sentence": f"The penalty's mean |correlation| is below the standard loss's at {lower} of {len(wide)} "
-                             f"code sizes ({pairs}); untested here (the penalty chapter tests it over other seeds)."
+                             f"code sizes ({pairs}); no test here (the penalty chapter tests it over other seeds)."
                              + (f" {away} penalty runs behind these means ran away." if away else "")}
 
 
