@@ -125,3 +125,13 @@ def test_selection_rule_counts_fallbacks_and_grid_edges_apart():
     assert found["sentence"].startswith("The fallback set alpha at 1 of the 3") and "did not bracket" in found["sentence"]
     every = findings.selection_rule(selection.assign(rule=RULE_FALLBACK))["sentence"]
     assert every.startswith("No alpha was chosen on validation")
+
+
+def test_the_seed_a_figure_draws_is_set_against_the_mean_over_seeds():
+    rows = [{"bottleneck": 8, "code_activation": "leaky_relu", "method": method, "penalty": penalty, "alpha": alpha,
+             "seed": seed, "val_rmse": 0.2,
+             "test_rmse": 0.14 + 0.01 * seed, "corr_mean": 0.4 - 0.1 * seed, "runaway": False, "diverged": False}
+            for seed in range(3) for method, penalty, alpha in (("standard", "none", 0.0), ("penalty", "signed", 0.01))]
+    shown = findings.shown_seed(pd.DataFrame(rows), 8, 0)
+    assert shown == pytest.approx({"seed": 0, "n": 8, "corr_standard": 0.4, "rmse_standard": 0.14,
+                                   "corr_mean_standard": 0.3, "rmse_mean_standard": 0.15})

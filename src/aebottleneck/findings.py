@@ -11,7 +11,7 @@ import pandas as pd
 
 from .config import TRAIN_SIZE, Profile
 from .data import DATASET_NAMES
-from .report import LEVEL, PAPER_TABLE1, RULE_FALLBACK
+from .report import LEVEL, PAPER_TABLE1, RULE_FALLBACK, selected_runs
 
 
 def dataset(name: str) -> dict:
@@ -147,6 +147,15 @@ def paired(paired_table: pd.DataFrame) -> dict:
     elif away:
         text += f" {away} of the {pairs} penalty runs behind them ran away (the table's runaway column)."
     return {"paired_sentence": text}
+
+
+def shown_seed(frame: pd.DataFrame, bottleneck: int, seed: int) -> dict:
+    """The standard run a figure draws (one seed, one code size) against the mean over seeds: a
+    reader sees whether the picture is typical."""
+    runs = selected_runs(frame).query("bottleneck == @bottleneck and method == 'standard'")
+    one = runs[runs.seed == seed].iloc[0]
+    return {"seed": seed, "n": bottleneck, "corr_standard": one.corr_mean, "rmse_standard": one.test_rmse,
+            "corr_mean_standard": runs.corr_mean.mean(), "rmse_mean_standard": runs.test_rmse.mean()}
 
 
 def code_effect(stats: pd.DataFrame) -> dict:
