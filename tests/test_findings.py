@@ -135,3 +135,8 @@ def test_the_seed_a_figure_draws_is_set_against_the_mean_over_seeds():
     shown = findings.shown_seed(pd.DataFrame(rows), 8, 0)
     assert shown == pytest.approx({"seed": 0, "n": 8, "corr_standard": 0.4, "rmse_standard": 0.14,
                                    "corr_mean_standard": 0.3, "rmse_mean_standard": 0.15})
+    frame = pd.DataFrame(rows)
+    frame.loc[frame.method == "penalty", "test_rmse"] += 0.002
+    drawn = findings.drawn_seed(frame, 8, 0)["sentence"]
+    assert "(seed 0)" in drawn and "over the 3 seeds" in drawn
+    assert drawn.endswith("standard 0.1400 against 0.1500; penalty (alpha = 0.01) 0.1420 against 0.1520.")

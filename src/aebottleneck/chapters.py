@@ -49,7 +49,7 @@ PAGES = {
     "embeddings": Page(("decorrelation",), {"figure1": "experiments.figure1_table"},
                        ("figures.figure1", "figures.code_maps"),
         glue=("f1_higher f1_n_runaway f1_n_seeds f1_runaway_note f1_sentence f1_silhouette_penalty "
-              "f1_silhouette_standard figure1 provenance tsne_size")),
+              "f1_silhouette_standard figure1 provenance tsne_sentence tsne_size")),
     "penalty_variants": Page(("decorrelation", *_PENALTY), {
         "selection_penalty_variants": "report.alpha_selection", "penalty_variants": "report.variant_table",
         "code_activation": "report.code_activation_table"},

@@ -149,18 +149,20 @@ def code_size_references(settings: Profile, sizes: list[int], device: str | None
     return pca, report.runs_frame(get_runs(standard, device=device, recorded=True)).groupby("bottleneck").test_rmse.mean()
 
 
-def tsne_maps(settings: Profile, seed: int, perplexity: float, bottleneck: int = 8, device: str | None = None) -> dict:
+def tsne_maps(settings: Profile, seed: int, perplexity: float, bottleneck: int = 8,
+              device: str | None = None) -> tuple[dict, pd.DataFrame]:
     """t-SNE maps (evaluations.tsne_map) of the first tsne_size test codes of one seed's standard
-    and selected-alpha penalty runs of the paper's grid at `bottleneck`, keyed by panel title."""
+    and selected-alpha penalty runs of the paper's grid at `bottleneck`, keyed by panel title;
+    and the frame of every seed's runs there (is the seed drawn a typical one?)."""
     runs = get_runs(decorrelation_grid(settings, bottleneck), device=device, recorded=True)
-    by_key = {run["key"]: run for run in runs}
-    chosen = report.selected_runs(report.runs_frame(runs)).query("seed == @seed")
+    by_key, frame = {run["key"]: run for run in runs}, report.runs_frame(runs)
+    chosen = report.selected_runs(frame).query("seed == @seed")
     maps = {}
     for row in chosen.sort_values("method", ascending=False).itertuples():          # standard first
         title = "standard" if row.method == "standard" else f"{plots.label(row.method)}, alpha = {row.alpha:g}"
         title += " (ran away)" if row.runaway else ""
         maps[f"t-SNE, {title}"] = evaluations.tsne_map(by_key[row.key], settings.tsne_size, perplexity)   # (size, 2)
-    return maps
+    return maps, frame
 
 
 def linear_code_grid(profile: Profile, bottleneck: int) -> list[RunConfig]:

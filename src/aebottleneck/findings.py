@@ -158,6 +158,20 @@ def shown_seed(frame: pd.DataFrame, bottleneck: int, seed: int) -> dict:
             "corr_mean_standard": runs.corr_mean.mean(), "rmse_mean_standard": runs.test_rmse.mean()}
 
 
+def drawn_seed(frame: pd.DataFrame, bottleneck: int, seed: int) -> dict:
+    """One sentence on the seed a figure draws at one code size: its standard and selected-alpha
+    penalty runs' test RMSE against the means over seeds (a reader sees whether it is typical)."""
+    runs = selected_runs(frame).query("bottleneck == @bottleneck")
+    parts = []
+    for method, group in runs.groupby("method", sort=False):
+        one = group[group.seed == seed].iloc[0]
+        name = "standard" if method == "standard" else f"penalty (alpha = {one.alpha:g})"
+        parts.append(f"{name} {one.test_rmse:.4f} against {group.test_rmse.mean():.4f}")
+    return {"sentence": f"The seed drawn (seed {seed}) is the first, not one chosen as typical: test RMSE at n = "
+                        f"{bottleneck} of its runs against the mean over the {runs.seed.nunique()} seeds, "
+                        + "; ".join(sorted(parts, key=lambda part: not part.startswith("standard"))) + "."}
+
+
 def code_effect(stats: pd.DataFrame) -> dict:
     """The code statistics (report.code_stats) as one sentence: at how many code sizes the
     penalty's mean |correlation| is below the standard loss's, and its code scale against theirs."""

@@ -118,8 +118,10 @@ def run_record(frame: pd.DataFrame, chapter: str) -> pd.DataFrame:
 
 
 SELECTION_GROUP = ["bottleneck", "code_activation", "penalty"]  # one alpha chosen per group
-RULE_CLEAN = "lowest mean validation RMSE among the alphas none of whose runs ran away"
-RULE_FALLBACK = "every alpha had a runaway run: the smallest alpha of the grid (fallback)"
+RULE_CLEAN, RULE_FALLBACK = "validation", "fallback"                # the `rule` column's two words
+RULES = {RULE_CLEAN: "the lowest mean validation RMSE among the alphas none of whose runs ran away",
+         RULE_FALLBACK: "every alpha had a runaway run, so the grid's smallest alpha"}   # stated once, in captions
+RULE_CAPTION = "; ".join(f"{word}: {meaning}" for word, meaning in RULES.items())
 
 
 def alpha_selection(frame: pd.DataFrame) -> pd.DataFrame:
