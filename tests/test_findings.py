@@ -139,4 +139,4 @@ def test_the_seed_a_figure_draws_is_set_against_the_mean_over_seeds():
     frame.loc[frame.method == "penalty", "test_rmse"] += 0.002
     drawn = findings.drawn_seed(frame, 8, 0)["sentence"]
     assert "(seed 0)" in drawn and "over the 3 seeds" in drawn
-    assert drawn.endswith("standard 0.1400 against 0.1500; penalty (alpha = 0.01) 0.1420 against 0.1520.")
+    assert drawn.endswith("standard 0.1400 (mean 0.1500); penalty (alpha = 0.01) 0.1420 (mean 0.1520).")

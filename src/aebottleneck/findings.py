@@ -166,9 +166,9 @@ def drawn_seed(frame: pd.DataFrame, bottleneck: int, seed: int) -> dict:
     for method, group in runs.groupby("method", sort=False):
         one = group[group.seed == seed].iloc[0]
         name = "standard" if method == "standard" else f"penalty (alpha = {one.alpha:g})"
-        parts.append(f"{name} {one.test_rmse:.4f} against {group.test_rmse.mean():.4f}")
-    return {"sentence": f"The seed drawn (seed {seed}) is the first, not one chosen as typical: test RMSE at n = "
-                        f"{bottleneck} of its runs against the mean over the {runs.seed.nunique()} seeds, "
+        parts.append(f"{name} {one.test_rmse:.4f} (mean {group.test_rmse.mean():.4f})")
+    return {"sentence": f"The seed drawn (seed {seed}) is the first, not one chosen as typical: its test RMSE at n = "
+                        f"{bottleneck}, with the mean over the {runs.seed.nunique()} seeds in brackets: "
                         + "; ".join(sorted(parts, key=lambda part: not part.startswith("standard"))) + "."}
 
 
