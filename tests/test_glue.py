@@ -1,6 +1,6 @@
 """Every glued value the book's text pastes is one its page declares (chapters.PAGES), checked
 from the sources alone, without a build; and the runner refuses a page that glues a name it
-does not declare."""
+does not declare, or prints a Python warning."""
 import json
 from pathlib import Path
 
@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from aebottleneck import chapters
-from aebottleneck.execute import undeclared_glue
+from aebottleneck.execute import printed_warnings, undeclared_glue
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,3 +65,11 @@ def test_the_runner_finds_an_undeclared_glue_name(tmp_path):
     path = glued_notebook(tmp_path / "explorer.ipynb", ["ex_n_seeds", "provenance", "ex_typo"])
     assert undeclared_glue("explorer", path) == ["ex_typo"]
     assert undeclared_glue("not_a_page", path) == []            # a notebook outside the book: not checked
+
+
+def test_the_runner_finds_a_printed_warning(tmp_path):
+    stream = [nbformat.v4.new_output("stream", name="stderr", text="progress 3/5\n/x.py:9: PerformanceWarning: slow.\n  f()\n")]
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=stream)]), path)
+    assert printed_warnings(path) == ["PerformanceWarning: slow."]
+    assert printed_warnings(glued_notebook(tmp_path / "clean.ipynb", ["provenance"])) == []

@@ -193,6 +193,19 @@ def undeclared_glue(name: str, path: Path) -> list[str]:
     return undeclared(name, glued(path)) if name in PAGES else []
 
 
+WARNING_LINE = re.compile(r"\b\w*Warning: .*")      # how Python's warnings module prints one
+
+
+def printed_warnings(path: Path) -> list[str]:
+    """The Python warnings an executed notebook printed in its cells' streams: a page shows its
+    readers no warning, as `jupyter-book build -W` lets no Sphinx warning pass."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    return [match.group(0) for cell in notebook.cells for output in cell.get("outputs", [])
+            if output.get("output_type") == "stream" for match in WARNING_LINE.finditer(output.get("text", ""))]
+
+
 class NotebookError(RuntimeError):
     """A cell raised: names the notebook, the cell and the error, and where the traceback is."""
 
@@ -229,6 +242,11 @@ def execute(names: list[str], profile: str, parameters: dict, output_dir: Path) 
             raise NotebookError(f"notebook {name!r} glues {', '.join(stray)}, which chapters.PAGES[{name!r}].glue does "
                                 f"not declare: declare them there (the book's text is checked against it); the "
                                 f"executed copy is {failed}; {page} was left as it was")
+        if shown := printed_warnings(running):
+            os.replace(running, failed)
+            raise NotebookError(f"notebook {name!r} printed {len(shown)} warning(s), first: {shown[0]!r}; fix the "
+                                f"cause (a page shows its readers no warning); the executed copy is {failed}; "
+                                f"{page} was left as it was")
         prepare_page(running)
         if overrides:
             override_banner(running, profile, overrides)

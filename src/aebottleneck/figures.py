@@ -80,9 +80,11 @@ def alpha_selection(selection, standard_val, variants: list[str]):
             chosen, away, top = rows.query("selected"), rows.query("n_runaway > 0"), ax.get_ylim()[1]
             ax.plot(chosen.alpha, chosen.val_rmse_mean.where(chosen.n_runaway == 0, top), "o", markersize=9,
                     mfc="none", color=colour, clip_on=False)
-            ax.plot(away.alpha, np.full(len(away), top), "x", color=colour, clip_on=False)
+            if len(away):   # an empty unclipped line would stretch the layout to the figure's corner
+                ax.plot(away.alpha, np.full(len(away), top), "x", color=colour, clip_on=False)
         ax.axhline(standard_val[n], linestyle="--", color="black", label="standard")
-        ax.set(xscale="log", xlabel="alpha", title=f"n = {n}")
+        ax.set(xscale="log", xlabel="alpha")
+        ax.set_title(f"n = {n}", pad=10)                  # clear of the markers on the top edge
     np.atleast_1d(axes)[0].set_ylabel("validation RMSE (mean over seeds)")
     ax.plot([], [], "x", color="black", label="ran away (off scale)")
     plots.legend_outside(fig)
@@ -124,14 +126,17 @@ def runaway_run(frame, runs: list[dict]):
                        "bottleneck == @worst.bottleneck and seed == @worst.seed").iloc[0]
     history, base = _histories(runs, [worst.key, pair.key])
     epochs = np.arange(1, len(history["train_recon"]) + 1)
+    colours = plots.method_colours([worst.penalty, "standard"])      # the hues every other figure gives them
     fig, axes = plots.figure(ncols=3, width=4, height=3.2)
-    axes[0].plot(epochs, history["train_recon"], label=f"{plots.label(worst.penalty)}, alpha={worst.alpha:g}")
-    axes[0].plot(epochs, base["train_recon"], label="standard")
+    axes[0].plot(epochs, history["train_recon"], label=f"{plots.label(worst.penalty)}, alpha={worst.alpha:g}",
+                 color=colours[worst.penalty])
+    axes[0].plot(epochs, base["train_recon"], label="standard", color=colours["standard"])
     axes[0].set(xlabel="epoch", ylabel="reconstruction loss (train)")
     plots.legend_outside(fig)
-    axes[1].plot(epochs, worst.alpha * np.asarray(history["train_penalty"]))
+    axes[1].plot(epochs, worst.alpha * np.asarray(history["train_penalty"]), color=colours[worst.penalty])
     axes[1].set(xlabel="epoch", ylabel="alpha x penalty (train)", yscale="symlog")
-    plots.training_curves(axes[2], {plots.label(worst.penalty): [history], "standard": [base]})
+    plots.training_curves(axes[2], {plots.label(worst.penalty): [history], "standard": [base]},
+                          colors=[colours[worst.penalty], colours["standard"]])
     axes[2].get_legend().remove()                     # the figure's legend names both series once
     fig.suptitle(f"n = {worst.bottleneck}, seed {worst.seed}: final code std {worst.code_std_mean:.3g} "
                  f"(standard {pair.code_std_mean:.3g})", fontsize="medium")

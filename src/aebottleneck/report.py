@@ -383,7 +383,7 @@ def low_rate_table(curves: pd.DataFrame, bits=(2, 3, 4)) -> pd.DataFrame:
     model's, seed by seed, at each of `bits` (paired_inference, Holm across the table's tested
     cells; a cell with a runaway run gets its mean only)."""
     low = curves[curves.bits_per_dim.isin(bits) & (curves.method != "PCA")].assign(rmse=lambda f: np.sqrt(f.mse))
-    standard = low[low.method == "standard"].set_index(["bottleneck", "bits_per_dim", "seed"]).rmse
+    standard = low[low.method == "standard"].set_index(["bottleneck", "bits_per_dim", "seed"]).rmse.sort_index()   # .loc[(n, b)]
     rows = []
     for (n, b, method), cell in low[low.method != "standard"].groupby(["bottleneck", "bits_per_dim", "method"], sort=False):
         row = {"bottleneck": n, "bits_per_dim": b, "method": method, "n_seeds": len(cell),
@@ -414,7 +414,7 @@ def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4)) -> pd.DataFra
             at_rate.append({"method": method, "bottleneck": n, "seed": seed, "rate_bits": rate, "runaway": run.runaway.any(),
                             "rmse": float(np.interp(rate, run.entropy_bits, run.rmse)) if inside else np.nan})
     at_rate = pd.DataFrame(at_rate)
-    standard = at_rate[at_rate.method == "standard"].set_index(["bottleneck", "rate_bits", "seed"]).rmse
+    standard = at_rate[at_rate.method == "standard"].set_index(["bottleneck", "rate_bits", "seed"]).rmse.sort_index()
     rows = []
     for (n, rate, method), cell in at_rate[at_rate.method != "standard"].groupby(["bottleneck", "rate_bits", "method"], sort=False):
         base = standard.loc[(n, rate)]
