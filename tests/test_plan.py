@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aebottleneck import chapters, plan
-from aebottleneck.config import load_profile
+from aebottleneck.config import ARCHS, RunConfig, load_profile
 from aebottleneck.chapters import in_book_order
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,3 +106,11 @@ def test_the_readme_picture_names_every_module():
     picture = readme.split("### The package in one picture", 1)[1].split("```text", 1)[1].split("```", 1)[0]
     named = set(re.findall(r"[a-z_]+", picture))
     assert not MODULES - {"__init__"} - named, f"modules missing from README's picture: {sorted(MODULES - named)}"
+
+
+def test_a_piece_is_estimated_at_its_architectures_cost():
+    assert set(plan.ARCH_COST) == set(ARCHS)                       # a new architecture needs its cost
+    mlp = RunConfig(epochs=10, train_size=25_000)
+    conv = RunConfig(epochs=10, train_size=25_000, arch="conv", hidden=(16, 32))
+    assert plan.model_epochs([mlp]) == 5.0
+    assert plan.model_epochs([conv]) == 5.0 * plan.ARCH_COST["conv"] > plan.model_epochs([mlp])

@@ -176,6 +176,34 @@ def test_a_step_a_piece_unlocks_is_trained_next(monkeypatch):
         plan.run(load_profile("quick"), budget=3600, device="cpu")
 
 
+def test_a_piece_too_long_for_the_time_left_gives_way_to_one_that_fits(monkeypatch):
+    """The conv piece (8x an MLP's cost) does not fit the tail of the budget; the later MLP piece
+    does and trains; then nothing fits and the record stops, the conv piece untrained."""
+    from aebottleneck import cache
+
+    conv, mlp = small_config(seed=1, arch="conv", hidden=(16, 32), epochs=100), small_config(seed=2, epochs=100)
+    rows, trained = {}, []
+    monkeypatch.setattr(plan, "STEPS", [plan.Step("conv", lambda s, r: [conv], "a test"),
+                                        plan.Step("mlp", lambda s, r: [mlp], "a test")])
+    monkeypatch.setattr(plan, "record_rows", lambda: dict(rows))
+    monkeypatch.setattr(plan, "evaluate_recorded", lambda settings, r: None)
+    monkeypatch.setattr(plan.record, "save_environment", lambda: "env")
+    monkeypatch.setattr(cache, "load_run", lambda cfg: None)
+    clock = [0.0]                                                      # a piece takes its estimate, at 1 s per model-epoch
+    monkeypatch.setattr(plan.time, "monotonic", lambda: clock[0])
+
+    def record_piece(piece, *args):
+        trained.extend(c.arch for c in piece)
+        rows.update({c.key(): {} for c in piece})
+        clock[0] += plan.model_epochs(piece)
+
+    monkeypatch.setattr(plan, "record_piece", record_piece)
+    monkeypatch.setitem(plan.SECONDS_PER_MODEL_EPOCH, "cpu", 1.0)
+    one = plan.model_epochs([mlp])                                    # an MLP piece's estimate, in seconds
+    plan.run(load_profile("quick"), budget=2 * plan.SAFETY * one, device="cpu")
+    assert trained == ["mlp"] and conv.key() not in rows
+
+
 def test_a_steps_evaluations_are_recorded_with_its_runs_and_restored_or_retrained(folder, results, monkeypatch):
     from aebottleneck import evaluations
     from aebottleneck.cache import run_path
