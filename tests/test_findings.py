@@ -80,9 +80,12 @@ def test_equal_rate_counts_only_tested_cells_after_holm():
 
 def test_knn_gains_compare_each_penalty_with_the_standard_model():
     quality = pd.DataFrame({"bottleneck": [2] * 4, "method": ["PCA", "standard", "signed", "abs"],
-                            "knn_accuracy": [0.4, 0.5, 0.45, 0.6]})
+                            "knn_accuracy": [0.4, 0.5, 0.65, 0.6], "knn_std": [0.0, 0.01, 0.02, 0.03],
+                            "n_seeds": [1, 5, 5, 5], "n_runaway": [0, 0, 4, 0]})
     numbers = findings.knn_gains(quality, ["PCA", "standard", "abs", "signed"], 2)
-    assert (numbers["better"], numbers["cells"]) == (1, 2) and numbers["best"] == "abs at n = 2 (+0.100)"
+    assert (numbers["better"], numbers["cells"], numbers["away_cells"]) == (1, 1, 1)     # the runaway cell apart
+    assert numbers["best"] == "abs at n = 2 (+0.100; the kNN accuracy's std over seeds there 0.030)"
+    assert numbers["signed_runaway"] == "4 of its 5 runs ran away"
 
 
 def test_datasets_and_code_size_numbers():
@@ -140,3 +143,10 @@ def test_the_seed_a_figure_draws_is_set_against_the_mean_over_seeds():
     drawn = findings.drawn_seed(frame, 8, 0)["sentence"]
     assert "(seed 0)" in drawn and "over the 3 seeds" in drawn
     assert drawn.endswith("standard 0.1400 (mean 0.1500); penalty (alpha = 0.01) 0.1420 (mean 0.1520).")
+
+
+def test_the_closer_activation_is_said_per_code_size_by_absolute_gap():
+    table = pd.DataFrame({"bottleneck": [8, 2], "leaky_relu": [0.14, 0.195], "linear": [0.13, 0.190], "paper": [0.129, 0.197]})
+    sentence = findings.code_activation(table)["activation_sentence"]
+    assert "n = 8: linear (0.0010 against 0.0110); n = 2: LeakyReLU (0.0020 against 0.0070)" in sentence
+    assert "lower test RMSE at 2 of 2 code sizes" in sentence             # below the paper, lower is farther

@@ -332,8 +332,8 @@ def test_code_quality_table():
     path = results_dir() / "quick" / "code_quality.csv"
     assert path.is_file(), f"{path} is missing: the code_quality notebook did not run"
     table = pd.read_csv(path)
-    assert list(table.columns) == ["dataset", "method", "bottleneck", "knn_accuracy", "logreg_accuracy",
-                                   "trustworthiness", "n_seeds"]
+    assert list(table.columns) == ["dataset", "method", "bottleneck", "knn_accuracy", "knn_std", "logreg_accuracy",
+                                   "trustworthiness", "n_seeds", "n_runaway"]
     assert set(table.method) == VARIANT_METHODS and len(table) == len(VARIANT_METHODS) * 3
     scores = table[["knn_accuracy", "logreg_accuracy", "trustworthiness"]]
     assert ((scores > 0.1) & (scores <= 1)).all().all()           # above chance (10 classes)

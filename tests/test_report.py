@@ -134,10 +134,11 @@ def test_low_rate_table_pairs_seeds_corrects_across_cells_and_skips_runaway_cell
 def test_code_quality_table_means_over_seeds_in_first_seen_order():
     per_run = pd.DataFrame({"method": ["standard", "standard", "PCA"], "bottleneck": [2, 2, 2], "seed": [0, 1, 0],
                             "knn_accuracy": [0.5, 0.7, 0.4], "logreg_accuracy": [0.2, 0.4, 0.3],
-                            "trustworthiness": [0.9, 0.8, 0.7]})
+                            "trustworthiness": [0.9, 0.8, 0.7], "runaway": [True, False, False]})
     table = report.code_quality_table(per_run, "fashion_mnist")
     assert list(table.columns) == report.CODE_QUALITY_COLUMNS
     assert table.method.tolist() == ["standard", "PCA"] and table.n_seeds.tolist() == [2, 1]
+    assert table.n_runaway.tolist() == [1, 0] and table.knn_std.iloc[0] == pytest.approx(0.1414, abs=1e-4)
     assert table.knn_accuracy.tolist() == pytest.approx([0.6, 0.4])
     assert table.trustworthiness.tolist() == pytest.approx([0.85, 0.7])
 
@@ -263,6 +264,14 @@ def test_a_text_cell_is_shown_as_it_is_whatever_the_format_of_its_column(tmp_pat
     (tmp_path / "t.csv").write_text("x\n")
     shown = pages.table_html(pd.DataFrame({"paper": ["a claim", 0.12], "rmse_mean": [0.12345, None]}), tmp_path / "t.csv")
     assert ">a claim<" in shown and ">0.1200<" in shown and ">0.1235<" in shown and pages.MISSING in shown
+
+
+def test_a_signed_value_that_rounds_to_zero_keeps_its_sign_and_a_zero_shows_none(tmp_path):
+    from aebottleneck import pages
+
+    (tmp_path / "t.csv").write_text("x\n")
+    shown = pages.table_html(pd.DataFrame({"diff_ci_high": [-0.000006, 0.0, -0.0]}), tmp_path / "t.csv")
+    assert ">-6.0e-06<" in shown and shown.count(">0.0000<") == 2 and "-0.0000" not in shown
 
 
 def test_a_p_value_shows_three_decimals_and_never_zero(tmp_path):

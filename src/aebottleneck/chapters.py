@@ -55,17 +55,17 @@ PAGES = {
         "code_activation": "report.code_activation_table"},
         ("figures.alpha_selection", "figures.decorrelate_or_shrink", "figures.runaway_run"),
         glue=("pv_alpha_{variant}_{activation}_{n} pv_best_diff pv_best_n pv_best_p pv_best_p_holm "
-              "pv_best_variant pv_closer_activation pv_code_std_mean_{variant}_{activation}_{n} "
-              "pv_corr_mean_{variant}_{activation}_{n} pv_corr_variant_corr pv_corr_verdict "
+              "pv_activation_sentence pv_best_variant pv_bounded_sentence pv_code_std_mean_{variant}_{activation}_{n} "
+              "pv_corr_mean_{variant}_{activation}_{n} "
               "pv_diff_ci_high_{variant}_{activation}_{n} pv_diff_ci_low_{variant}_{activation}_{n} "
               "pv_diff_mean_{variant}_{activation}_{n} pv_edge_list pv_epochs pv_equivalence_median "
-              "pv_gap_leaky pv_gap_linear pv_mde_median pv_min_alpha pv_n_alphas pv_n_both_above pv_n_cells "
+              "pv_code_growth pv_mde_median pv_min_alpha pv_n_alphas pv_n_cells "
               "pv_n_choices pv_n_diverged pv_n_edge pv_n_edge_bracketed pv_n_fallback pv_n_raw_significant "
               "pv_n_runaway pv_n_runs pv_n_seeds pv_n_selection_seeds pv_n_significant_better "
-              "pv_n_significant_worse pv_n_sizes pv_n_tested pv_n_variants "
+              "pv_n_significant_worse pv_n_tested pv_n_variants "
               "pv_p_value_{variant}_{activation}_{n} pv_paper_gain_max pv_paper_gain_min "
               "pv_rmse_mean_{variant}_{activation}_{n} pv_rmse_std_{variant}_{activation}_{n} "
-              "pv_runaway_{variant}_{activation}_{n} pv_signed_cells_runs pv_signed_code_std pv_signed_corr "
+              "pv_runaway_ratio pv_runaway_{variant}_{activation}_{n} pv_signed_cells_runs pv_signed_code_std pv_signed_corr "
               "pv_signed_mechanism pv_signed_runaway pv_signed_verdict pv_significant_list pv_standard_code_std "
               "pv_standard_corr")),
     "explorer": Page(_STAGE_1, {}, ("explorer.chart",),
@@ -84,7 +84,8 @@ PAGES = {
               "rd_low_bits rd_low_top rd_min_bits rd_n_sizes rd_pca_beats_ae_low rd_tested rd_worse")),
     "code_quality": Page(("penalty_variants/selection", "penalty_variants/table"),
                          {"code_quality": "report.code_quality_table"}, ("figures.code_quality",),
-        glue=("cq_best cq_better cq_cells cq_n cq_neighbours cq_pca_knn cq_signed_knn cq_std_knn")),
+        glue=("cq_away_cells cq_best cq_better cq_cells cq_n cq_n_selection_seeds cq_n_variant_seeds cq_neighbours "
+              "cq_pca_knn cq_signed_knn cq_signed_runaway cq_std_knn cq_tsne_size")),
     "datasets": Page(("decorrelation", "datasets"), {"datasets": "experiments.datasets_table"},
         glue=("ds_n_sizes ds_{dataset}_beats_pca ds_{dataset}_gap_max ds_{dataset}_gap_min "
               "ds_{dataset}_zero_fraction")),

@@ -346,7 +346,7 @@ def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.D
 
 def code_scores_per_run(setup: Evaluation, bottlenecks, tsne_size: int) -> pd.DataFrame:
     """k-NN and logistic-regression accuracy and trustworthiness of each model's codes, one row
-    per (method, code size, seed): rows of report.code_quality_table."""
+    per (method, code size, seed), with whether the run ran away: rows of report.code_quality_table."""
     test_images = setup.test.numpy()
     rows = []
     for n in bottlenecks:
@@ -355,5 +355,6 @@ def code_scores_per_run(setup: Evaluation, bottlenecks, tsne_size: int) -> pd.Da
                      **code_scores(*codes, *setup.labels, test_images, tsne_size)})
     for (n, variant), group in setup.models.items():
         for run, found in zip(group, evaluations.results("code_scores", group, setup.splits, {"tsne_size": tsne_size})):
-            rows.append({"method": variant, "bottleneck": n, "seed": run["config"]["seed"], **found})
+            rows.append({"method": variant, "bottleneck": n, "seed": run["config"]["seed"],
+                         "runaway": report.is_runaway(run), **found})
     return pd.DataFrame(rows)

@@ -131,10 +131,11 @@ def runaway_run(frame, runs: list[dict]):
     axes[0].plot(epochs, history["train_recon"], label=f"{plots.label(worst.penalty)}, alpha={worst.alpha:g}",
                  color=colours[worst.penalty])
     axes[0].plot(epochs, base["train_recon"], label="standard", color=colours["standard"])
-    axes[0].set(xlabel="epoch", ylabel="reconstruction loss (train)")
+    axes[0].set(xlabel="epoch", ylabel="train loss, BCE per pixel", yscale="log")   # the runaway's grows by decades
     plots.legend_outside(fig)
     axes[1].plot(epochs, worst.alpha * np.asarray(history["train_penalty"]), color=colours[worst.penalty])
-    axes[1].set(xlabel="epoch", ylabel="alpha x penalty (train)", yscale="symlog")
+    axes[1].set(xlabel="epoch", ylabel="alpha x penalty (train)")
+    plots.symlog_axis(axes[1])                                   # either sign, many decades: a tick every third
     plots.training_curves(axes[2], {plots.label(worst.penalty): [history], "standard": [base]},
                           colors=[colours[worst.penalty], colours["standard"]])
     axes[2].get_legend().remove()                     # the figure's legend names both series once

@@ -33,8 +33,8 @@ NAMES = {
     "p_holm": "p (Holm)", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
     "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
     "rule": "selection rule", "at_grid_edge": "smallest alpha of the grid",
-    "bits_per_dim": "bits per dimension", "rate_bits": "entropy-coded rate (bits per image)",
-    "entropy_bits": "entropy, per dimension (bits)", "joint_bits": "joint entropy (bits)", "knn_accuracy": "kNN accuracy",
+    "bits_per_dim": "bits per dimension", "rate_bits": "per-dimension entropy-coded rate (bits per image)",
+    "entropy_bits": "entropy, per dimension (bits)", "joint_bits": "joint entropy (bits)", "knn_accuracy": "kNN accuracy", "knn_std": "kNN std",
     "logreg_accuracy": "logistic-regression accuracy", "trustworthiness": "trustworthiness",
     "paper_rmse_mean": "paper", "diff_vs_paper": "ours - paper", "mean_diff": "penalty - standard (mean)",
     "std_diff": "std over seeds", "seeds_penalty_better": "seeds where the penalty is better",
@@ -45,7 +45,7 @@ FORMATS = {
     "alpha": "alpha", "rmse_mean": "{:.4f}", "rmse_std": "{:.4f}", "val_rmse_mean": "{:.4f}", "diff_mean": "{:+.4f}",
     "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "p", "p_holm": "p",
     "effect_size": "{:+.2f}", "mde": "{:.4f}", "equivalence_bound": "{:.4f}", "corr_mean": "{:.3f}",
-    "code_std_mean": "{:#.3g}", "knn_accuracy": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
+    "code_std_mean": "{:#.3g}", "knn_accuracy": "{:.3f}", "knn_std": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
     "paper_rmse_mean": "{:.4f}", "diff_vs_paper": "{:+.4f}", "mean_diff": "{:+.4f}", "std_diff": "{:.4f}",
     "paper_diff": "{:+.4f}", "test_rmse": "{:.4f}", "test_rmse_per_image": "{:.4f}", "paper": "{:.4f}",
     "leaky_relu": "{:.4f}", "linear": "{:.4f}", "pca_rmse": "{:.4f}", "silhouette": "{:.3f}",
@@ -85,7 +85,9 @@ def _format(value, spec: str | None) -> str:
     if spec == "alpha":                                   # alpha 0 is the standard loss: no penalty weight to show
         return MISSING if value == 0 else f"{value:g}"
     text = spec.format(value) if spec else f"{value:.4g}" if isinstance(value, float) else str(value)
-    return re.sub(r"^[-+](0(\.0*)?)$", r"\1", text)         # a value that rounds to zero shows no sign
+    if re.fullmatch(r"[-+]0(\.0*)?", text):               # rounds to zero: a zero shows no sign, a
+        return text[1:] if value == 0 else f"{value:+.1e}"  # signed value its sign and size (-6.0e-06)
+    return text
 
 
 def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | list[str] | None = None,

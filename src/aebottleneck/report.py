@@ -359,8 +359,8 @@ def method_order(table: pd.DataFrame) -> list[str]:
 
 RATE_DISTORTION_COLUMNS = ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "entropy_bits",
                            "joint_bits", "rmse", "psnr"]
-CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "logreg_accuracy", "trustworthiness",
-                        "n_seeds"]
+CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "knn_std", "logreg_accuracy", "trustworthiness",
+                        "n_seeds", "n_runaway"]
 
 
 def rate_distortion_table(curves: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -372,6 +372,16 @@ def rate_distortion_table(curves: pd.DataFrame, dataset: str) -> pd.DataFrame:
     table = mean.assign(dataset=dataset, bits_per_image=mean.bottleneck * mean.bits_per_dim,
                         rmse=np.sqrt(mean.mse), psnr=mean.mse.map(psnr))
     return table[RATE_DISTORTION_COLUMNS].reset_index(drop=True)
+
+
+def entropy_gap(table: pd.DataFrame) -> pd.DataFrame:
+    """What correlation between code dimensions is worth, in bits per image: the per-dimension
+    entropy minus the joint entropy of the quantised training codes (rate_distortion_table's means
+    over seeds), per (code size, bits per dimension) where the joint entropy was estimated; one
+    column per method."""
+    known = table.dropna(subset=["joint_bits"]).assign(gap=lambda f: f.entropy_bits - f.joint_bits)
+    wide = known.pivot_table(index=["bottleneck", "bits_per_dim"], columns="method", values="gap", sort=False)
+    return wide[[m for m in method_order(table) if m in wide]].sort_index(ascending=[False, True]).reset_index()
 
 
 LOW_RATE_COLUMNS = ["bottleneck", "bits_per_dim", "method", "diff_mean", "diff_ci_low", "diff_ci_high",
@@ -430,10 +440,12 @@ def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4)) -> pd.DataFra
 
 
 def code_quality_table(per_run: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """code_quality.csv: each score's mean over the seeds of a (method, code size), in first-seen order."""
-    table = (per_run.groupby(["method", "bottleneck"], sort=False)
-             .agg(knn_accuracy=("knn_accuracy", "mean"), logreg_accuracy=("logreg_accuracy", "mean"),
-                  trustworthiness=("trustworthiness", "mean"), n_seeds=("seed", "nunique")).reset_index())
+    """code_quality.csv: each score's mean over the seeds of a (method, code size), in first-seen
+    order, the kNN accuracy's std over them, and how many of those runs ran away (`runaway`)."""
+    table = (per_run.assign(runaway=per_run.get("runaway", False)).groupby(["method", "bottleneck"], sort=False)
+             .agg(knn_accuracy=("knn_accuracy", "mean"), knn_std=("knn_accuracy", "std"),
+                  logreg_accuracy=("logreg_accuracy", "mean"), trustworthiness=("trustworthiness", "mean"),
+                  n_seeds=("seed", "nunique"), n_runaway=("runaway", "sum")).reset_index())
     return table.assign(dataset=dataset)[CODE_QUALITY_COLUMNS]
 
 
