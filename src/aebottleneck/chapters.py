@@ -118,14 +118,15 @@ PAGES = {
               "rg_sig_activation rg_sig_corr_mean rg_sig_near_zero rg_sig_rmse_mean rg_std_code_std "
               "rg_std_corr_mean rg_std_near_zero rg_std_rmse_mean")),
     # speed reads make bench's measurements, not the record
-    "speed": Page(None, {"compute": "speed.compute_budget"}, ("plots.throughput",),
+    "speed": Page(None, {"compute": "speed.compute_budget", "record_plan": "plan.step_costs"}, ("plots.throughput",),
         glue=("alloc_batched_faults_default alloc_batched_faults_reused alloc_batched_gain alloc_k "
               "alloc_tensor_faults_default alloc_tensor_faults_reused alloc_tensor_gain bench_best_gflops "
               "bench_best_k bench_best_peak_fraction bench_dask_overhead bench_grid_minutes bench_grid_runs "
               "bench_paper_epochs bench_paper_runs bench_paper_tensor_hours bench_peak bench_tensor_bound "
               "bench_tensor_peak_fraction bench_tensor_vs_naive bench_three_tensor_fraction bench_vs_naive "
               "bench_vs_tensor bench_workers bench_workers_gain bench_workers_k bench_workers_peak_fraction "
-              "compute_hours compute_runs h100_best_gflops h100_best_k h100_best_peak_fraction "
+              "compute_hours compute_runs plan_confounds_conv_hours plan_confounds_hours plan_confounds_runs "
+              "plan_conv_cost plan_hours plan_rate plan_recorded plan_runs h100_best_gflops h100_best_k h100_best_peak_fraction "
               "h100_best_vs_tensor h100_epoch_seconds h100_k1_vs_tensor h100_peak h100_step_ms h100_table1_runs "
               "h100_table1_seconds h100_variant_minutes h100_variant_runs")),
     # the verdict reads the tables of the pages above (verdict.SOURCES)

@@ -185,20 +185,39 @@ def plan(settings: Profile, rows: dict) -> tuple[list[tuple[str, RunConfig]], li
     return todo, [chapter for chapter, configs in steps if configs is None]
 
 
+def step_costs(settings: Profile, rows: dict) -> list[dict]:
+    """Each step's runs, how many the record holds, and its hours on a 2-core CPU (the first-guess
+    rate, ARCH_COST per architecture); runs None: not planned until the steps before it are recorded."""
+    rate, costs = SECONDS_PER_MODEL_EPOCH["cpu"], []
+    for step, (chapter, configs) in zip(STEPS, step_runs(settings, rows)):
+        known = configs is not None
+        conv = [c for c in configs or [] if c.arch == "conv"]
+        costs.append({"step": chapter, "reason": step.reason, "runs": len(configs) if known else None,
+                      "recorded": sum(c.key() in rows for c in configs) if known else None,
+                      "hours": model_epochs(configs) * rate / 3600 if known else None,
+                      "conv_hours": model_epochs(conv) * rate / 3600 if known else None})
+    return costs
+
+
 def runs_table(settings: Profile, rows: dict) -> str:
     """README's "what the book trains": each step's runs and its hours on a 2-core CPU."""
-    rate = SECONDS_PER_MODEL_EPOCH["cpu"]
-    lines = [f"| step (`plan.STEPS`) | why | runs ({settings.name} profile) | hours, 2-core CPU ({rate} s per model-epoch) |",
-             "| --- | --- | --- | --- |"]
-    total = []
-    for step, (chapter, configs) in zip(STEPS, step_runs(settings, rows)):
-        if configs is None:
-            lines.append(f"| `{chapter}` | {step.reason} | planned once the steps before it are recorded | |")
-            continue
-        total += configs
-        lines.append(f"| `{chapter}` | {step.reason} | {len(configs)} | {model_epochs(configs) * rate / 3600:.1f} |")
-    lines.append(f"| all | | {len(total)} | {model_epochs(total) * rate / 3600:.1f} |")
+    lines = [f"| step (`plan.STEPS`) | why | runs ({settings.name} profile) | hours, 2-core CPU "
+             f"({SECONDS_PER_MODEL_EPOCH['cpu']} s per model-epoch) |", "| --- | --- | --- | --- |"]
+    for cost in step_costs(settings, rows):
+        lines.append(f"| `{cost['step']}` | {cost['reason']} | planned once the steps before it are recorded | |"
+                     if cost["runs"] is None else f"| `{cost['step']}` | {cost['reason']} | {cost['runs']} | {cost['hours']:.1f} |")
+    known = [cost for cost in step_costs(settings, rows) if cost["runs"] is not None]
+    lines.append(f"| all | | {sum(c['runs'] for c in known)} | {sum(c['hours'] for c in known):.1f} |")
     return "\n".join(lines)
+
+
+def cost_numbers(costs: list[dict]) -> dict:
+    """The record's size and cost (step_costs), and what the confounds chapter's steps add."""
+    known, confounds = [c for c in costs if c["runs"] is not None], [c for c in costs if c["step"].startswith("confounds/")]
+    return {"runs": sum(c["runs"] for c in known), "recorded": sum(c["recorded"] for c in known),
+            "hours": sum(c["hours"] for c in known), "rate": SECONDS_PER_MODEL_EPOCH["cpu"], "conv_cost": ARCH_COST["conv"],
+            "confounds_runs": sum(c["runs"] or 0 for c in confounds), "confounds_hours": sum(c["hours"] or 0 for c in confounds),
+            "confounds_conv_hours": sum(c["conv_hours"] or 0 for c in confounds)}
 
 
 def with_readme_tables(readme: str, settings: Profile, rows: dict) -> str:
