@@ -150,3 +150,12 @@ def test_the_closer_activation_is_said_per_code_size_by_absolute_gap():
     sentence = findings.code_activation(table)["activation_sentence"]
     assert "n = 8: linear (0.0010 against 0.0110); n = 2: LeakyReLU (0.0020 against 0.0070)" in sentence
     assert "lower test RMSE at 2 of 2 code sizes" in sentence             # below the paper, lower is farther
+
+
+def test_the_standard_correlation_spread_is_over_both_stages_seeds():
+    def rows(seeds, corr):
+        return pd.DataFrame({"key": [f"k{s}" for s in seeds], "method": "standard", "code_activation": "leaky_relu",
+                             "bottleneck": 2, "seed": seeds, "corr_mean": corr})
+    found = findings.corr_spread(rows([0, 1], [0.1, 0.3]), rows([3, 4, 5], [0.5, 0.7, 0.9]), 2)["sentence"]
+    assert "at n = 2 (one coefficient per run) it spans 0.100 to 0.900 over the 5 seeds" in found
+    assert found.endswith("means 0.200 over the stage-1 seeds (this figure) and 0.700 over the table's.")

@@ -67,7 +67,7 @@ PAGES = {
               "pv_rmse_mean_{variant}_{activation}_{n} pv_rmse_std_{variant}_{activation}_{n} "
               "pv_runaway_ratio pv_runaway_{variant}_{activation}_{n} pv_signed_cells_runs pv_signed_code_std pv_signed_corr "
               "pv_signed_mechanism pv_signed_runaway pv_signed_verdict pv_significant_list pv_standard_code_std "
-              "pv_standard_corr")),
+              "pv_spread_sentence pv_standard_corr")),
     "explorer": Page(_STAGE_1, {}, ("explorer.chart",),
         glue=("ex_n_seeds provenance")),
     "confounds": Page(_CONFOUNDS, {

@@ -116,6 +116,22 @@ def variant_runs(every_run: pd.DataFrame, settings: Profile, variants: list[str]
             "runaway_ratio": RUNAWAY_RATIO, "code_growth": CODE_GROWTH}
 
 
+def corr_spread(selection: pd.DataFrame, table_runs: pd.DataFrame, bottleneck: int) -> dict:
+    """The standard loss's mean |correlation| at one code size from seed to seed: its range over
+    both stages' seeds, and its means over the stage-1 seeds (a figure) and the table's seeds,
+    which differ by that spread alone."""
+    def standard(frame):
+        return frame[(frame.method == "standard") & (frame.code_activation == "leaky_relu") & (frame.bottleneck == bottleneck)]
+
+    first, table = standard(selection), standard(table_runs)
+    both = pd.concat([first, table]).drop_duplicates("key")
+    single = " (one coefficient per run)" if bottleneck == 2 else ""
+    return {"sentence": f"The standard loss's mean |correlation| varies from seed to seed: at n = {bottleneck}{single} it "
+                        f"spans {both.corr_mean.min():.3f} to {both.corr_mean.max():.3f} over the {both.seed.nunique()} seeds "
+                        f"of both stages, with means {first.corr_mean.mean():.3f} over the stage-1 seeds (this figure) and "
+                        f"{table.corr_mean.mean():.3f} over the table's."}
+
+
 def selection_rule(selection: pd.DataFrame) -> dict:
     """How many of the alphas selected (report.alpha_selection) the fallback set: every alpha of
     that code size had a runaway run."""
