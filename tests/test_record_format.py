@@ -45,6 +45,17 @@ def test_a_record_round_trips_what_pages_read(written):
                                       np.float32(run["history"]["val_rmse"]))
 
 
+def test_a_recorded_runs_runaway_flag_is_judged_by_the_rule_of_this_code(written, monkeypatch):
+    from aebottleneck import train
+
+    runs, _ = written
+    content = record.load()[runs[1]["key"]]                       # the squared penalty at alpha = 0.1
+    assert record.as_run(content)["row"]["runaway"] is False
+    monkeypatch.setattr(train, "RUNAWAY_RATIO", 0.0)               # a stricter rule: every penalised epoch runs away
+    row = record.as_run(content)["row"]
+    assert row["runaway"] is True and row["runaway_epoch"] == 0 and content["row"]["runaway"] is False
+
+
 def test_a_larger_code_keeps_statistics_not_codes(folder):
     runs = get_runs([small_config(bottleneck=4)], progress=False)
     test = load_splits("mnist").test

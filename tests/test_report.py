@@ -102,8 +102,10 @@ def test_run_record_and_chapter_rows(tmp_path):
 def test_rate_distortion_table_from_quantised_mse():
     curves = pd.DataFrame({"method": ["PCA", "standard", "standard"], "bottleneck": [4, 2, 2], "bits_per_dim": [3, 8, 8],
                            "seed": [0, 0, 1], "mse": [0.01, 0.00005, 0.00015], "entropy_bits": [9.0, 10.0, 12.0],
-                           "joint_bits": [np.nan, 9.0, 11.0]})
+                           "joint_bits": [np.nan, 9.0, 11.0], "runaway": [False, True, False]})
     table = report.rate_distortion_table(curves, "mnist")
+    assert table.n_runaway.tolist() == [0, 1] and report.runaway_marked(table) == {"PCA": "PCA", "standard": "standard *"}
+    assert list(report.rate_distortion_view(table).columns) == ["bottleneck", "bits_per_dim", "PCA", "standard *"]
     assert table.entropy_bits.tolist() == [9.0, 11.0] and table.joint_bits.tolist()[1] == 10.0
     assert list(table.columns) == report.RATE_DISTORTION_COLUMNS
     assert table.bits_per_image.tolist() == [12, 16]

@@ -54,6 +54,9 @@ def test_runaway_epoch_rules():
     assert runaway_epoch(history([0.2, 0.1, 0.1], [1.0, -50.0, -200.0]), alpha=0.01) == 2
     # the codes grow more than 100-fold over their first-epoch scale
     assert runaway_epoch(history([0.2, 0.1, 0.1], [0.0, 0.0, 0.0], [1.0, 50.0, 101.0]), alpha=0.01) == 2
+    # ... counted from at least CODE_SCALE_FLOOR: a near-collapsed first epoch that recovers is not a runaway
+    assert runaway_epoch(history([0.2, 0.1, 0.1], [0.0, 0.0, 0.0], [1e-4, 0.5, 5.0]), alpha=0.01) == -1
+    assert runaway_epoch(history([0.2, 0.1, 0.1], [0.0, 0.0, 0.0], [1e-4, 0.5, 101.0]), alpha=0.01) == 2
     # a non-finite loss, and histories cached before val_code_std was recorded
     assert runaway_epoch(history([0.2, 0.1], [0.0, 0.0], loss=[0.2, float("nan")]), alpha=0.0) == 1
     assert runaway_epoch(history([0.2, 0.1], [0.0, 0.0]), alpha=0.0) == -1

@@ -12,7 +12,7 @@ from . import plots
 from .data import CLASS_NAMES
 from .experiments import class_reconstructions
 from .pages import NAMES
-from .report import code_correlation, method_order, selected_runs
+from .report import code_correlation, method_order, runaway_marked, selected_runs
 
 # --- the paper's chapters (decorrelation, embeddings, penalty variants, compression, code quality) ---
 
@@ -173,10 +173,11 @@ def code_maps(maps: dict, labels, class_names, legend_on_each: bool = True, axes
 
 def rate_distortion(table):
     """Test RMSE and PSNR against bits per image (report.rate_distortion_table), one curve per
-    method and code size."""
+    method and code size; a method some of whose runs ran away is marked so in the legend."""
     fig, axes = plots.figure(ncols=2, width=5.5, height=4)
     for ax, column in zip(axes, ("rmse", "psnr")):
-        plots.rate_distortion(ax, table, column, method_order(table))
+        plots.rate_distortion(ax, table, column, method_order(table),
+                              suffix={m: " (runs ran away)" for m, shown in runaway_marked(table).items() if shown != m})
     plots.legend_outside(fig)
     return fig
 

@@ -215,17 +215,18 @@ def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None 
 MARKERS = ("o", "s", "^", "D", "v", "P")       # one per code size where colour is the method
 
 
-def rate_distortion(ax, table, column: str, methods: list[str]):
+def rate_distortion(ax, table, column: str, methods: list[str], suffix: dict[str, str] | None = None):
     """`column` (rmse or psnr) against bits per image: one colour per method, one line and marker
     per code size (keys "n = ..." in black), from a table with columns method, bottleneck,
-    bits_per_image and `column`. The figure draws the legend."""
+    bits_per_image and `column`; suffix: method -> text after its legend label. The figure draws the legend."""
+    suffix = suffix or {}
     colours, sizes = method_colours(methods), sorted(set(table.bottleneck))
     marker = dict(zip(sizes, MARKERS * len(sizes)))
     for method in methods:
         for i, (n, part) in enumerate(table[table.method == method].groupby("bottleneck")):
             part = part.sort_values("bits_per_image")
             ax.plot(part.bits_per_image, part[column], "-", marker=marker[n], markersize=4, color=colours[method],
-                    alpha=0.85, label=label(method) if i == 0 else None)
+                    alpha=0.85, label=label(method) + suffix.get(method, "") if i == 0 else None)
     for n in sizes:
         ax.plot([], [], marker[n], color="black", markersize=4, label=f"n = {n}")
     ax.set(xscale="log", xlabel="bits per image (n x b)", ylabel="PSNR (dB)" if column == "psnr" else "test RMSE")

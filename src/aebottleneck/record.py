@@ -209,12 +209,18 @@ def load(root: Path | None = None, current_only: bool = True) -> dict[str, dict]
 def as_run(content: dict) -> dict:
     """A run record in the shape of a cached run (train.Run) without its weights: what a page
     reads (config, metrics, history, code_std, the test codes of a small code) plus the stored
-    runs_frame `row`, the code `correlation` matrix and the ten `reconstructions` (10, 784)."""
+    runs_frame `row` (its runaway fields judged again from the history by train.runaway_epoch, so
+    a changed rule needs no retraining), the code `correlation` matrix and the ten `reconstructions` (10, 784)."""
+    from .train import runaway_epoch
+
     content = _restore(content)                     # as read: a record made here has NaN as 'nan'
     arrays = {name: decode_array(blob) for name, blob in content["arrays"].items()}
+    history = {name: decode_array(blob).tolist() for name, blob in content["history"].items()}   # per epoch, as trained
+    epoch = runaway_epoch(history, content["config"]["alpha"])    # the rule of this code, not of the recording
+    row = {**content["row"], "runaway_epoch": epoch, "runaway": bool(epoch >= 0 or content["row"]["diverged"])}
     run = {"key": content["key"], "code_version": content["code_version"], "config": content["config"],
-           "metrics": content["metrics"], "row": content["row"], "source": "record", "trained_at": content["trained_at"],
-           "history": {name: decode_array(blob).tolist() for name, blob in content["history"].items()},   # per epoch, as trained
+           "metrics": content["metrics"], "row": row, "source": "record", "trained_at": content["trained_at"],
+           "history": history,
            "code_std": torch.from_numpy(arrays["code_std"].copy()),
            "correlation": arrays["correlation"].astype(np.float64),
            "reconstructions": decode_images(content["arrays"]["reconstructions"]).numpy()}

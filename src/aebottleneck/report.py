@@ -358,7 +358,7 @@ def method_order(table: pd.DataFrame) -> list[str]:
 
 
 RATE_DISTORTION_COLUMNS = ["dataset", "method", "bottleneck", "bits_per_dim", "bits_per_image", "entropy_bits",
-                           "joint_bits", "rmse", "psnr"]
+                           "joint_bits", "rmse", "psnr", "n_runaway"]
 CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "knn_std", "logreg_accuracy", "trustworthiness",
                         "n_seeds", "n_runaway"]
 
@@ -366,12 +366,28 @@ CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "knn_
 def rate_distortion_table(curves: pd.DataFrame, dataset: str) -> pd.DataFrame:
     """rate_distortion.csv from quantised test MSEs, one row per seed (method, bottleneck,
     bits_per_dim, seed, mse, entropy_bits, joint_bits): the MSE and entropy-coded rates averaged
-    over seeds, then the fixed-length bits per image, RMSE and PSNR."""
-    mean = (curves.groupby(["method", "bottleneck", "bits_per_dim"], sort=False)
-            .agg(mse=("mse", "mean"), entropy_bits=("entropy_bits", "mean"), joint_bits=("joint_bits", "mean")).reset_index())
+    over seeds, then the fixed-length bits per image, RMSE and PSNR, and how many of the runs ran away."""
+    mean = (curves.assign(runaway=curves.get("runaway", False)).groupby(["method", "bottleneck", "bits_per_dim"], sort=False)
+            .agg(mse=("mse", "mean"), entropy_bits=("entropy_bits", "mean"), joint_bits=("joint_bits", "mean"),
+                 n_runaway=("runaway", "sum")).reset_index())
     table = mean.assign(dataset=dataset, bits_per_image=mean.bottleneck * mean.bits_per_dim,
                         rmse=np.sqrt(mean.mse), psnr=mean.mse.map(psnr))
     return table[RATE_DISTORTION_COLUMNS].reset_index(drop=True)
+
+
+def runaway_marked(table: pd.DataFrame, mark: str = " *") -> dict[str, str]:
+    """method -> its name with `mark` where some of its runs ran away (a table with n_runaway):
+    a reader sees which curves and columns are means over broken codes."""
+    away = table.groupby("method", sort=False).n_runaway.sum()
+    return {method: method + mark if count else method for method, count in away.items()}
+
+
+def rate_distortion_view(table: pd.DataFrame) -> pd.DataFrame:
+    """rate_distortion_table as a reader sees it: quantised test RMSE per (n, bits per dimension),
+    one column per method, named with runaway_marked's mark where some of its runs ran away."""
+    wide = table.pivot_table(index=["bottleneck", "bits_per_dim"], columns="method", values="rmse")[method_order(table)]
+    return (wide.rename(columns=runaway_marked(table)).reset_index()
+            .sort_values(["bottleneck", "bits_per_dim"], ascending=[False, True], ignore_index=True))
 
 
 def entropy_gap(table: pd.DataFrame) -> pd.DataFrame:

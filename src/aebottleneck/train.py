@@ -41,6 +41,10 @@ def checkpoint_due(done: int, epochs: int) -> bool:
 # penalty, not the reconstruction. Recorded, never used to stop a run (see runaway_epoch).
 RUNAWAY_RATIO = 10.0
 CODE_GROWTH = 100.0
+# Growth is counted from at least this code std: a code that nearly collapses in its first epoch
+# (std ~1e-4, the correlation penalty at large alpha) and recovers to an ordinary scale (the
+# standard runs' 4-9) is not running away; eq. 3's runaways reach 1e8.
+CODE_SCALE_FLOOR = 1.0
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -95,13 +99,14 @@ def noise_generator(seed: int, epoch: int) -> torch.Generator:
 def runaway_epoch(history: dict, alpha: float) -> int:
     """First epoch (0-based) in which a run's loss is non-finite, |alpha * penalty| exceeds
     RUNAWAY_RATIO x its reconstruction loss, or its mean validation code std exceeds CODE_GROWTH
-    x the first epoch's; -1 if none. Works on any cached history (val_code_std may be absent)."""
+    x the first epoch's (at least CODE_SCALE_FLOOR); -1 if none. Works on any cached history
+    (val_code_std may be absent)."""
     recon = np.asarray(history["train_recon"], dtype=float)
     weighted = np.abs(alpha * np.asarray(history["train_penalty"], dtype=float))
     bad = ~np.isfinite(np.asarray(history["train_loss"], dtype=float)) | (weighted > RUNAWAY_RATIO * recon)
     if history.get("val_code_std"):
         scale = np.asarray(history["val_code_std"], dtype=float)
-        bad |= ~np.isfinite(scale) | (scale > CODE_GROWTH * scale[0])
+        bad |= ~np.isfinite(scale) | (scale > CODE_GROWTH * max(scale[0], CODE_SCALE_FLOOR))
     hits = np.flatnonzero(bad)
     return int(hits[0]) if len(hits) else -1
 
