@@ -222,4 +222,5 @@ def test_variant_findings_count_after_holm_and_pick_the_best_among_tested_cells(
     assert found["signed_runaway"] == 10 and found["signed_verdict"].startswith("lowered the mean |correlation| of the codes and inflated them (untested: ")
     assert "1e+06 times" in found["signed_mechanism"]
     assert found["bounded_sentence"].startswith("1 of the 1 bounded variants lowered the mean |correlation|")
-    assert "correlation 0.050 (code std 1, 1.00 of the standard's)" in found["bounded_sentence"]
+    assert "correlation 0.050 (code std 1, 1.00 of the standard's)." in found["bounded_sentence"]
+    assert found["significant_list"].startswith(" (") and "1e+06 times" in found["signed_mechanism"]

@@ -80,13 +80,14 @@ def alpha_selection(selection, standard_val, variants: list[str]):
             chosen, away, top = rows.query("selected"), rows.query("n_runaway > 0"), ax.get_ylim()[1]
             ax.plot(chosen.alpha, chosen.val_rmse_mean.where(chosen.n_runaway == 0, top), "o", markersize=9,
                     mfc="none", color=colour, clip_on=False)
-            if len(away):   # an empty unclipped line would stretch the layout to the figure's corner
-                ax.plot(away.alpha, np.full(len(away), top), "x", color=colour, clip_on=False)
+            if len(away):   # at its mean where that is on the axis, else on the top edge (an empty unclipped
+                on_axis = away.val_rmse_mean.where(away.val_rmse_mean < top, top)   # line would stretch the layout)
+                ax.plot(away.alpha, on_axis, "x", color=colour, clip_on=False)
         ax.axhline(standard_val[n], linestyle="--", color="black", label="standard")
         ax.set(xscale="log", xlabel="alpha")
         ax.set_title(f"n = {n}", pad=10)                  # clear of the markers on the top edge
     np.atleast_1d(axes)[0].set_ylabel("validation RMSE (mean over seeds)")
-    ax.plot([], [], "x", color="black", label="ran away (off scale)")
+    ax.plot([], [], "x", color="black", label="some run ran away")
     plots.legend_outside(fig)
     return fig
 
@@ -131,7 +132,7 @@ def runaway_run(frame, runs: list[dict]):
     axes[0].plot(epochs, history["train_recon"], label=f"{plots.label(worst.penalty)}, alpha={worst.alpha:g}",
                  color=colours[worst.penalty])
     axes[0].plot(epochs, base["train_recon"], label="standard", color=colours["standard"])
-    axes[0].set(xlabel="epoch", ylabel="train loss, BCE per pixel", yscale="log")   # the runaway's grows by decades
+    axes[0].set(xlabel="epoch", ylabel="reconstruction loss (train BCE per pixel)", yscale="log")   # grows by decades
     plots.legend_outside(fig)
     axes[1].plot(epochs, worst.alpha * np.asarray(history["train_penalty"]), color=colours[worst.penalty])
     axes[1].set(xlabel="epoch", ylabel="alpha x penalty (train)")

@@ -104,7 +104,8 @@ def code_activation(table: pd.DataFrame) -> dict:
     return {"activation_sentence": (
         f"Closer to the paper's standard column, by absolute gap: {'; '.join(parts)}; mean absolute gap "
         f"{gaps['leaky_relu']:.4f} for LeakyReLU and {gaps['linear']:.4f} for a linear code. The linear code has the "
-        f"lower test RMSE at {lower} of {len(table)} code sizes. No test here: the table's seeds decide neither.")}
+        f"lower test RMSE at {lower} of {len(table)} code sizes. No test here: the paper gives one number per cell, "
+        "with no spread to test against.")}
 
 
 def variant_runs(every_run: pd.DataFrame, settings: Profile, variants: list[str]) -> dict:
