@@ -27,6 +27,9 @@ def test_rmse_numbers_from_the_table():
     assert numbers["pca_2"] == 0.20 and numbers["linear_4"] == 0.11 and numbers["ae_2"] == 0.18
     assert numbers["ae_beats_pca"] == 1 and numbers["n_sizes"] == 2   # better only at n = 2
     assert numbers["ae_gap_2"] == pytest.approx(-0.1) and numbers["ae_gap_4"] == pytest.approx(0.2)
+    assert "within the tolerance at 0 of these 2 sizes: here the tolerance does tell" in numbers["ae_tolerance_sentence"]
+    close = lectures.rmse_numbers(table.assign(rmse=[0.20, 0.10, 0.21, 0.11, 0.199, 0.12]))["ae_tolerance_sentence"]
+    assert "at 1 of these 2 sizes: at this training budget the tolerance alone cannot tell" in close
 
 
 def test_subspace_table_reads_the_first_seeds_decoder(monkeypatch):

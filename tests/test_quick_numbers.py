@@ -377,8 +377,8 @@ def test_fashion_mnist_builds_every_table():
 # (n, variant, activation or setting) -> (mean, std) of cells with no runaway run, at penalties whose
 # stage-1 alpha led the next by more than the noise (the same cells EXPECTED_VARIANTS checks).
 EXPECTED_LINEAR = {(8, "squared"): (0.2000, 0.0141), (8, "abs"): (0.2076, 0.0131), (4, "squared"): (0.2086, 0.0043)}
-EXPECTED_PLUG = {("conv AE, MNIST", "squared"): (0.2251, 0.0129), ("conv AE, MNIST", "abs"): (0.2336, 0.0060),
-                 ("MLP, Fashion-MNIST", "squared"): (0.1702, 0.0074), ("MLP, Fashion-MNIST", "abs"): (0.1788, 0.0056)}
+EXPECTED_PLUG = {("conv AE on MNIST", "squared"): (0.2251, 0.0129), ("conv AE on MNIST", "abs"): (0.2336, 0.0060),
+                 ("MLP on Fashion-MNIST", "squared"): (0.1702, 0.0074), ("MLP on Fashion-MNIST", "abs"): (0.1788, 0.0056)}
 
 
 def test_confounds_tables():
@@ -404,7 +404,9 @@ def test_confounds_tables():
         away = table[table.n_runaway > 0]
         assert away[["diff_ci_low", "diff_ci_high", "p_value", "p_holm"]].isna().all().all()   # no t interval
     runaway = pd.read_csv(QUICK / "runaway_rates.csv")
-    assert list(runaway.columns) == ["setting", *RUNAWAY_COLUMNS, "p_holm"] and (runaway.p_holm >= runaway.p_value).all()
+    assert list(runaway.columns) == ["setting", *RUNAWAY_COLUMNS, "p_holm"]
+    family = runaway.p_min <= 0.05                                     # Tarone: only tests that can reject are corrected
+    assert (runaway.p_holm[family] >= runaway.p_value[family]).all() and runaway.p_holm[~family].isna().all()
     signed = runaway[(runaway.variant == "signed") & runaway.setting.str.endswith("code")]
     assert (signed.runaway >= MIN_RUNAWAY_SHARE * signed.runs).all() and (signed.p_holm < 0.05).all()
     assert (runaway[runaway.variant.isin(["squared", "abs"])].runaway == 0).all()      # bounded: never ran away

@@ -337,3 +337,15 @@ def test_silhouette_table_pairs_seeds_and_gives_no_interval_to_runaway_cells():
     assert table.loc["squared", "diff_mean"] == pytest.approx(0.05) and table.loc["squared", "p_holm"] == table.loc["squared", "p_value"]
     assert np.isnan(table.loc["signed", "silhouette_low"]) and np.isnan(table.loc["signed", "p_value"])
     assert table.loc["standard", "silhouette_low"] < 0.32 < table.loc["standard", "silhouette_high"]
+
+
+def test_a_runaway_test_that_cannot_reach_the_level_leaves_the_holm_family():
+    """Tarone: 0 of 5 against 0 of 5 can never reject, so it does not dilute 5 of 5 against 0 of 5."""
+    assert report.fisher_more(5, 5, 0, 5) == pytest.approx((1 / 252, 1 / 252))        # C(10, 5) = 252
+    assert report.fisher_more(0, 5, 0, 5) == (1.0, 1.0) and report.fisher_more(1, 5, 1, 5)[1] == pytest.approx(2 / 9)
+    table = pd.DataFrame({"runaway": [5, 0, 1], "runs": 5, "standard_runaway": [0, 0, 1], "standard_runs": 5})
+    table["p_value"] = [report.fisher_more(*row)[0] for row in zip(table.runaway, table.runs, table.standard_runaway,
+                                                                  table.standard_runs)]
+    kept = report.testable(table)
+    assert kept.notna().tolist() == [True, False, False]
+    assert report.holm(kept).iloc[0] == pytest.approx(1 / 252)                       # a family of one

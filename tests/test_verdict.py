@@ -170,12 +170,12 @@ def test_plug_and_play_counts_the_paper_grid_and_the_wider_grid_apart():
 
 
 def plug_rows(diffs, p_holm, runaway=(0, 0)):
-    return pd.DataFrame({"setting": ["conv AE, MNIST", "MLP, Fashion-MNIST"], "variant": "signed", "diff_mean": diffs,
+    return pd.DataFrame({"setting": ["conv AE on MNIST", "MLP on Fashion-MNIST"], "variant": "signed", "diff_mean": diffs,
                          "p_holm": p_holm, "n_runaway": runaway})
 
 
 def runaway_rows_of(away, p_holm):
-    return pd.DataFrame({"setting": ["conv AE, MNIST", "MLP, Fashion-MNIST"], "variant": "signed", "runs": 5,
+    return pd.DataFrame({"setting": ["conv AE on MNIST", "MLP on Fashion-MNIST"], "variant": "signed", "runs": 5,
                          "runaway": away, "standard_runs": 5, "standard_runaway": 0, "p_holm": p_holm})
 
 

@@ -76,7 +76,7 @@ PAGES = {
         glue=("cf_leaky_relu_better cf_leaky_relu_cells cf_leaky_relu_tested cf_leaky_relu_worse "
               "cf_linear_better cf_linear_cells cf_linear_tested cf_linear_worse cf_plug_better cf_plug_cells "
               "cf_plug_settings cf_plug_tested cf_plug_worse cf_runaway_list cf_runaway_significant "
-              "cf_runaway_tests cf_sil_higher cf_sil_lower cf_sil_span cf_sil_standard cf_sil_tested")),
+              "cf_runaway_family cf_runaway_tests cf_sil_higher cf_sil_lower cf_sil_span cf_sil_standard cf_sil_tested")),
     "compression": Page(("penalty_variants/selection", "penalty_variants/table"), {
         "rate_distortion": "report.rate_distortion_table", "low_rate": "report.low_rate_table",
         "equal_rate": "report.equal_rate_table"}, ("figures.rate_distortion",),
@@ -98,7 +98,8 @@ PAGES = {
     "pca_vs_ae": Page(("pca_vs_ae",), {
         "pca_vs_ae": "lectures.rmse_table", "pca_subspace": "lectures.subspace_table",
         "overcomplete": "lectures.overcomplete_table"}, ("plots.by_code_size", "figures.code_maps", "figures.image_panels"),
-        glue=("dataset_name dataset_note pa_active_l1 pa_active_none pa_ae_beats_pca pa_ae_gap_{n} pa_ae_{n} "
+        glue=("pa_ae_tolerance_sentence "
+              "dataset_name dataset_note pa_active_l1 pa_active_none pa_ae_beats_pca pa_ae_gap_{n} pa_ae_{n} "
               "pa_angle_max_high pa_angle_max_low pa_angle_max_{n} pa_angle_median_{n} pa_blank_noise_rmse "
               "pa_copy_verdict pa_gap_max pa_gap_min pa_l1_alpha pa_linear_lr pa_linear_{n} pa_n_sizes "
               "pa_noise_l1 pa_noise_none pa_noise_ratio pa_overcomplete_size pa_pca_{n} pa_quick_epochs "

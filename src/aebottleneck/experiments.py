@@ -20,6 +20,7 @@ from .config import DATASETS, DECORRELATION_PENALTIES, Profile, RunConfig, load_
 from .data import DATASET_NAMES, first_of_each_class, load_splits
 from .metrics import code_scores, entropy_rates, fit_pca, pca_codes, pca_quantized_mse, pca_rmse
 from .model import StackedAutoencoder
+from .pages import NAMES
 from .record import CODES_UP_TO
 
 
@@ -230,8 +231,8 @@ def plug_and_play_grid(profile: Profile, selected: dict) -> dict[str, list[RunCo
     if PLUG_SIZE not in selected:
         return {}
     other = dataclasses.replace(profile, dataset=next(d for d in DATASETS if d != profile.dataset))
-    return {f"conv AE, {DATASET_NAMES[profile.dataset]}": variant_grid(profile, PLUG_SIZE, selected[PLUG_SIZE], **PLUG_CONV),
-            f"MLP, {DATASET_NAMES[other.dataset]}": variant_grid(other, PLUG_SIZE, selected[PLUG_SIZE])}
+    return {f"conv AE on {DATASET_NAMES[profile.dataset]}": variant_grid(profile, PLUG_SIZE, selected[PLUG_SIZE], **PLUG_CONV),
+            f"MLP on {DATASET_NAMES[other.dataset]}": variant_grid(other, PLUG_SIZE, selected[PLUG_SIZE])}
 
 
 def confound_runs(settings: Profile, device: str | None = None) -> tuple[list[dict], dict[str, list[dict]]]:
@@ -296,7 +297,7 @@ def confounds_chapter(settings: Profile, device: str | None = None) -> Confounds
     plug_frames = {setting: report.runs_frame(runs) for setting, runs in plug.items()}
     labels = load_splits(settings.dataset).test.labels.numpy()
     leaky = [run for run in table_runs if run["config"]["code_activation"] == "leaky_relu"]
-    by_code = {f"{a} code": frame[frame.code_activation == a] for a in ("leaky_relu", "linear")}
+    by_code = {NAMES[a]: frame[frame.code_activation == a] for a in ("leaky_relu", "linear")}   # "LeakyReLU code", ...
     return Confounds(table_runs, linear, plug, report.variant_table(frame), report.setting_tables(plug_frames),
                      report.runaway_tables(by_code | plug_frames),
                      report.silhouette_table(silhouette_rows(leaky, labels)), labels)

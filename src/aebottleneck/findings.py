@@ -325,6 +325,7 @@ def confounds(baseline: pd.DataFrame, plug: pd.DataFrame, runaway: pd.DataFrame,
     numbers["plug_settings"] = " and ".join(plug.setting.unique())
     away = runaway[runaway.p_holm < LEVEL]
     numbers |= {"runaway_tests": len(runaway), "runaway_significant": len(away),
+                "runaway_family": int(runaway.p_holm.notna().sum()),
                 "runaway_list": ", ".join(f"{r.variant} ({r.setting})" for r in away.itertuples()) or "none"}
     penalised = silhouettes[silhouettes.variant != "standard"]
     tested = penalised[penalised.p_value.notna()]

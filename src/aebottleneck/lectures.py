@@ -73,13 +73,19 @@ def rmse_table(chapter: PcaChapter) -> pd.DataFrame:
 
 def rmse_numbers(table: pd.DataFrame) -> dict:
     """The text's numbers from pca_vs_ae.csv: every RMSE (pca_n, linear_n, ae_n), at how many sizes
-    the nonlinear AE beats PCA, and its relative gap to PCA at n = 2 and 4."""
+    the nonlinear AE beats PCA, its relative gap to PCA at n = 2 and 4, and whether those gaps lie
+    within TOLERANCE (then the tolerance cannot tell the two models apart)."""
     wide = table.pivot(index="bottleneck", columns="method", values="rmse")
     numbers = {f"{tag}_{n}": float(wide.loc[n, method]) for n in wide.index
                for method, tag in (("PCA", "pca"), ("linear AE", "linear"), ("nonlinear AE", "ae"))}
     numbers["ae_beats_pca"] = int((wide["nonlinear AE"] < wide["PCA"]).sum())
     numbers["n_sizes"] = len(wide)
     numbers |= {f"ae_gap_{n}": float(wide.loc[n, "nonlinear AE"] / wide.loc[n, "PCA"] - 1) for n in (2, 4)}
+    inside = sum(abs(numbers[f"ae_gap_{n}"]) <= TOLERANCE for n in (2, 4))
+    numbers["ae_tolerance_sentence"] = (
+        f"The nonlinear AE's gaps are within the tolerance at {inside} of these 2 sizes: "
+        + ("at this training budget the tolerance alone cannot tell a linear AE from another model." if inside else
+           "here the tolerance does tell the nonlinear AE from one that matches PCA."))
     return numbers
 
 

@@ -29,8 +29,8 @@ NAMES = {
     "bottleneck": "n", "method": "method", "variant": "loss", "activation": "code", "penalty": "penalty",
     "alpha": "alpha", "seed": "seed", "rmse_mean": "test RMSE", "rmse_std": "std over seeds",
     "val_rmse_mean": "validation RMSE (mean)", "n_seeds": "seeds", "n_runaway": "runaway runs",
-    "diff_mean": "diff", "diff_ci_low": "95% CI low", "diff_ci_high": "95% CI high", "p_value": "p",
-    "p_holm": "p (Holm)", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
+    "diff_mean": "diff", "diff_ci_low": "95% CI low (per cell)", "diff_ci_high": "95% CI high (per cell)", "p_value": "p",
+    "p_holm": "p (Holm)", "p_min": "smallest attainable p", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
     "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
     "rule": "selection rule", "at_grid_edge": "smallest alpha of the grid",
     "bits_per_dim": "bits per dimension", "rate_bits": "per-dimension entropy-coded rate (bits per image)",
@@ -43,7 +43,7 @@ NAMES = {
 }
 FORMATS = {
     "alpha": "alpha", "rmse_mean": "{:.4f}", "rmse_std": "{:.4f}", "val_rmse_mean": "{:.4f}", "diff_mean": "{:+.4f}",
-    "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "p", "p_holm": "p",
+    "diff_ci_low": "{:+.4f}", "diff_ci_high": "{:+.4f}", "p_value": "p", "p_holm": "p", "p_min": "p",
     "effect_size": "{:+.2f}", "mde": "{:.4f}", "equivalence_bound": "{:.4f}", "corr_mean": "{:.3f}",
     "code_std_mean": "{:#.3g}", "knn_accuracy": "{:.3f}", "knn_std": "{:.3f}", "logreg_accuracy": "{:.3f}", "trustworthiness": "{:.3f}",
     "paper_rmse_mean": "{:.4f}", "diff_vs_paper": "{:+.4f}", "mean_diff": "{:+.4f}", "std_diff": "{:.4f}",

@@ -237,33 +237,53 @@ def holm(p: pd.Series) -> pd.Series:
     return adjusted
 
 
-RUNAWAY_COLUMNS = ["variant", "runs", "runaway", "standard_runs", "standard_runaway", "p_value"]
+RUNAWAY_COLUMNS = ["variant", "runs", "runaway", "standard_runs", "standard_runaway", "p_value", "p_min"]
+
+
+def fisher_more(away: int, runs: int, base_away: int, base_runs: int) -> tuple[float, float]:
+    """Fisher's exact test, one-sided (the first group runs away more often): its p, and the
+    smallest p these margins allow (every runaway run in the first group)."""
+    from scipy.stats import fisher_exact
+
+    total = away + base_away
+    most = min(total, runs)
+    p = fisher_exact([[away, runs - away], [base_away, base_runs - base_away]], alternative="greater").pvalue
+    p_min = fisher_exact([[most, runs - most], [total - most, base_runs - total + most]], alternative="greater").pvalue
+    return float(p), float(p_min)
+
+
+def testable(runaway: pd.DataFrame) -> pd.Series:
+    """The runaway tests' p where their margins let them reach LEVEL, else NaN (Tarone, 1990): a
+    test that cannot reject, e.g. no run ran away on either side, leaves the Holm family, so it
+    does not dilute the others. Valid because Fisher's test conditions on the margins."""
+    p_min = [fisher_more(*counts)[1] for counts in
+             zip(runaway.runaway, runaway.runs, runaway.standard_runaway, runaway.standard_runs)]
+    return runaway.p_value.astype(float).where(pd.Series(p_min, index=runaway.index) <= LEVEL)
 
 
 def runaway_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Divergence as an outcome of its own: per penalty, how many of its runs at the selected alpha
     ran away against the standard loss's runs of the same seeds and code sizes, pooled over both,
-    and Fisher's exact test (one-sided: the penalty runs away more often). Exact at any count,
-    0 of N standard runs included. `frame`: runs_frame rows of one code activation."""
-    from scipy.stats import fisher_exact
-
+    and Fisher's exact test (one-sided: the penalty runs away more often; fisher_more), with the
+    smallest p its margins allow. Exact at any count, 0 of N standard runs included. `frame`:
+    runs_frame rows of one code activation."""
     chosen = selected_runs(frame)
     standard = chosen[chosen.method == "standard"]
     rows = []
     for penalty, group in chosen[chosen.method == "penalty"].groupby("penalty", sort=False):
         base = standard.merge(group[["bottleneck", "seed"]], on=["bottleneck", "seed"])     # the same cells
         away, n, base_away, base_n = int(group.runaway.sum()), len(group), int(base.runaway.sum()), len(base)
-        p = fisher_exact([[away, n - away], [base_away, base_n - base_away]], alternative="greater").pvalue
+        p, p_min = fisher_more(away, n, base_away, base_n)
         rows.append({"variant": penalty, "runs": n, "runaway": away, "standard_runs": base_n,
-                     "standard_runaway": base_away, "p_value": float(p)})
+                     "standard_runaway": base_away, "p_value": p, "p_min": p_min})
     return pd.DataFrame(rows, columns=RUNAWAY_COLUMNS)
 
 
 def runaway_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """runaway_table of each setting's runs (setting -> runs_frame of one code activation), with
-    Holm across every row: one family."""
+    Holm across the rows that can reach LEVEL (testable): one family; the others have no p_holm."""
     table = pd.concat([runaway_table(frame).assign(setting=setting) for setting, frame in frames.items()], ignore_index=True)
-    table["p_holm"] = holm(table.p_value.astype(float))
+    table["p_holm"] = holm(testable(table))
     return table[["setting", *RUNAWAY_COLUMNS, "p_holm"]]
 
 

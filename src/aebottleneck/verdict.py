@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .config import ConfigError
-from .report import LEVEL, PAPER_BY_N, holm, paired_inference, runaway_table, t_interval
+from .report import LEVEL, PAPER_BY_N, holm, paired_inference, runaway_table, t_interval, testable
 
 # table -> the notebook that writes it into results/<profile>/
 SOURCES = {"table1": "decorrelation", "runs": "decorrelation and penalty_variants",
@@ -120,7 +120,8 @@ def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> 
     signed = leaky[leaky.variant == "signed"]
     tested = leaky[leaky.p_value.notna() & (leaky.n_runaway == 0)]            # a runaway cell is never t-tested
     runaway = runaway if runaway is not None else pd.DataFrame(columns=["variant", "p_value"])
-    adjusted = holm(pd.concat([tested.p_value, runaway.p_value], ignore_index=True).astype(float))
+    runaway_p = testable(runaway) if len(runaway) else runaway.p_value          # Tarone: only tests that can reject
+    adjusted = holm(pd.concat([tested.p_value, runaway_p], ignore_index=True).astype(float))
     cell_p = pd.Series(adjusted[:len(tested)].to_numpy(), index=tested.index)
     run_p = pd.Series(adjusted[len(tested):].to_numpy(), index=runaway.variant.to_numpy())
     significant = cell_p < LEVEL
@@ -135,8 +136,9 @@ def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> 
         row = runaway.set_index("variant").loc["signed"]
         evidence += (f"Divergence: eq. 3 ran away in {int(row.runaway)} of {int(row.runs)} runs, the standard loss in "
                      f"{int(row.standard_runaway)} of {int(row.standard_runs)} (one-sided Fisher's exact test, p adjusted by "
-                     f"Holm over {len(adjusted)} tests: the table's tested cells and one runaway test per penalty, "
-                     f"{run_p['signed']:.2g}). ")
+                     f"Holm over {int(adjusted.notna().sum())} tests: the table's tested cells and the runaway tests "
+                     f"whose margins can reach 5%, " + (f"{run_p['signed']:.2g}). " if pd.notna(run_p["signed"]) else
+                                                         "none for eq. 3: its margins cannot reach 5%). "))
     if len(tested):
         evidence += (f"Bounded variants better after Holm: {int((significant & ~is_signed & (tested.diff_mean < 0)).sum())} "
                      f"of {int((~is_signed).sum())} tested cells. Median smallest detectable difference {tested.mde.median():.4f}, "
@@ -208,12 +210,12 @@ def plug_and_play_claim(runs: pd.DataFrame, plug: pd.DataFrame | None = None, ru
     diverges = away[away.p_holm < LEVEL]
     tested = cells[cells.p_holm.notna() & (cells.n_runaway == 0)]
     better, worse = int(((tested.p_holm < LEVEL) & (tested.diff_mean < 0)).sum()), int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum())
-    evidence += (f"On {', '.join(cells.setting)}: eq. 3 minus standard {_span(cells.diff_mean)}; better after Holm in "
+    evidence += (f"On {'; '.join(cells.setting)}: eq. 3 minus standard {_span(cells.diff_mean)}; better after Holm in "
                  f"{better}, worse in {worse} of {len(cells)} settings; "
                  + "; ".join(f"ran away in {int(r.runaway)} of {int(r.runs)} runs ({r.setting}; standard {int(r.standard_runaway)} "
                              f"of {int(r.standard_runs)}, Holm-adjusted Fisher p = {r.p_holm:.2g})" for r in away.itertuples()) + ".")
     if len(diverges):
-        word, ground = "contradicted", f"divergence ({', '.join(diverges.setting)})"
+        word, ground = "contradicted", f"divergence ({'; '.join(diverges.setting)})"
     elif tested.empty:
         word, ground = "not tested", "none: every cell holds a runaway run"
     else:
