@@ -90,9 +90,10 @@ def test_knn_gains_compare_each_penalty_with_the_standard_model():
 
 def test_datasets_and_code_size_numbers():
     both = pd.DataFrame({"dataset": ["mnist"] * 2, "bottleneck": [2, 2], "method": ["standard", "penalty"],
-                         "rmse_mean": [0.2, 0.25], "pca_rmse": [0.3, 0.3]})
-    assert findings.datasets(both) == pytest.approx({"n_sizes": 1, "mnist_gap_max": 0.05, "mnist_gap_min": 0.05,
-                                                     "mnist_beats_pca": 1})
+                         "rmse_mean": [0.2, 0.25], "pca_rmse": [0.3, 0.3], "n_seeds": 3, "n_runaway": [0, 2]})
+    found = findings.datasets(both)
+    assert found.pop("mnist_runaway") == "2 of its 3 runs ran away"
+    assert found == pytest.approx({"n_sizes": 1, "mnist_gap_max": 0.05, "mnist_gap_min": 0.05, "mnist_beats_pca": 1})
     table = pd.DataFrame({"bottleneck": [64, 4], "rmse_mean": [0.1, 0.2]})
     numbers = findings.code_size({4: 0.3, 64: 0.05}, pd.Series({8: 0.15}), table)
     assert math.isnan(numbers["paper_4"]) and numbers["deeper"] == "higher"      # no paper run at n = 4

@@ -275,14 +275,17 @@ def knn_gains(quality: pd.DataFrame, methods: list[str], bottleneck: int) -> dic
 
 def datasets(both: pd.DataFrame) -> dict:
     """Per data set: the penalty's mean minus the standard's over code sizes (smallest, largest),
-    and at how many code sizes the standard autoencoder's mean is below PCA's (untested)."""
+    how many of the penalty's runs ran away, and at how many code sizes the standard
+    autoencoder's mean is below PCA's (untested)."""
     numbers = {"n_sizes": both.bottleneck.nunique()}
     for name, part in both.groupby("dataset"):
         part = part.set_index(["bottleneck", "method"])
         standard = part.xs("standard", level="method")
-        gap = part.xs("penalty", level="method").rmse_mean - standard.rmse_mean
+        penalty = part.xs("penalty", level="method")
+        gap = penalty.rmse_mean - standard.rmse_mean
         numbers |= {f"{name}_gap_max": float(gap.max()), f"{name}_gap_min": float(gap.min()),
-                    f"{name}_beats_pca": int((standard.rmse_mean < standard.pca_rmse).sum())}
+                    f"{name}_beats_pca": int((standard.rmse_mean < standard.pca_rmse).sum()),
+                    f"{name}_runaway": f"{int(penalty.n_runaway.sum())} of its {int(penalty.n_seeds.sum())} runs ran away"}
     return numbers
 
 

@@ -148,7 +148,7 @@ def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> 
         word, ground = "contradicted", "divergence (eq. 3 runs away significantly more often than the standard loss)"
     else:
         word = "not tested" if not is_signed.any() else _direction(better, worse, len(signed))   # every size must agree
-        ground = "test RMSE, paired by seed" if is_signed.any() else "none: every eq. 3 cell holds a runaway run"
+        ground = "test RMSE, paired by seed" if is_signed.any() else "none (every eq. 3 cell holds a runaway run)"
     return {"claim": "Consistent gain", "paper": "the penalty consistently boosts reconstruction",
             "verdict": word, "evidence": f"Ground: {ground}. " + evidence}
 
@@ -217,7 +217,7 @@ def plug_and_play_claim(runs: pd.DataFrame, plug: pd.DataFrame | None = None, ru
     if len(diverges):
         word, ground = "contradicted", f"divergence ({'; '.join(diverges.setting)})"
     elif tested.empty:
-        word, ground = "not tested", "none: every cell holds a runaway run"
+        word, ground = "not tested", "none (every cell holds a runaway run)"
     else:
         word, ground = _direction(better, worse, len(cells)), "test RMSE, paired by seed"
     return row | {"verdict": word, "evidence": f"Ground: {ground}. " + evidence}
