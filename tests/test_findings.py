@@ -96,6 +96,9 @@ def test_datasets_and_code_size_numbers():
     assert found == pytest.approx({"n_sizes": 1, "mnist_gap_max": 0.05, "mnist_gap_min": 0.05, "mnist_beats_pca": 1})
     table = pd.DataFrame({"bottleneck": [64, 4], "rmse_mean": [0.1, 0.2]})
     numbers = findings.code_size({4: 0.3, 64: 0.05}, pd.Series({8: 0.15}), table)
+    assert numbers["blur_sentence"].startswith("The tiny model's mean is below PCA's with the same 4 components (0.2000")
+    above = findings.code_size({4: 0.1, 64: 0.05}, pd.Series({8: 0.15}), table)["blur_sentence"]
+    assert "does not explain its blur" in above
     assert math.isnan(numbers["paper_4"]) and numbers["deeper"] == "higher"      # no paper run at n = 4
 
 

@@ -92,7 +92,7 @@ PAGES = {
     "activations_losses": Page(("decorrelation", "activations_losses"), {
         "activations_losses": "report.activations_losses_table",
         "activations_losses_paired": "report.paired_against"}, ("figures.reconstructions", "figures.code_size_curve"),
-        glue=("al_background_share al_background_{student} al_best al_better_{student} al_deeper "
+        glue=("al_background_share al_background_{student} al_best al_blur_sentence al_better_{student} al_deeper "
               "al_diff_{student} al_n_seeds al_paper_4 al_pca_4 al_pca_64 al_relu_above_1 al_relu_max "
               "al_rmse_{student} al_seed_std al_spread al_std_{student} al_worst dataset_name dataset_note")),
     "pca_vs_ae": Page(("pca_vs_ae",), {

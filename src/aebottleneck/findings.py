@@ -307,8 +307,15 @@ def code_size(pca: dict, paper_curve: pd.Series, table: pd.DataFrame) -> dict:
     """The student report's code-size comparison: PCA at 4 and 64 components, and the paper
     chapter's deeper MLP at n = 4 against the tiny model (activations_losses_table)."""
     tiny = table.query("bottleneck == 4").rmse_mean.item()
+    blur = (f"The tiny model's mean is above PCA's with the same 4 components ({tiny:.4f} against {pca[4]:.4f}): a "
+            "linear map of 4 numbers reconstructs better, so the code's size alone does not explain its blur; its "
+            "training (8 hidden units, this profile's epochs) limits it first (untested)." if tiny > pca[4] else
+            f"The tiny model's mean is below PCA's with the same 4 components ({tiny:.4f} against {pca[4]:.4f}), so "
+            "its blur is what a 4-d code allows: when four numbers cannot say which of many similar digits an image "
+            "is, the reconstruction that minimises the expected squared error, and the cross-entropy too, is their "
+            "average, a smooth prototype without the strokes that tell the digits apart (a reading, not a measurement).")
     return {"pca_4": pca[4], "pca_64": pca[64], "paper_4": float(paper_curve.get(4, np.nan)),
-            "deeper": "lower" if paper_curve.get(4, np.inf) < tiny else "higher"}
+            "deeper": "lower" if paper_curve.get(4, np.inf) < tiny else "higher", "blur_sentence": blur}
 
 
 def confounds(baseline: pd.DataFrame, plug: pd.DataFrame, runaway: pd.DataFrame, silhouettes: pd.DataFrame) -> dict:
