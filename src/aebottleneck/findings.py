@@ -308,8 +308,8 @@ def code_size(pca: dict, paper_curve: pd.Series, table: pd.DataFrame) -> dict:
     chapter's deeper MLP at n = 4 against the tiny model (activations_losses_table)."""
     tiny = table.query("bottleneck == 4").rmse_mean.item()
     blur = (f"The tiny model's mean is above PCA's with the same 4 components ({tiny:.4f} against {pca[4]:.4f}): a "
-            "linear map of 4 numbers reconstructs better, so the code's size alone does not explain its blur; its "
-            "training (8 hidden units, this profile's epochs) limits it first (untested)." if tiny > pca[4] else
+            "linear map of 4 numbers reconstructs better, so the code's size alone does not explain its blur (its 8 "
+            "hidden units or its training may; not tested here)." if tiny > pca[4] else
             f"The tiny model's mean is below PCA's with the same 4 components ({tiny:.4f} against {pca[4]:.4f}), so "
             "its blur is what a 4-d code allows: when four numbers cannot say which of many similar digits an image "
             "is, the reconstruction that minimises the expected squared error, and the cross-entropy too, is their "
