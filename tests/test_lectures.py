@@ -187,3 +187,14 @@ def test_regularizer_runs_are_grouped_by_label_in_seed_order(results):
     assert [[run["config"]["seed"] for run in group] for group in runs.values()] == [[1, 0], [1, 0]]
     assert {run["config"]["penalty"] for run in runs["L1, alpha=0.01"]} == {"l1"}
     assert all(run["config"]["bottleneck"] == 4 for group in runs.values() for run in group)
+
+
+def test_overcomplete_quotes_the_sparsest_alpha_and_blank_noise_only_when_near_it():
+    over = pd.DataFrame({"model": ["no penalty", "L1, alpha=0.001", "L1, alpha=0.01"], "test_rmse": [0.1, 0.2, 0.3],
+                         "noise_rmse": [0.577, 0.5, 0.5], "near_zero_codes": 0.0, "active_units_per_image": [140.0, 93.0, 137.0]})
+    runs = [fake_run(), fake_run(penalty="l1", alpha=0.001), fake_run(penalty="l1", alpha=0.01)]
+    numbers = lectures.overcomplete_numbers(over, runs)
+    assert (numbers["l1_alpha"], numbers["active_l1"]) == (0.001, 93.0)              # not the last-listed alpha
+    assert numbers["copy_verdict"].endswith("(its noise RMSE is within 5% of a blank output's)")
+    far = lectures.overcomplete_numbers(over.assign(noise_rmse=[0.4, 0.5, 0.5]), runs)["copy_verdict"]
+    assert "has not learnt" in far and "blank" not in far

@@ -165,19 +165,21 @@ BLANK_NOISE_RMSE = 3 ** -0.5   # RMSE of an all-black output on uniform noise im
 
 
 def overcomplete_numbers(over: pd.DataFrame, runs: list[dict]) -> dict:
-    """The text's numbers on the overcomplete code (first row: no penalty; last: the largest-listed
-    L1 alpha) and its two verdicts: does it copy noise, does the penalty make the code sparse."""
+    """The text's numbers on the overcomplete code (first row: no penalty; `l1`: the L1 alpha with
+    the fewest active units) and its two verdicts: does it copy noise, does the penalty make the
+    code sparse."""
     ratio = float(over.noise_rmse.iloc[0] / over.test_rmse.iloc[0])     # no penalty: RMSE on noise / on digits
+    blank = abs(over.noise_rmse.iloc[0] / BLANK_NOISE_RMSE - 1) <= 0.05
     copies = ("noise comes back about as well as digits: it passes arbitrary images through" if ratio <= 1.25
               else "noise comes back worse than digits but within twice their error: it passes arbitrary images "
               "through in part" if ratio <= 2
-              else f"it has not learnt to pass arbitrary images through in this training budget: its error on noise "
-              f"is {ratio:.1f} times that on digits, near the {BLANK_NOISE_RMSE:.3f} of a blank output, so its low digit "
-              "error is not plain copying")
+              else "it has not learnt to pass arbitrary images through in this training budget, so its low digit error "
+              "is not plain copying" + (" (its noise RMSE is within 5% of a blank output's)" if blank else ""))
     sparser = (over.active_units_per_image.iloc[1:] < over.active_units_per_image.iloc[0]).all()   # every L1 alpha listed
-    numbers = {f"{column}_{tag}": float(over[name].iloc[i]) for i, tag in ((0, "none"), (-1, "l1"))
+    sparsest = 1 + int(np.argmin(over.active_units_per_image.iloc[1:].to_numpy()))
+    numbers = {f"{column}_{tag}": float(over[name].iloc[i]) for i, tag in ((0, "none"), (sparsest, "l1"))
                for column, name in (("noise", "noise_rmse"), ("test", "test_rmse"), ("active", "active_units_per_image"))}
-    return numbers | {"overcomplete_size": runs[0]["config"]["bottleneck"], "l1_alpha": float(runs[-1]["config"]["alpha"]),
+    return numbers | {"overcomplete_size": runs[0]["config"]["bottleneck"], "l1_alpha": float(runs[sparsest]["config"]["alpha"]),
                       "noise_ratio": ratio, "copy_verdict": copies,
                       "blank_noise_rmse": BLANK_NOISE_RMSE,
                       "sparse_verdict": "At every alpha listed, the penalty makes the code sparser" if sparser
