@@ -238,9 +238,9 @@ def regularizer_numbers(summary: pd.DataFrame, tags: dict[str, str]) -> dict:
     numbers = {f"{tag}_{column}": float(by_model.loc[label, column]) for tag, label in tags.items()
                for column in ("rmse_mean", "near_zero", "corr_mean")}
     least, ks = by_model.corr_mean.idxmin(), tags["ks"]
-    numbers["least_corr"] = (f"the least correlated of all models (mean |corr| {by_model.corr_mean.min():.3f})"
+    numbers["least_corr"] = (f"the least correlated of all models (mean |corr| {by_model.corr_mean.min():.3f}; untested)"
                              if least == ks else f"mean |corr| {by_model.loc[ks, 'corr_mean']:.3f}; "
-                             f"the least correlated model is {least} ({by_model.corr_mean.min():.3f})")
+                             f"the least correlated model is {least} ({by_model.corr_mean.min():.3f}; untested)")
     numbers["l1_verdict"] = "more" if numbers["l1_near_zero"] > numbers["std_near_zero"] else "no more"
     return numbers
 
