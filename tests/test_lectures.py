@@ -134,7 +134,7 @@ def test_regularizer_numbers():
     assert numbers["l1_near_zero"] == 0.5 and numbers["l1_verdict"] == "more"
     assert numbers["least_corr"] == "the least correlated of all models (mean |corr| 0.050; untested)"
     other = lectures.regularizer_numbers(summary_of(ks=0.2, sig=0.01), TAGS)["least_corr"]
-    assert other == "mean |corr| 0.200; the least correlated model is sigmoid code (0.010)"
+    assert other == "mean |corr| 0.200; the least correlated model is sigmoid code (0.010; untested)"
 
 
 def test_code_numbers():
