@@ -201,7 +201,7 @@ REGISTRY = {
     "output_stats": Evaluation(1, {}, _output_stats,
                                "mean square of the output on the test background, its share above 1 and its maximum",
                                applies=lambda config: config["bottleneck"] == 64),
-    "subspace": Evaluation(1, {"pca_components": PCA_COMPONENTS}, _subspace,
+    "subspace": Evaluation(2, {"pca_components": PCA_COMPONENTS}, _subspace,   # 2: PCA fitted in float64
                            "principal angles between a linear AE's decoder span and PCA's top n components",
                            applies=lambda config: config["activation"] == "linear" and not config["hidden"]
                            and not config.get("overcomplete") and config["seed"] == 0),

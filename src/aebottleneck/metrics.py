@@ -65,10 +65,12 @@ def near_zero_fraction(codes: np.ndarray | torch.Tensor) -> float:
 
 
 def fit_pca(train: torch.Tensor, components: int):
-    """scikit-learn PCA with the top `components` directions of `train` (N, 784), exact SVD."""
+    """scikit-learn PCA with the top `components` directions of `train` (N, 784), exact SVD in
+    float64: in float32 its round-off depends on the thread count and CPU (1e-7), enough to flip a
+    kNN neighbour or a quantiser bin of the PCA codes between the committed page and CI's rebuild."""
     from sklearn.decomposition import PCA
 
-    return PCA(n_components=components, svd_solver="full").fit(train.numpy())
+    return PCA(n_components=components, svd_solver="full").fit(train.numpy().astype(np.float64))
 
 
 def pca_codes(pca, images: torch.Tensor, n: int) -> np.ndarray:
