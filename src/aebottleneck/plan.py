@@ -203,11 +203,12 @@ def runs_table(settings: Profile, rows: dict) -> str:
     """README's "what the book trains": each step's runs and its hours on a 2-core CPU."""
     lines = [f"| step (`plan.STEPS`) | why | runs ({settings.name} profile) | hours, 2-core CPU "
              f"({SECONDS_PER_MODEL_EPOCH['cpu']} s per model-epoch) |", "| --- | --- | --- | --- |"]
-    for cost in step_costs(settings, rows):
+    costs = step_costs(settings, rows)                              # planned once: it reads every step
+    for cost in costs:
         lines.append(f"| `{cost['step']}` | {cost['reason']} | planned once the steps before it are recorded | |"
                      if cost["runs"] is None else f"| `{cost['step']}` | {cost['reason']} | {cost['runs']} | {cost['hours']:.1f} |")
-    known = [cost for cost in step_costs(settings, rows) if cost["runs"] is not None]
-    lines.append(f"| all | | {sum(c['runs'] for c in known)} | {sum(c['hours'] for c in known):.1f} |")
+    total = cost_numbers(costs)
+    lines.append(f"| all | | {total['runs']} | {total['hours']:.1f} |")
     return "\n".join(lines)
 
 
