@@ -1,12 +1,12 @@
-"""The speed page's tables and numbers (aebottleneck.speed) from hand-made benchmark files."""
+"""The speed page's tables and numbers (aebottleneck.chapters.speed) from hand-made benchmark files."""
 import dataclasses
 
 import pandas as pd
 import pytest
 
-from aebottleneck import speed
+from aebottleneck.chapters import speed
 from aebottleneck.config import load_profile
-from aebottleneck.speed import allocator_gains, bench_ratios, dask_overhead, read_bench
+from aebottleneck.chapters.speed import allocator_gains, bench_ratios, dask_overhead, read_bench
 
 
 def test_allocator_gains_pair_each_methods_default_and_reused_timing():
@@ -38,7 +38,7 @@ def test_ratios_and_dask_overhead_of_a_bench_file(tmp_path):
 
 
 def test_compute_budget_counts_a_shared_run_once_in_the_total():
-    from aebottleneck.speed import compute_budget
+    from aebottleneck.chapters.speed import compute_budget
 
     runs = pd.DataFrame({"chapter": ["decorrelation", "decorrelation", "penalty_variants", "penalty_variants"],
                          "key": ["a", "b", "b", "c"], "epochs": [100, 100, 100, 5], "train_seconds": [3600.0, 1800.0, 1800.0, 360.0],

@@ -251,3 +251,17 @@ def recorded(name: str, key: str) -> dict | None:
 
     entry = REGISTRY[name]
     return record.read_evaluation(key, name, entry.version, entry.settings)
+
+
+def class_reconstructions(runs: dict[str, list[dict]], test) -> tuple:
+    """The first test image of each class (10, 784), and label -> its reconstruction (10, 784) by the
+    first run of each model: a recorded run keeps these ten (record.as_run), a cached one is run."""
+    import torch
+
+    from .data import first_of_each_class
+    from .model import StackedAutoencoder
+
+    originals = test.images[first_of_each_class(test.labels, 1)]                      # (10, 784)
+    return originals, {label: torch.as_tensor(group[0]["reconstructions"]) if "reconstructions" in group[0]
+                       else StackedAutoencoder.from_runs(group[:1]).reconstructions(originals)[0]
+                       for label, group in runs.items()}

@@ -252,3 +252,24 @@ def throughput(ax, bench, peak: float, title: str = ""):
     ticks = sorted({*batched.k, *(parallel.k * parallel.workers)})
     ax.set_xticks(ticks, [str(k) for k in ticks])
     legend_outside(ax)
+
+
+def code_maps(maps: dict, labels, class_names, legend_on_each: bool = True, axes_named="code"):
+    """2-D maps of codes side by side (panel title -> (N, 2) points), coloured by class; the class
+    legend on each panel, or on the last only; axes_named: what the axes are ("t-SNE"), one for
+    all panels or a list."""
+    names = [axes_named] * len(maps) if isinstance(axes_named, str) else axes_named
+    fig, axes = figure(ncols=len(maps), width=5, height=5)
+    for i, (ax, (title, points)) in enumerate(zip(np.atleast_1d(axes), maps.items())):
+        scatter_codes(ax, points, labels[: len(points)], title=title, class_names=class_names,
+                            legend=legend_on_each or i == len(maps) - 1, axis=names[i])
+    return fig
+
+
+def image_panels(panels: dict, width: float = 8.0, height: float = 1.8):
+    """One row of images per panel (title -> list of image rows, each (N, 784); e.g. originals
+    above their reconstructions), the panels stacked: the lecture chapters' image figures."""
+    fig, axes = figure(nrows=len(panels), width=width, height=height)
+    for ax, (title, rows) in zip(np.atleast_1d(axes), panels.items()):
+        image_rows(ax, rows, title=title)
+    return fig

@@ -12,6 +12,7 @@ The data (`explorer_data`), keyed by (penalty, n, alpha index), the standard los
   curves: validation RMSE per epoch and run;
   corr:   the code correlation matrix of the first seed's run, one row per entry;
   images: ten test digits reconstructed by the first seed's run (and the originals), PNG data URIs.
+
 """
 from __future__ import annotations
 
@@ -22,16 +23,22 @@ import json
 import numpy as np
 import pandas as pd
 
+
 STANDARD_INDEX = -1     # the standard loss has no alpha: it is drawn beside every one
+
+
 SETTINGS = ("A", "B")   # two settings side by side
+
+
 WIDTH = 260             # pixels per panel: two columns fit the page with its margin (the cell is tagged full-width)
+
+
 ALT_TEXT = ("An interactive chart of two settings side by side, each chosen with a loss menu, a code size "
             "and alpha buttons under it: the mean validation and test RMSE against the standard loss, "
             "the mean correlation, code scale and runaway runs as text; RMSE per seed; validation RMSE per "
             "epoch; the first seed's code correlation matrix; ten test digits and their reconstructions.")
 
 
-# ------------------------------------------------------------------------------- data
 def _key(run: dict, alphas: list[float]) -> dict:
     """The (penalty, n, alpha index) a run belongs to in the explorer."""
     cfg = run["config"]
@@ -54,9 +61,9 @@ def png_uri(images: np.ndarray) -> str:
 def page_runs(runs: list[dict], test) -> list[dict]:
     """Runs in the record's shape (record.as_run: row, correlation, ten reconstructions): recorded
     runs as they are, cached ones (weights at hand) made so by record.run_records."""
-    from . import record
+    from .. import record
 
-    from .config import RunConfig
+    from ..config import RunConfig
 
     by_arch = {}
     for run in runs:
@@ -127,7 +134,6 @@ def lines(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# ------------------------------------------------------------------------------- the chart
 def _panel(data: dict, tag: str):
     """One setting's column: its numbers, RMSE per seed, training curves, code correlation and
     reconstructions, each a filter of the embedded tables on the setting's three inputs."""

@@ -1,28 +1,46 @@
 """The speed page's tables and the numbers its text quotes, from the files of
-benchmarks/bench_training.py (`make bench`), the recorded H100 run and runs.csv."""
+benchmarks/bench_training.py (`make bench`), the recorded H100 run and runs.csv.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from .config import TRAIN_SIZE
+from ..config import TRAIN_SIZE
+
 
 # What a reader sees for the columns of the page's tables, and how their values are printed.
 BENCH_COLUMNS = {"method": "method", "k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "gflops": "GFLOP/s", "peak_fraction": "of peak"}
+
+
 BENCH_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "gflops": "{:.1f}", "peak_fraction": "{:.0%}"}
+
+
 RATIO_COLUMNS = {"k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "vs_naive": "vs tutorial loop", "vs_tensor": "vs tensor loop", "peak_fraction": "of peak"}
+
+
 RATIO_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "vs_naive": "{:.1f}x", "vs_tensor": "{:.1f}x",
                  "peak_fraction": "{:.1%}", "gflops": "{:.0f}"}
+
+
 H100_COLUMNS = ({key: RATIO_COLUMNS[key] for key in ("k", "seconds_per_model_epoch", "vs_naive", "vs_tensor")}
                 | {"gflops": "GFLOP/s", "peak_fraction": "of peak"})
+
+
 ALLOCATOR_COLUMNS = {"method": "method", "k": "K", "reuse_freed_memory": "freed memory reused",
                      "seconds_per_model_epoch": "s per model-epoch", "page_faults_per_step": "page faults per step"}
+
+
 ALLOCATOR_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "page_faults_per_step": "{:.1f}"}
+
+
 BUDGET_COLUMNS = {"chapter": "chapter", "runs": "runs", "epochs": "model-epochs", "hours": "training hours",
                   "devices": "trained on"}
+
+
 BUDGET_FORMATS = {"hours": "{:.3g}"}   # the quick profile's chapters take minutes: keep 3 significant digits
 
 
@@ -67,7 +85,7 @@ def bench_ratios(bench: pd.DataFrame) -> pd.DataFrame:
 
 def protocol_runs(profile) -> int:
     """How many runs a profile's Table 1 protocol trains: the decorrelation grid of every code size."""
-    from .experiments import decorrelation_grid  # imports torch and the trainer: only the page needs it
+    from .decorrelation import decorrelation_grid  # imports torch and the trainer: only the page needs it
 
     return sum(len(decorrelation_grid(profile, n)) for n in profile.bottlenecks)
 
