@@ -67,6 +67,7 @@ def test_a_page_says_where_its_runs_come_from(recorded):
     text = pages.provenance(runs, load_profile("quick"))["provenance"]
     assert text.startswith("2 runs of the quick profile at code version") and "committed record" in text
     assert "run cache" in pages.provenance(recorded, load_profile("quick"))["provenance"]
+    assert pages.provenance(runs + runs[:1], load_profile("quick"))["provenance"].startswith("2 runs")   # each run once
 
 
 def test_a_page_is_ready_once_its_steps_are_recorded(tmp_path, monkeypatch):

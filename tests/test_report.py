@@ -314,6 +314,23 @@ def test_equal_rate_compares_runs_where_their_entropy_rates_meet():
     assert row.diff_mean == pytest.approx(-0.011) and row.p_holm == row.p_value
 
 
+def test_equal_joint_rate_uses_only_the_bits_where_the_joint_entropy_was_estimated():
+    rows = []
+    for seed in (0, 1, 2):
+        for b in (2, 3, 4, 5):
+            known = b <= 3                                          # joint entropy estimated at b = 2, 3 only
+            rows.append(dict(method="standard", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False, entropy_bits=2.0 * b,
+                             joint_bits=2.0 * b - 1 if known else np.nan, mse=(0.3 - 0.02 * b) ** 2))
+            rows.append(dict(method="squared", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False, entropy_bits=2.0 * b,
+                             joint_bits=2.0 * b - 2 if known else np.nan, mse=(0.3 - 0.02 * b - 0.001 * seed) ** 2))
+    curves = pd.DataFrame(rows)
+    joint = compression.equal_rate_table(curves, bits_per_dim=(2, 3), rate="joint_bits")
+    (row,) = joint.itertuples()                     # 6 bits is past the standard's joint range (3 to 5): left out
+    # at 4 joint bits: the penalty at b = 3 (RMSE 0.24 - 0.001 seed), the standard at b = 2.5 (0.25)
+    assert row.rate_bits == 4 and row.diff_mean == pytest.approx(-0.011)
+    assert len(compression.equal_rate_table(curves, bits_per_dim=(2, 3))) == 2     # per-dimension rates: both
+
+
 def test_setting_tables_test_each_setting_against_its_own_standard_runs():
     rows = []
     for setting, shift in (("conv", 0.0), ("fashion", 0.1)):

@@ -218,7 +218,8 @@ def record_runs(runs: pd.DataFrame | list[dict], chapter: str, folder: Path) -> 
 def provenance(runs: list[dict], settings) -> dict:
     """Where a page's runs come from, as one sentence: how many, the profile and code version,
     the devices and dates they were trained on, and whether the committed record or this
-    machine's run cache supplied them."""
+    machine's run cache supplied them. A run listed twice counts once."""
+    runs = list({run["key"]: run for run in runs}.values())
     devices = sorted({run["metrics"].get("device", "an unrecorded device") for run in runs})
     versions = sorted({str(run["code_version"]) for run in runs})
     dates = sorted(run["trained_at"][:10] for run in runs if run.get("trained_at"))

@@ -67,7 +67,7 @@ PAGES = {
               "pv_rmse_mean_{variant}_{activation}_{n} pv_rmse_std_{variant}_{activation}_{n} "
               "pv_runaway_ratio pv_runaway_{variant}_{activation}_{n} pv_signed_cells_runs pv_signed_code_std pv_signed_corr "
               "pv_signed_mechanism pv_signed_runaway pv_signed_verdict pv_significant_list pv_standard_code_std "
-              "pv_spread_sentence pv_standard_corr")),
+              "pv_spread_sentence pv_standard_corr provenance")),
     "explorer": Page(_STAGE_1, {}, ("chapters.explorer.chart",),
         glue=("ex_n_seeds provenance")),
     "confounds": Page(_CONFOUNDS, {
@@ -76,16 +76,17 @@ PAGES = {
         glue=("cf_leaky_relu_better cf_leaky_relu_cells cf_leaky_relu_tested cf_leaky_relu_worse "
               "cf_linear_better cf_linear_cells cf_linear_tested cf_linear_worse cf_plug_better cf_plug_cells "
               "cf_plug_settings cf_plug_tested cf_plug_worse cf_runaway_list cf_runaway_significant "
-              "cf_runaway_family cf_runaway_tests cf_sil_higher cf_sil_lower cf_sil_span cf_sil_standard cf_sil_tested")),
+              "cf_runaway_family cf_runaway_tests cf_sil_higher cf_sil_lower cf_sil_span cf_sil_standard cf_sil_tested provenance")),
     "compression": Page(("penalty_variants/selection", "penalty_variants/table"), {
         "rate_distortion": "chapters.compression.rate_distortion_table", "low_rate": "chapters.compression.low_rate_table",
-        "equal_rate": "chapters.compression.equal_rate_table"}, ("chapters.compression.plot_rate_distortion",),
-        glue=("er_better er_bits er_cells er_span er_tested er_worse rd_better rd_bits rd_cells rd_gain_span "
-              "rd_low_bits rd_low_top rd_min_bits rd_n_sizes rd_pca_beats_ae_low rd_tested rd_worse")),
+        "equal_rate": "chapters.compression.equal_rate_table", "equal_joint_rate": "chapters.compression.equal_rate_table"},
+        ("chapters.compression.plot_rate_distortion",),
+        glue=("er_better er_bits er_cells er_span er_tested er_worse jr_better jr_bits jr_cells jr_span jr_tested jr_worse rd_better rd_bits rd_cells rd_gain_span "
+              "rd_low_bits rd_low_top rd_min_bits rd_n_sizes rd_pca_beats_ae_low rd_tested rd_worse provenance")),
     "code_quality": Page(("penalty_variants/selection", "penalty_variants/table"),
                          {"code_quality": "chapters.code_quality.code_quality_table"}, ("chapters.code_quality.plot_code_quality",),
         glue=("cq_away_cells cq_best cq_better cq_cells cq_n cq_n_selection_seeds cq_n_variant_seeds cq_neighbours "
-              "cq_pca_knn cq_signed_knn cq_signed_runaway cq_std_knn cq_tsne_size")),
+              "cq_pca_knn cq_signed_knn cq_signed_runaway cq_std_knn cq_tsne_size provenance")),
     "datasets": Page(("decorrelation", "datasets"), {"datasets": "chapters.datasets.datasets_table"},
         glue=("ds_n_sizes ds_{dataset}_beats_pca ds_{dataset}_gap_max ds_{dataset}_gap_min "
               "ds_{dataset}_runaway ds_{dataset}_zero_fraction")),
@@ -94,7 +95,7 @@ PAGES = {
         "activations_losses_paired": "chapters.activations_losses.paired_against"}, ("chapters.activations_losses.plot_reconstructions", "chapters.activations_losses.plot_code_size_curve"),
         glue=("al_background_share al_background_{student} al_best al_blur_sentence al_better_{student} al_deeper "
               "al_diff_{student} al_n_seeds al_paper_4 al_pca_4 al_pca_64 al_relu_above_1 al_relu_max "
-              "al_rmse_{student} al_seed_std al_spread al_std_{student} al_worst dataset_name dataset_note")),
+              "al_rmse_{student} al_seed_std al_spread al_std_{student} al_worst dataset_name dataset_note provenance")),
     "pca_vs_ae": Page(("pca_vs_ae",), {
         "pca_vs_ae": "chapters.pca_vs_ae.rmse_table", "pca_subspace": "chapters.pca_vs_ae.subspace_table",
         "overcomplete": "chapters.pca_vs_ae.overcomplete_table"}, ("plots.by_code_size", "plots.code_maps", "plots.image_panels"),
@@ -104,7 +105,7 @@ PAGES = {
               "pa_copy_verdict pa_gap_max pa_gap_min pa_l1_alpha pa_linear_lr pa_linear_{n} pa_n_sizes "
               "pa_noise_l1 pa_noise_none pa_noise_ratio pa_overcomplete_size pa_pca_{n} pa_quick_epochs "
               "pa_sparse_verdict pa_test_l1 pa_test_none pa_tolerance pa_untrained_ratio_max "
-              "pa_untrained_ratio_min pa_within")),
+              "pa_untrained_ratio_min pa_within provenance")),
     "regularizers": Page(("regularizers",), {
         "regularizers": "chapters.regularizers.model_summary", "denoising": "chapters.regularizers.denoising", "regularizers_conv": "chapters.regularizers.conv_table"},
         ("chapters.regularizers.plot_code_heatmaps", "plots.image_panels", "chapters.regularizers.plot_denoising_curves"),
@@ -117,7 +118,7 @@ PAGES = {
               "rg_levels rg_mask_at_dae rg_mask_at_std rg_mask_better rg_mask_corr_mean rg_mask_level "
               "rg_mask_near_zero rg_mask_rmse_mean rg_n rg_near_zero rg_params_conv rg_params_mlp rg_rho "
               "rg_sig_activation rg_sig_corr_mean rg_sig_near_zero rg_sig_rmse_mean rg_std_code_std "
-              "rg_std_corr_mean rg_std_near_zero rg_std_rmse_mean")),
+              "rg_std_corr_mean rg_std_near_zero rg_std_rmse_mean provenance")),
     # speed reads make bench's measurements, not the record
     "speed": Page(None, {"compute": "chapters.speed.compute_budget", "record_plan": "plan.step_costs"}, ("plots.throughput",),
         glue=("alloc_batched_faults_default alloc_batched_faults_reused alloc_batched_gain alloc_k "
@@ -126,7 +127,7 @@ PAGES = {
               "bench_paper_epochs bench_paper_runs bench_paper_tensor_hours bench_peak bench_tensor_bound "
               "bench_tensor_peak_fraction bench_tensor_vs_naive bench_three_tensor_fraction bench_vs_naive "
               "bench_vs_tensor bench_workers bench_workers_gain bench_workers_k bench_workers_peak_fraction "
-              "compute_hours compute_runs plan_confounds_conv_hours plan_confounds_hours plan_confounds_runs "
+              "compute_hours compute_minutes compute_runs plan_confounds_conv_hours plan_confounds_hours plan_confounds_runs "
               "plan_conv_cost plan_hours plan_rate plan_recorded plan_runs h100_best_gflops h100_best_k h100_best_peak_fraction "
               "h100_best_vs_tensor h100_epoch_seconds h100_k1_vs_tensor h100_peak h100_step_ms h100_table1_runs "
               "h100_table1_seconds h100_variant_minutes h100_variant_runs")),

@@ -128,29 +128,30 @@ EQUAL_RATE_COLUMNS = ["bottleneck", "rate_bits", "method", "diff_mean", "diff_ci
                       "p_value", "p_holm", "n_seeds", "n_runaway"]
 
 
-def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4)) -> pd.DataFrame:
+def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4), rate: str = "entropy_bits") -> pd.DataFrame:
     """Compression at equal entropy-coded rate: each run's quantised test RMSE interpolated (linear
-    in rate, between its b = 2..8 points) at n x b bits per image for each b of `bits_per_dim`
-    (entropy_bits: each dimension coded alone), minus the standard model's of the same seed and code size;
-    paired_inference, Holm across the table's tested cells, no interval on a runaway cell; a rate
-    outside a run's range leaves that cell out."""
+    in rate, between its b = 2..8 points) at n x b bits per image for each b of `bits_per_dim`,
+    minus the standard model's of the same seed and code size; paired_inference, Holm across the
+    table's tested cells, no interval on a runaway cell; a rate outside a run's range leaves that
+    cell out. `rate`: entropy_bits (each dimension coded alone) or joint_bits (the whole code coded
+    at once, which correlation does not cost; only the b where it was estimated, so small n)."""
     ae = curves[curves.method != "PCA"].assign(rmse=lambda f: np.sqrt(f.mse))
     at_rate = []
     for (method, n, seed), run in ae.groupby(["method", "bottleneck", "seed"], sort=False):
-        run = run.sort_values("entropy_bits")
-        for rate in [n * b for b in bits_per_dim]:
-            inside = run.entropy_bits.notna().all() and run.entropy_bits.min() <= rate <= run.entropy_bits.max()
-            at_rate.append({"method": method, "bottleneck": n, "seed": seed, "rate_bits": rate, "runaway": run.runaway.any(),
-                            "rmse": float(np.interp(rate, run.entropy_bits, run.rmse)) if inside else np.nan})
+        run = run.dropna(subset=[rate]).sort_values(rate) if rate == "joint_bits" else run.sort_values(rate)
+        for target in [n * b for b in bits_per_dim]:
+            inside = len(run) > 1 and run[rate].notna().all() and run[rate].min() <= target <= run[rate].max()
+            at_rate.append({"method": method, "bottleneck": n, "seed": seed, "rate_bits": target, "runaway": run.runaway.any(),
+                            "rmse": float(np.interp(target, run[rate], run.rmse)) if inside else np.nan})
     at_rate = pd.DataFrame(at_rate)
     standard = at_rate[at_rate.method == "standard"].set_index(["bottleneck", "rate_bits", "seed"]).rmse.sort_index()
     rows = []
-    for (n, rate, method), cell in at_rate[at_rate.method != "standard"].groupby(["bottleneck", "rate_bits", "method"], sort=False):
-        base = standard.loc[(n, rate)]
+    for (n, target, method), cell in at_rate[at_rate.method != "standard"].groupby(["bottleneck", "rate_bits", "method"], sort=False):
+        base = standard.loc[(n, target)]
         cell = cell[cell.rmse.notna() & cell.seed.map(base.notna())]
         if len(cell) < 2:
             continue
-        row = {"bottleneck": n, "rate_bits": rate, "method": method, "n_seeds": len(cell), "n_runaway": int(cell.runaway.sum())}
+        row = {"bottleneck": n, "rate_bits": target, "method": method, "n_seeds": len(cell), "n_runaway": int(cell.runaway.sum())}
         row.update(paired_cell(cell.set_index("seed").rmse, base, row["n_runaway"] > 0))
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=EQUAL_RATE_COLUMNS)

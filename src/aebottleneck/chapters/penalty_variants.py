@@ -243,6 +243,7 @@ def plot_alpha_selection(selection, standard_val, variants: list[str]):
     the alphas whose runs did not run away (and the standard loss): a runaway alpha is a cross on
     the panel's top edge, so the bounded penalties stay readable."""
     sizes, colours = sorted(selection.bottleneck.unique(), reverse=True), plots.method_colours(variants)
+    markers = plots.method_markers(variants)
     fig, axes = plots.figure(ncols=len(sizes), width=4, height=3.3, sharey=False)
     for ax, n in zip(np.atleast_1d(axes), sizes):
         at_n = selection.query("bottleneck == @n")
@@ -252,7 +253,7 @@ def plot_alpha_selection(selection, standard_val, variants: list[str]):
         for variant in variants:
             rows, colour = at_n.query("penalty == @variant"), colours[variant]
             fine = rows.val_rmse_mean.where(rows.n_runaway == 0)
-            ax.plot(rows.alpha, fine, "o-", label=plots.label(variant), markersize=3, color=colour)
+            ax.plot(rows.alpha, fine, "-", marker=markers[variant], label=plots.label(variant), markersize=4, color=colour)
             chosen, away, top = rows.query("selected"), rows.query("n_runaway > 0"), ax.get_ylim()[1]
             ax.plot(chosen.alpha, chosen.val_rmse_mean.where(chosen.n_runaway == 0, top), "o", markersize=9,
                     mfc="none", color=colour, clip_on=False)
@@ -270,18 +271,19 @@ def plot_alpha_selection(selection, standard_val, variants: list[str]):
 
 def plot_decorrelate_or_shrink(frame, variants: list[str], bottlenecks: list[int]):
     """Mean |correlation| and mean std of the test codes against alpha (means over seeds), one
-    colour per penalty and one line style per code size; black lines: the standard loss."""
+    colour and marker per penalty and one line style per code size; black lines: the standard loss."""
     penalised, standard = frame[frame.method == "penalty"], frame[frame.method == "standard"]
     by_alpha = penalised.groupby(["bottleneck", "penalty", "alpha"])[["corr_mean", "code_std_mean"]].mean().reset_index()
     baseline = standard.groupby("bottleneck")[["corr_mean", "code_std_mean"]].mean()
     styles, colours = ["-", "--", ":", "-."], plots.method_colours(variants)   # styles cycled: no code size is dropped
+    markers = plots.method_markers(variants)
     fig, axes = plots.figure(ncols=2, width=5, height=3.6)
     for j, n in enumerate(bottlenecks):
         style = styles[j % len(styles)]
         for variant in variants:
             rows = by_alpha.query("bottleneck == @n and penalty == @variant")
             for ax, column in zip(axes, ("corr_mean", "code_std_mean")):
-                ax.plot(rows.alpha, rows[column], style, color=colours[variant], marker="o", markersize=3,
+                ax.plot(rows.alpha, rows[column], style, color=colours[variant], marker=markers[variant], markersize=4,
                         label=plots.label(variant) if j == 0 and column == "corr_mean" else None)
         for ax, column in zip(axes, ("corr_mean", "code_std_mean")):
             ax.axhline(baseline[column][n], color="black", linestyle=style, linewidth=0.8)
