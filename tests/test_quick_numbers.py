@@ -83,7 +83,7 @@ def test_table1_standard_rows(table):
 
 
 def protocol_row(group: pd.DataFrame) -> tuple[float, float, float]:
-    """The protocol, written again independently of report: among the alphas none of whose runs
+    """The protocol, written again independently of stats.alpha_selection and decorrelation.table1: among the alphas none of whose runs
     ran away or diverged, the one with the lowest mean validation RMSE over seeds (ties to the
     smallest alpha); when every alpha has such a run, the smallest alpha; and the test RMSE mean
     and sample std of its runs."""

@@ -5,7 +5,8 @@ REGISTRY is a name, a version (bump it when the evaluation's numbers change: a r
 older version is never read as this one), the settings that shape it (their digest is part of
 the file name) and `compute(runs, splits, settings) -> one result dict per run`, for the runs of
 one architecture (a stack, as trained). Which runs get which evaluation is said by the steps of
-plan.STEPS, next to the runs they train.
+plan.STEPS, next to the runs they train. class_reconstructions reads the ten digits a recorded run
+keeps, or computes them from a cached run's weights.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What a book page shows a reader, beside figures (those are `plots`): tables.
+"""What a book page shows a reader, beside figures (those are `plots`): tables, glued numbers, and the
+sentences every page glues (provenance: where its runs come from; dataset_numbers).
 
     from aebottleneck.pages import show_table
     show_table(table, out_dir / "pca_vs_ae.csv",

@@ -272,7 +272,7 @@ def code_maps(maps: dict, labels, class_names, legend_on_each: bool = True, axes
     fig, axes = figure(ncols=len(maps), width=5, height=5)
     for i, (ax, (title, points)) in enumerate(zip(np.atleast_1d(axes), maps.items())):
         scatter_codes(ax, points, labels[: len(points)], title=title, class_names=class_names,
-                            legend=legend_on_each or i == len(maps) - 1, axis=names[i])
+                      legend=legend_on_each or i == len(maps) - 1, axis=names[i])
     return fig
 
 

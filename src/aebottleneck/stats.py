@@ -1,6 +1,11 @@
 """The statistics every chapter shares: the alpha-selection rule (chosen on validation, never
 preferring a runaway alpha), the paired t interval and test with its minimum detectable effect,
 Holm's correction, and Fisher's exact test of runaway rates with Tarone's screen.
+
+The protocol every table follows: alpha is chosen on the validation RMSE of the training split
+(the first 50k images; validation is the last 10k of the training images), never on the test
+set; the standard loss and each penalty share seeds, so their difference is paired; a standard
+deviation is the sample one over seeds (ddof = 1).
 """
 from __future__ import annotations
 
@@ -9,15 +14,9 @@ import pandas as pd
 
 
 SELECTION_GROUP = ["bottleneck", "code_activation", "penalty"]  # one alpha chosen per group
-
-
 RULE_CLEAN, RULE_FALLBACK = "validation", "fallback"                # the `rule` column's two words
-
-
 RULES = {RULE_CLEAN: "the lowest mean validation RMSE among the alphas none of whose runs ran away",
          RULE_FALLBACK: "every alpha had a runaway run, so the grid's smallest alpha"}   # stated once, in captions
-
-
 RULE_CAPTION = "; ".join(f"{word}: {meaning}" for word, meaning in RULES.items())
 
 
@@ -129,7 +128,7 @@ def runaway_table(frame: pd.DataFrame) -> pd.DataFrame:
     ran away against the standard loss's runs of the same seeds and code sizes, pooled over both,
     and Fisher's exact test (one-sided: the penalty runs away more often; fisher_more), with the
     smallest p its margins allow. Exact at any count, 0 of N standard runs included. `frame`:
-    runs_frame rows of one code activation."""
+    runtable.runs_frame rows of one code activation."""
     chosen = selected_runs(frame)
     standard = chosen[chosen.method == "standard"]
     rows = []

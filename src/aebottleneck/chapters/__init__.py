@@ -4,6 +4,7 @@ the values it glues for the text. One graph, as showyourwork's workflow file is 
 "which code makes which table" is generated from it (python -m aebottleneck.plan --readme),
 tests/test_plan checks each notebook against it, the runner refuses a page that glues a name it
 does not declare, and tests/test_glue checks every {glue:...} of the book's text against it.
+Each page's code is its own module beside this one, chapters/<page>.py; this module is the graph.
 """
 from __future__ import annotations
 

@@ -23,8 +23,6 @@ STUDENT_MODELS = {
     "sigmoid + BCE": dict(hidden=(128,), bottleneck=64, output="sigmoid", loss="bce"),
     "tiny, sigmoid + MSE": dict(hidden=(8,), bottleneck=4, output="sigmoid", loss="mse"),
 }
-
-
 STUDENT_TAGS = {"sigmoid + MSE": "sigmoid_mse", "ReLU + MSE": "relu_mse", "sigmoid + BCE": "sigmoid_bce",
                 "tiny, sigmoid + MSE": "tiny"}
 
@@ -64,7 +62,7 @@ ACTIVATIONS_LOSSES_COLUMNS = ["model", "output", "loss", "bottleneck", "rmse_mea
 
 
 def activations_losses_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """activations_losses.csv from a labelled_frame: per variant, test RMSE mean and std over seeds,
+    """activations_losses.csv from a runtable.labelled_frame: per variant, test RMSE mean and std over seeds,
     with its widths as 784-hidden-n; the label column stays (the CSV drops it)."""
     frame = frame.assign(model="784-" + frame.hidden + "-" + frame.bottleneck.astype(str))
     return (frame.groupby(["label", *ACTIVATIONS_LOSSES_COLUMNS[:4]], sort=False)
@@ -74,7 +72,7 @@ def activations_losses_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def paired_against(frame: pd.DataFrame, reference: str, labels: list[str]) -> pd.DataFrame:
     """activations_losses_paired.csv: each label's test RMSE minus the reference label's, seed by
-    seed (a labelled_frame), summarised as mean, std, min, max and the seeds where it is lower."""
+    seed (a runtable.labelled_frame), summarised as mean, std, min, max and the seeds where it is lower."""
     wide = frame.pivot_table(index="seed", columns="label", values="test_rmse")
     paired = pd.DataFrame({label: wide[label] - wide[reference] for label in labels})   # (seeds, labels)
     summary = paired.agg(["mean", "std", "min", "max"]).T.rename_axis("variant").reset_index()

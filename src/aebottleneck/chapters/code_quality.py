@@ -10,10 +10,10 @@ from ..data import CLASS_NAMES
 from ..metrics import code_scores, pca_codes
 from ..pages import NAMES
 from ..runtable import is_runaway, method_order
-from .compression import Evaluation
+from .compression import TrainedCodes
 
 
-def code_scores_per_run(setup: Evaluation, bottlenecks, tsne_size: int) -> pd.DataFrame:
+def code_scores_per_run(setup: TrainedCodes, bottlenecks, tsne_size: int) -> pd.DataFrame:
     """k-NN and logistic-regression accuracy and trustworthiness of each model's codes, one row
     per (method, code size, seed), with whether the run ran away: rows of code_quality.code_quality_table."""
     test_images = setup.test.numpy()

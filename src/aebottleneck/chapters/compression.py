@@ -21,7 +21,7 @@ from .penalty_variants import penalty_models
 
 
 @dataclass
-class Evaluation:
+class TrainedCodes:
     """What the chapters that evaluate trained codes share: the penalty chapter's models at their
     selected alphas ((n, variant) -> runs over seeds), PCA fitted on the same training images."""
 
@@ -33,16 +33,16 @@ class Evaluation:
     pca: object                    # sklearn PCA with max(bottlenecks) components
 
 
-def evaluation(settings: Profile, device: str | None = None) -> Evaluation:
+def evaluation(settings: Profile, device: str | None = None) -> TrainedCodes:
     """The shared setup of the compression and code-quality chapters, trained where missing."""
     splits = load_splits(settings.dataset)
     train = splits.train.images[:settings.train_size]
-    return Evaluation(splits=splits, train=train, test=splits.test.images,
+    return TrainedCodes(splits=splits, train=train, test=splits.test.images,
                       labels=(splits.train.labels[:settings.train_size].numpy(), splits.test.labels.numpy()),
                       models=penalty_models(settings, device), pca=fit_pca(train, max(settings.bottlenecks)))
 
 
-def quantization_curves(setup: Evaluation, bottlenecks, bits: list[int]) -> pd.DataFrame:
+def quantization_curves(setup: TrainedCodes, bottlenecks, bits: list[int]) -> pd.DataFrame:
     """Test MSE after uniform quantisation of each code dimension to `bits`, one row per method,
     code size, bits and seed (PCA: seed 0), with whether the run ran away and the rate an entropy
     coder would reach on its training codes (entropy_bits: each dimension coded alone; joint_bits:
@@ -109,7 +109,7 @@ LOW_RATE_COLUMNS = ["bottleneck", "bits_per_dim", "method", "diff_mean", "diff_c
 
 def low_rate_table(curves: pd.DataFrame, bits=(2, 3, 4)) -> pd.DataFrame:
     """Where quantisation matters: each penalised model's quantised test RMSE minus the standard
-    model's, seed by seed, at each of `bits` (paired_inference, Holm across the table's tested
+    model's, seed by seed, at each of `bits` (stats.paired_cell, Holm across the table's tested
     cells; a cell with a runaway run gets its mean only)."""
     low = curves[curves.bits_per_dim.isin(bits) & (curves.method != "PCA")].assign(rmse=lambda f: np.sqrt(f.mse))
     standard = low[low.method == "standard"].set_index(["bottleneck", "bits_per_dim", "seed"]).rmse.sort_index()   # .loc[(n, b)]
@@ -131,7 +131,7 @@ EQUAL_RATE_COLUMNS = ["bottleneck", "rate_bits", "method", "diff_mean", "diff_ci
 def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4), rate: str = "entropy_bits") -> pd.DataFrame:
     """Compression at equal entropy-coded rate: each run's quantised test RMSE interpolated (linear
     in rate, between its b = 2..8 points) at n x b bits per image for each b of `bits_per_dim`,
-    minus the standard model's of the same seed and code size; paired_inference, Holm across the
+    minus the standard model's of the same seed and code size; stats.paired_cell, Holm across the
     table's tested cells, no interval on a runaway cell; a rate outside a run's range leaves that
     cell out. `rate`: entropy_bits (each dimension coded alone) or joint_bits (the whole code coded
     at once, which correlation does not cost; only the b where it was estimated, so small n)."""

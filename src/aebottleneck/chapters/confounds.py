@@ -23,14 +23,12 @@ from .penalty_variants import VARIANT_COLUMNS, penalty_chapter, selected_alphas,
 # Plug and play: the penalties at the alpha selected for the MLP on MNIST at this code size,
 # unchanged, on another autoencoder (the regularizers chapter's convolutional one) and data set.
 PLUG_SIZE = 8
-
-
 PLUG_CONV = dict(arch="conv", hidden=(16, 32))
 
 
 def linear_code_penalty_grid(profile: Profile, selected: dict) -> list[RunConfig]:
     """A better baseline: every penalty on the linear code, at the alpha selected for the LeakyReLU
-    code, over the variant seeds (with the linear code's standard runs, linear_code_grid's)."""
+    code, over the variant seeds (with the linear code's standard runs, penalty_variants.linear_code_grid's)."""
     return [c for n in profile.bottlenecks for c in variant_grid(profile, n, selected[n], code_activation="linear")]
 
 
@@ -47,7 +45,7 @@ def plug_and_play_grid(profile: Profile, selected: dict) -> dict[str, list[RunCo
 
 def confound_runs(settings: Profile, device: str | None = None) -> tuple[list[dict], dict[str, list[dict]]]:
     """The confounds chapter's runs, trained where missing (or recorded): every penalty on the linear code, and
-    plug and play (setting -> runs); alphas from the penalty chapter's stage 1 (variant_runs)."""
+    plug and play (setting -> runs); alphas from the penalty chapter's stage 1 (penalty_variants.variant_selection_grid, selected_alphas)."""
     stage1 = [run for n in settings.bottlenecks
               for run in get_runs(variant_selection_grid(settings, n), device=device, recorded=True)]
     selected = selected_alphas(runs_frame(stage1))

@@ -1,5 +1,5 @@
-"""The data page: the splits the book trains and tests on (split_table, class_counts), 
-"""
+"""The data page: the splits the book trains and tests on (split_table, class_counts) and the
+numbers its text quotes from them (split_numbers, class_numbers)."""
 from __future__ import annotations
 
 import torch
@@ -10,8 +10,6 @@ from ..data import CLASS_NAMES, Split, Splits
 # What a reader sees for the columns of the split table, and how their values are printed.
 SPLIT_COLUMNS = {"split": "split", "images": "images", "used": "used in this profile", "pixel_mean": "pixel mean",
                  "pixel_std": "pixel std", "zero_fraction": "pixels exactly 0", "min": "min", "max": "max"}
-
-
 SPLIT_FORMATS = {"images": "{:,}", "used": "{:,}", "pixel_mean": "{:.4f}", "pixel_std": "{:.4f}",
                  "zero_fraction": "{:.1%}", "min": "{:g}", "max": "{:g}"}
 

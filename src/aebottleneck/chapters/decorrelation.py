@@ -22,12 +22,8 @@ PAPER_TABLE1 = pd.DataFrame(
      (2, "standard", 0.1974), (2, "penalty", 0.1969)],
     columns=["bottleneck", "method", "paper_rmse_mean"],
 )
-
-
 PAPER_BY_N = PAPER_TABLE1.pivot(index="bottleneck", columns="method", values="paper_rmse_mean")  # columns standard, penalty
 PAPER_GAINS = PAPER_BY_N.standard - PAPER_BY_N.penalty      # (n,) the paper's claimed RMSE gains
-
-
 TABLE1_COLUMNS = ["bottleneck", "method", "alpha", "rmse_mean", "rmse_std", "n_seeds", "n_runaway"]
 
 
@@ -197,15 +193,15 @@ def shown_seed_numbers(frame: pd.DataFrame, bottleneck: int, seed: int) -> dict:
             "corr_mean_standard": runs.corr_mean.mean(), "rmse_mean_standard": runs.test_rmse.mean()}
 
 
-def code_effect_numbers(stats: pd.DataFrame) -> dict:
+def code_effect_numbers(table: pd.DataFrame) -> dict:
     """The code statistics (decorrelation.code_stats) as one sentence: at how many code sizes the
     penalty's mean |correlation| is below the standard loss's, and its code scale against theirs."""
-    wide = stats.pivot(index="bottleneck", columns="method", values=["corr_mean", "code_std_mean"]).sort_index(ascending=False)
+    wide = table.pivot(index="bottleneck", columns="method", values=["corr_mean", "code_std_mean"]).sort_index(ascending=False)
     lower = int((wide.corr_mean.penalty < wide.corr_mean.standard).sum())
     pairs = "; ".join(f"n = {n}: {r[('corr_mean', 'penalty')]:.3f} against {r[('corr_mean', 'standard')]:.3f}, code std "
                       f"{r[('code_std_mean', 'penalty')]:#.3g} against {r[('code_std_mean', 'standard')]:#.3g}"
                       for n, r in wide.iterrows())
-    away = int(stats[stats.method == "penalty"].n_runaway.sum())
+    away = int(table[table.method == "penalty"].n_runaway.sum())
     return {"code_sentence": f"The penalty's mean |correlation| is below the standard loss's at {lower} of {len(wide)} "
                              f"code sizes ({pairs}); no test here (the penalty chapter tests it over other seeds)."
                              + (f" {away} penalty runs behind these means ran away." if away else "")}

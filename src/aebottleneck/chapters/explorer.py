@@ -12,7 +12,6 @@ The data (`explorer_data`), keyed by (penalty, n, alpha index), the standard los
   curves: validation RMSE per epoch and run;
   corr:   the code correlation matrix of the first seed's run, one row per entry;
   images: ten test digits reconstructed by the first seed's run (and the originals), PNG data URIs.
-
 """
 from __future__ import annotations
 
@@ -25,14 +24,8 @@ import pandas as pd
 
 
 STANDARD_INDEX = -1     # the standard loss has no alpha: it is drawn beside every one
-
-
 SETTINGS = ("A", "B")   # two settings side by side
-
-
 WIDTH = 260             # pixels per panel: two columns fit the page with its margin (the cell is tagged full-width)
-
-
 ALT_TEXT = ("An interactive chart of two settings side by side, each chosen with a loss menu, a code size "
             "and alpha buttons under it: the mean validation and test RMSE against the standard loss, "
             "the mean correlation, code scale and runaway runs as text; RMSE per seed; validation RMSE per "

@@ -26,8 +26,6 @@ def profile_pca(settings: Profile, components: int):
 
 
 LINEAR = dict(hidden=(), activation="linear", code_activation="linear", output="linear", loss="mse")   # 784-n-784
-
-
 TOLERANCE = 0.05                  # relative RMSE gap at which the linear AE counts as converged to PCA
 
 

@@ -86,7 +86,7 @@ def penalty_models(settings, device: str | None = None) -> dict[tuple[int, str],
     the profile: the standard loss and each penalty at its selected alpha, over the variant seeds
     (recorded runs serve: their evaluations are in the record)."""
     return selected_models([run for n in settings.bottlenecks
-                                   for run in variant_runs(settings, n, device, recorded=True)[1]])
+                            for run in variant_runs(settings, n, device, recorded=True)[1]])
 
 
 def selected_alphas(selection_rows: pd.DataFrame) -> dict[int, dict[str, float]]:
@@ -103,7 +103,7 @@ VARIANT_COLUMNS = ["bottleneck", "variant", "activation", "alpha", "rmse_mean", 
 def variant_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (n, variant, code activation) at the selected alpha: test RMSE, code
     correlation and scale, and the paired difference to the standard loss over the same seeds
-    (paired_inference; Holm's correction across the penalised cells of each code activation).
+    (stats.paired_cell; Holm's correction across the penalised cells of each code activation).
     A cell with a runaway run gets its mean difference only: no t interval on chaotic runs."""
     chosen = selected_runs(frame)
     standard = (chosen[chosen.method == "standard"].set_index(["bottleneck", "code_activation", "seed"])

@@ -13,30 +13,16 @@ from ..config import TRAIN_SIZE
 # What a reader sees for the columns of the page's tables, and how their values are printed.
 BENCH_COLUMNS = {"method": "method", "k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "gflops": "GFLOP/s", "peak_fraction": "of peak"}
-
-
 BENCH_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "gflops": "{:.1f}", "peak_fraction": "{:.0%}"}
-
-
 RATIO_COLUMNS = {"k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "vs_naive": "vs tutorial loop", "vs_tensor": "vs tensor loop", "peak_fraction": "of peak"}
-
-
 RATIO_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "vs_naive": "{:.1f}x", "vs_tensor": "{:.1f}x",
                  "peak_fraction": "{:.1%}", "gflops": "{:.0f}"}
-
-
 H100_COLUMNS = ({key: RATIO_COLUMNS[key] for key in ("k", "seconds_per_model_epoch", "vs_naive", "vs_tensor")}
                 | {"gflops": "GFLOP/s", "peak_fraction": "of peak"})
-
-
 ALLOCATOR_COLUMNS = {"method": "method", "k": "K", "reuse_freed_memory": "freed memory reused",
                      "seconds_per_model_epoch": "s per model-epoch", "page_faults_per_step": "page faults per step"}
-
-
 ALLOCATOR_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "page_faults_per_step": "{:.1f}"}
-
-
 BUDGET_COLUMNS = {"chapter": "chapter", "runs": "runs", "epochs": "model-epochs", "minutes": "training minutes",
                   "devices": "trained on"}
 BUDGET_FORMATS = {"minutes": "{:,.1f}"}   # minutes read at both scales: a quick chapter's 0.6, the record's 4,000

@@ -7,7 +7,6 @@ is "supported" when a paired test over seeds finds every cell in its direction a
 correction, "contradicted" when it finds every cell against it, and "not supported" otherwise:
 a cell with a runaway run is chaotic and never tested, so its mean is reported but decides
 nothing. A table is "reproduced" or "not reproduced".
-
 """
 from __future__ import annotations
 
@@ -25,8 +24,6 @@ from .decorrelation import PAPER_BY_N, PAPER_GAINS
 SOURCES = {"table1": "decorrelation", "runs": "decorrelation and penalty_variants",
            "penalty_variants": "penalty_variants", "code_quality": "code_quality", "figure1": "embeddings",
            "plug_and_play": "confounds", "runaway_rates": "confounds"}
-
-
 CLAIM_COLUMNS = ["claim", "paper", "verdict", "evidence"]
 
 
