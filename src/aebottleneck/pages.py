@@ -34,7 +34,7 @@ NAMES = {
     "p_holm": "p (Holm)", "p_min": "smallest attainable p", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
     "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
     "rule": "selection rule", "at_grid_edge": "smallest alpha of the grid",
-    "bits_per_dim": "bits per dimension", "rate_bits": "per-dimension entropy-coded rate (bits per image)",
+    "bits_per_dim": "bits per dimension", "rate_bits": "entropy-coded rate (bits per image)",
     "entropy_bits": "entropy, per dimension (bits)", "joint_bits": "joint entropy (bits)", "knn_accuracy": "kNN accuracy", "knn_std": "kNN std",
     "logreg_accuracy": "logistic-regression accuracy", "trustworthiness": "trustworthiness",
     "paper_rmse_mean": "paper", "diff_vs_paper": "ours - paper", "mean_diff": "penalty - standard (mean)",
