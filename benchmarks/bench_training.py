@@ -45,7 +45,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from aebottleneck import cache, speed
+from aebottleneck import cache
+from aebottleneck.chapters import speed
 from aebottleneck.files import save_csv
 from aebottleneck.config import RunConfig, results_dir
 from aebottleneck.data import TRAIN_SIZE, load_splits

@@ -96,9 +96,9 @@ def summary(names: list[str]) -> pd.DataFrame:
 
 
 def runs(name: str) -> pd.DataFrame:
-    """Every run one setting trained: key, test RMSE, runaway flag and code scale (report.runs_frame)."""
+    """Every run one setting trained: key, test RMSE, runaway flag and code scale (runtable.runs_frame)."""
     from aebottleneck.cache import load_torch
-    from aebottleneck.report import runs_frame
+    from aebottleneck.runtable import runs_frame
 
     frame = runs_frame([load_torch(path) for path in sorted((BASE / name / "runs").glob("*.pt"))])
     return frame[["key", "bottleneck", "penalty", "alpha", "seed", "test_rmse", "runaway", "code_std_mean"]]

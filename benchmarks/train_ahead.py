@@ -4,10 +4,9 @@ run files are then copied into results/runs/ of the machine that executes the no
     python benchmarks/train_ahead.py penalty_variants --profile paper --bottlenecks 8
     python benchmarks/train_ahead.py decorrelation --profile paper
 
-The configs are the notebooks' own (experiments.decorrelation_grid, variant_runs and
-linear_code_grid, the latter as `penalty_variants_linear`), so the notebooks find every
-run cached. A run's
-cache key does not name the device: a GPU-trained run differs from a CPU-trained one only by
+The configs are the notebooks' own (chapters.decorrelation.decorrelation_grid,
+chapters.penalty_variants.variant_runs and linear_code_grid, the latter as `penalty_variants_linear`),
+so the notebooks find every run cached. A run's cache key does not name the device: a GPU-trained run differs from a CPU-trained one only by
 float round-off (tests/test_cuda.py). Prints the wall time of each code size.
 AEB_WORKERS=3 trains each code size's runs on a local Dask cluster of three processes at once
 (cache.get_runs), which on a GPU overlaps the launch-bound steps of three stacks (not yet
@@ -26,7 +25,8 @@ import torch
 from aebottleneck.cache import get_runs
 from aebottleneck.files import save_csv
 from aebottleneck.config import load_profile
-from aebottleneck.experiments import decorrelation_grid, linear_code_grid, variant_runs
+from aebottleneck.chapters.decorrelation import decorrelation_grid
+from aebottleneck.chapters.penalty_variants import linear_code_grid, variant_runs
 from aebottleneck.train import pick_device
 
 CHAPTERS = ("decorrelation", "penalty_variants", "penalty_variants_linear")

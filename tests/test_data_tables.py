@@ -1,9 +1,9 @@
-"""The data page's tables (aebottleneck.data) from tiny hand-made splits."""
+"""The data page's tables (aebottleneck.chapters.data; first_of_each_class from aebottleneck.data) from tiny hand-made splits."""
 import pytest
 import torch
 
-from aebottleneck import data
-from aebottleneck.data import Split, Splits
+from aebottleneck.chapters import data
+from aebottleneck.data import Split, Splits, first_of_each_class
 
 
 def _splits() -> Splits:
@@ -44,4 +44,4 @@ def test_class_counts_name_the_classes_and_count_every_split():
 
 def test_first_of_each_class_takes_the_first_images_class_by_class():
     labels = torch.tensor([3, 0, 3, 3, 0, 9, 1])
-    assert data.first_of_each_class(labels, 2).tolist() == [1, 4, 6, 0, 2, 5]
+    assert first_of_each_class(labels, 2).tolist() == [1, 4, 6, 0, 2, 5]

@@ -1,4 +1,4 @@
-"""The alpha explorer (aebottleneck.explorer): each run lands in its (penalty, n, alpha index) cell
+"""The alpha explorer (aebottleneck.chapters.explorer): each run lands in its (penalty, n, alpha index) cell
 with its record's own numbers, arrays and curves; the numbers panel says what the runs say; the
 chart binds the inputs the page's browser check moves, with its data and scripts in the page."""
 import json
@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from aebottleneck import explorer, report
+from aebottleneck.chapters import explorer
+from aebottleneck import runtable
 from aebottleneck.cache import get_runs
 from aebottleneck.data import first_of_each_class, load_splits
 from conftest import small_config
@@ -46,7 +47,7 @@ def test_every_run_lands_in_its_cell_with_its_own_numbers(runs, data):
 def test_a_cached_run_gets_the_rows_its_record_would_hold(runs):
     runs, _ = runs
     assert all(set(r) >= {"row", "correlation", "reconstructions"} for r in runs)
-    assert [r["row"]["val_rmse"] for r in runs] == list(report.runs_frame(runs).val_rmse)
+    assert [r["row"]["val_rmse"] for r in runs] == list(runtable.runs_frame(runs).val_rmse)
 
 
 def test_the_numbers_panel_says_the_means_over_seeds_beside_the_standard_loss(data):

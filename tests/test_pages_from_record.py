@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aebottleneck import chapters, findings, plan, rebuild, record, report
+from aebottleneck import chapters, plan, rebuild, record
+from aebottleneck import pages, runtable
 from aebottleneck.cache import get_runs, run_path
 from aebottleneck.config import load_profile
 from aebottleneck.data import load_splits
@@ -35,10 +36,10 @@ def recorded(tmp_path, monkeypatch, results):
 def test_a_recorded_run_gives_the_cached_runs_rows(recorded):
     runs = get_runs(CONFIGS, recorded=True, progress=False)
     assert [run["source"] for run in runs] == ["record", "record"]
-    pd.testing.assert_frame_equal(report.runs_frame(runs), report.runs_frame(recorded))
-    assert [report.is_runaway(r) for r in runs] == [report.is_runaway(r) for r in recorded]
+    pd.testing.assert_frame_equal(runtable.runs_frame(runs), runtable.runs_frame(recorded))
+    assert [runtable.is_runaway(r) for r in runs] == [runtable.is_runaway(r) for r in recorded]
     for mine, cached in zip(runs, recorded):
-        np.testing.assert_allclose(report.code_correlation(mine), report.code_correlation(cached), atol=1e-6)
+        np.testing.assert_allclose(runtable.code_correlation(mine), runtable.code_correlation(cached), atol=1e-6)
         np.testing.assert_allclose(mine["history"]["val_rmse"], cached["history"]["val_rmse"], rtol=1e-6)
 
 
@@ -63,9 +64,10 @@ def test_a_bad_from_record_value_is_refused(monkeypatch, results):
 
 def test_a_page_says_where_its_runs_come_from(recorded):
     runs = get_runs(CONFIGS, recorded=True, progress=False)
-    text = findings.provenance(runs, load_profile("quick"))["provenance"]
+    text = pages.provenance(runs, load_profile("quick"))["provenance"]
     assert text.startswith("2 runs of the quick profile at code version") and "committed record" in text
-    assert "run cache" in findings.provenance(recorded, load_profile("quick"))["provenance"]
+    assert "run cache" in pages.provenance(recorded, load_profile("quick"))["provenance"]
+    assert pages.provenance(runs + runs[:1], load_profile("quick"))["provenance"].startswith("2 runs")   # each run once
 
 
 def test_a_page_is_ready_once_its_steps_are_recorded(tmp_path, monkeypatch):
@@ -172,14 +174,14 @@ def test_an_evaluation_comes_from_the_record_else_from_the_weights(recorded):
 
 
 def test_the_student_pages_output_statistics_are_the_runs_own(results):
-    from aebottleneck import experiments
+    from aebottleneck.chapters import activations_losses
     from aebottleneck.model import StackedAutoencoder
 
     splits = load_splits("mnist")
     runs = {label: get_runs([small_config(hidden=(16,), bottleneck=64, output=output, loss="mse", seed=s) for s in (0, 1)],
                             progress=False)
             for label, output in (("sigmoid + MSE", "sigmoid"), ("ReLU + MSE", "relu"), ("sigmoid + BCE", "sigmoid"))}
-    numbers = experiments.output_statistics(runs, splits)
+    numbers = activations_losses.output_statistics(runs, splits)
     test = splits.test.images
     recon = StackedAutoencoder.from_runs(runs["ReLU + MSE"]).reconstructions(test)      # (2, Ntest, 784)
     assert numbers["background_relu_mse"] == pytest.approx(float(recon[:, test == 0].square().mean().sqrt()), rel=1e-5)

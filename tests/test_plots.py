@@ -12,6 +12,15 @@ def test_a_method_has_one_colour_on_every_figure_and_a_figure_no_colour_twice():
     assert plots.method_colours(["penalty"])["penalty"] == everything["signed"]    # the decorrelation page's eq. 3
 
 
+def test_a_method_keeps_its_marker_and_no_two_methods_of_a_figure_share_one():
+    everything = plots.method_markers(["PCA", "standard", *DECORRELATION, "linear AE", "nonlinear AE"])
+    assert len(set(everything.values())) == len(everything)
+    assert everything["signed"] != everything["abs"]                   # orange and vermilion differ in shape too
+    few = plots.method_markers(["abs", "a student model"])
+    assert few["abs"] == everything["abs"] and few["a student model"] != few["abs"]
+    assert plots.method_markers(["penalty"])["penalty"] == everything["signed"]
+
+
 def test_the_papers_penalty_is_named_one_way():
     assert plots.label("signed") == plots.label("penalty") == "signed (eq. 3)" and plots.label("abs") == "abs"
 

@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 
 from aebottleneck.config import DECORRELATION_PENALTIES, load_profile, project_root, results_dir
-from aebottleneck.report import TABLE1_COLUMNS
+from aebottleneck.chapters.decorrelation import TABLE1_COLUMNS
 
 TOL = 2e-3
 KSPARSE_TOL = 4e-3
@@ -83,7 +83,7 @@ def test_table1_standard_rows(table):
 
 
 def protocol_row(group: pd.DataFrame) -> tuple[float, float, float]:
-    """The protocol, written again independently of report: among the alphas none of whose runs
+    """The protocol, written again independently of stats.alpha_selection and decorrelation.table1: among the alphas none of whose runs
     ran away or diverged, the one with the lowest mean validation RMSE over seeds (ties to the
     smallest alpha); when every alpha has such a run, the smallest alpha; and the test RMSE mean
     and sample std of its runs."""
@@ -167,7 +167,7 @@ EXPECTED_VARIANTS = {
 
 
 def test_penalty_variants_table(runs):
-    from aebottleneck.report import VARIANT_COLUMNS
+    from aebottleneck.chapters.penalty_variants import VARIANT_COLUMNS
 
     path = QUICK / "penalty_variants.csv"
     assert path.is_file(), f"{path} is missing: the penalty_variants notebook did not run"
@@ -226,7 +226,7 @@ def test_penalty_variants_table_is_its_protocol_applied_to_runs_csv(runs):
 
 
 def test_verdict_is_its_rules_applied_to_the_chapters_tables():
-    from aebottleneck.verdict import CLAIM_COLUMNS, claims, read_tables
+    from aebottleneck.chapters.verdict import CLAIM_COLUMNS, claims, read_tables
 
     path = QUICK / "verdict.csv"
     assert path.is_file(), f"{path} is missing: the verdict notebook did not run"
@@ -239,8 +239,8 @@ def test_verdict_is_its_rules_applied_to_the_chapters_tables():
 
 
 def test_figure1_and_low_rate_tables(runs):
-    from aebottleneck.experiments import FIGURE1_COLUMNS
-    from aebottleneck.report import LOW_RATE_COLUMNS
+    from aebottleneck.chapters.embeddings import FIGURE1_COLUMNS
+    from aebottleneck.chapters.compression import LOW_RATE_COLUMNS
 
     figure1 = pd.read_csv(QUICK / "figure1.csv")
     assert list(figure1.columns) == FIGURE1_COLUMNS and len(figure1) == 6 and (figure1.bottleneck == 2).all()
@@ -282,7 +282,7 @@ EXPECTED_REGULARIZERS = {
 
 
 def test_regularizers_table():
-    from aebottleneck.report import SUMMARY_COLUMNS
+    from aebottleneck.chapters.regularizers import SUMMARY_COLUMNS
 
     path = results_dir() / "quick" / "regularizers.csv"
     assert path.is_file(), f"{path} is missing: the regularizers notebook did not run"
@@ -310,7 +310,7 @@ def test_rate_distortion_table():
     path = results_dir() / "quick" / "rate_distortion.csv"
     assert path.is_file(), f"{path} is missing: the compression notebook did not run"
     table = pd.read_csv(path)
-    from aebottleneck.report import RATE_DISTORTION_COLUMNS
+    from aebottleneck.chapters.compression import RATE_DISTORTION_COLUMNS
 
     assert list(table.columns) == RATE_DISTORTION_COLUMNS
     assert set(table.method) == VARIANT_METHODS and set(table.bits_per_dim) == set(range(2, 9))
@@ -382,7 +382,9 @@ EXPECTED_PLUG = {("conv AE on MNIST", "squared"): (0.2251, 0.0129), ("conv AE on
 
 
 def test_confounds_tables():
-    from aebottleneck.report import RUNAWAY_COLUMNS, SILHOUETTE_COLUMNS, VARIANT_COLUMNS
+    from aebottleneck.stats import RUNAWAY_COLUMNS
+    from aebottleneck.chapters.confounds import SILHOUETTE_COLUMNS
+    from aebottleneck.chapters.penalty_variants import VARIANT_COLUMNS
 
     baseline = pd.read_csv(QUICK / "confounds_baseline.csv")
     assert list(baseline.columns) == VARIANT_COLUMNS

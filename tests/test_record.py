@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aebottleneck import report
+from aebottleneck.chapters import decorrelation, penalty_variants
+from aebottleneck import stats
 from aebottleneck.config import load_profile, project_root
 
 PAPER = project_root() / "results" / "paper"
@@ -30,18 +31,18 @@ def chapter_rows(runs, chapter):
 
 def test_table1_is_the_protocol_applied_to_the_decorrelation_runs(runs):
     chapter_rows(runs, "decorrelation")
-    expected = report.table1(runs[runs.chapter == "decorrelation"])
+    expected = decorrelation.table1(runs[runs.chapter == "decorrelation"])
     pd.testing.assert_frame_equal(pd.read_csv(PAPER / "table1.csv"), expected, check_dtype=False, rtol=1e-9)
 
 
 def test_penalty_table_is_alpha_chosen_on_the_selection_seeds_then_tested_on_the_others(runs):
     settings = load_profile("paper")
     ours = chapter_rows(runs, "penalty_variants")
-    chosen = report.alpha_selection(ours[ours.seed.isin(settings.selection_seeds)]).query("selected")
+    chosen = stats.alpha_selection(ours[ours.seed.isin(settings.selection_seeds)]).query("selected")
     tested = ours[ours.seed.isin(settings.variant_seeds)]
     for row in chosen.itertuples():
         at = tested[(tested.bottleneck == row.bottleneck) & (tested.penalty == row.penalty)]
         assert set(at.alpha) == {row.alpha}, row                    # tested only at the alpha stage 1 chose
-    expected = report.variant_table(tested)
+    expected = penalty_variants.variant_table(tested)
     committed = pd.read_csv(PAPER / "penalty_variants.csv")
     pd.testing.assert_frame_equal(committed, expected, check_dtype=False, rtol=1e-9)

@@ -86,7 +86,7 @@ def test_a_foreign_file_is_refused(written):
 
 
 def test_a_row_that_is_not_the_runs_tables_is_refused(written):
-    """A consistent file (digest made anew) whose row lacks a column of report.RunRow."""
+    """A consistent file (digest made anew) whose row lacks a column of runtable.RunRow."""
     _, paths = written
     content = json.loads(paths[0].read_text())
     del content["row"]["near_zero"]

@@ -151,7 +151,7 @@ def test_near_zero_fraction():
 
 
 def test_denoising_has_a_row_per_noise_level_and_model(results):
-    from aebottleneck import lectures
+    from aebottleneck.chapters import regularizers
     from aebottleneck.cache import get_runs
     from aebottleneck.data import load_splits
 
@@ -159,7 +159,7 @@ def test_denoising_has_a_row_per_noise_level_and_model(results):
             "denoising": get_runs([small_config(seed=s, noise="gaussian", noise_level=0.3) for s in (0, 1)],
                                   progress=False)}
     splits = load_splits("mnist")
-    table, found = lectures.denoising(runs, splits, [0.5])
+    table, found = regularizers.denoising(runs, splits, [0.5])
     assert len(table) == 2 * 2 * 2 and set(table.model) == {"standard", "denoising"}
     at = table.set_index(["noise", "level", "model"])
     for label, group in runs.items():           # the clean rows are the runs' own test RMSE

@@ -1,12 +1,12 @@
-"""The speed page's tables and numbers (aebottleneck.speed) from hand-made benchmark files."""
+"""The speed page's tables and numbers (aebottleneck.chapters.speed) from hand-made benchmark files."""
 import dataclasses
 
 import pandas as pd
 import pytest
 
-from aebottleneck import speed
+from aebottleneck.chapters import speed
 from aebottleneck.config import load_profile
-from aebottleneck.speed import allocator_gains, bench_ratios, dask_overhead, read_bench
+from aebottleneck.chapters.speed import allocator_gains, bench_ratios, dask_overhead, read_bench
 
 
 def test_allocator_gains_pair_each_methods_default_and_reused_timing():
@@ -38,7 +38,7 @@ def test_ratios_and_dask_overhead_of_a_bench_file(tmp_path):
 
 
 def test_compute_budget_counts_a_shared_run_once_in_the_total():
-    from aebottleneck.speed import compute_budget
+    from aebottleneck.chapters.speed import compute_budget
 
     runs = pd.DataFrame({"chapter": ["decorrelation", "decorrelation", "penalty_variants", "penalty_variants"],
                          "key": ["a", "b", "b", "c"], "epochs": [100, 100, 100, 5], "train_seconds": [3600.0, 1800.0, 1800.0, 360.0],
@@ -47,7 +47,7 @@ def test_compute_budget_counts_a_shared_run_once_in_the_total():
     assert table.loc["decorrelation", "runs"] == 2 and table.loc["decorrelation", "hours"] == pytest.approx(1.5)
     assert table.loc["penalty_variants", "hours"] == pytest.approx(0.6) and table.loc["penalty_variants", "devices"] == "cpu: x, cuda: y"
     total = table.iloc[-1]
-    assert (total.runs, total.epochs) == (3, 205) and total.hours == pytest.approx(1.6)
+    assert (total.runs, total.epochs) == (3, 205) and total.hours == pytest.approx(1.6) and total.minutes == pytest.approx(96)
 
 
 def _bench() -> pd.DataFrame:
@@ -124,5 +124,5 @@ def test_h100_numbers_of_a_recorded_run():
 
 def test_compute_numbers_are_the_whole_book_row():
     budget = pd.DataFrame({"chapter": ["a", "b", "the whole book (each run once)"], "runs": [2, 3, 4],
-                           "hours": [1.0, 0.5, 1.25]})
-    assert speed.compute_numbers(budget) == {"hours": 1.25, "runs": 4}
+                           "hours": [1.0, 0.5, 1.25], "minutes": [60.0, 30.0, 75.0]})
+    assert speed.compute_numbers(budget) == {"hours": 1.25, "minutes": 75.0, "runs": 4}

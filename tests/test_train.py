@@ -63,7 +63,8 @@ def test_loss_terms_are_recorded_separately():
 
 def test_variant_grids_select_on_the_selection_seeds_then_test_on_the_variant_seeds():
     from aebottleneck.config import DECORRELATION_PENALTIES, load_profile
-    from aebottleneck.experiments import decorrelation_grid, variant_grid, variant_selection_grid
+    from aebottleneck.chapters.decorrelation import decorrelation_grid
+    from aebottleneck.chapters.penalty_variants import variant_grid, variant_selection_grid
 
     settings = load_profile("paper")
     selection = variant_selection_grid(settings, 4)
@@ -80,9 +81,9 @@ def test_variant_grids_select_on_the_selection_seeds_then_test_on_the_variant_se
 
 
 def test_variant_runs_choose_alpha_on_the_selection_seeds_and_test_on_the_others(results):
-    from aebottleneck import report
+    from aebottleneck import runtable, stats
     from aebottleneck.config import DECORRELATION_PENALTIES, Profile
-    from aebottleneck.experiments import variant_runs
+    from aebottleneck.chapters.penalty_variants import variant_runs
 
     settings = Profile(name="tiny", epochs=1, batch_size=128, train_size=512, seeds=(0, 1), alphas=(0.001,),
                        bottlenecks=(2,), tsne_size=100, selection_seeds=(0, 1), variant_seeds=(2, 3, 4),
@@ -90,8 +91,8 @@ def test_variant_runs_choose_alpha_on_the_selection_seeds_and_test_on_the_others
     stage1, stage2 = variant_runs(settings, 2)
     variants = len(DECORRELATION_PENALTIES)
     assert len(stage1) == 2 * (1 + variants * 2) and {r["config"]["seed"] for r in stage1} == {0, 1}
-    chosen = report.alpha_selection(report.runs_frame(stage1)).query("selected")
-    table_runs = report.runs_frame(stage2)
+    chosen = stats.alpha_selection(runtable.runs_frame(stage1)).query("selected")
+    table_runs = runtable.runs_frame(stage2)
     assert sorted(table_runs.seed.unique()) == [2, 3, 4]
     assert len(table_runs) == 3 * (1 + variants)
     for penalty, alpha in zip(chosen.penalty, chosen.alpha):

@@ -63,7 +63,7 @@ def test_runaway_epoch_rules():
 
 
 def test_trainer_history_shows_runaway_and_code_scale():
-    from aebottleneck.report import runs_frame
+    from aebottleneck.runtable import runs_frame
 
     runs = train_runs([small_config(penalty="signed", alpha=1e4), small_config()], torch.device("cpu"),
                       progress=False)

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aebottleneck import verdict
+from aebottleneck.chapters import penalty_variants, verdict
 from aebottleneck.config import ConfigError
-from aebottleneck.report import PAPER_BY_N
+from aebottleneck.chapters.decorrelation import PAPER_BY_N
 
 
 def paper_runs(standard_shift=0.0, penalty_shift=0.0, runaway=False, spread=0.002):
@@ -77,7 +77,7 @@ def test_a_runaway_cell_is_never_counted_better_even_with_a_small_p():
 
 
 def runaway_rows(signed_away, standard_away=0, runs=15):
-    """report.runaway_table's rows: eq. 3 and a bounded penalty against the standard loss."""
+    """stats.runaway_table's rows: eq. 3 and a bounded penalty against the standard loss."""
     return pd.DataFrame([("signed", runs, signed_away, runs, standard_away), ("squared", runs, 0, runs, standard_away)],
                         columns=["variant", "runs", "runaway", "standard_runs", "standard_runaway"])
 
@@ -99,7 +99,7 @@ def test_divergence_is_an_outcome_tested_exactly(signed_away, word):
 
 
 def test_the_runaway_table_pools_seeds_and_sizes_against_the_same_standard_cells():
-    from aebottleneck import report
+    from aebottleneck import stats
 
     rows = []
     for n in (8, 4):
@@ -109,7 +109,7 @@ def test_the_runaway_table_pools_seeds_and_sizes_against_the_same_standard_cells
             rows.append(dict(bottleneck=n, seed=seed, penalty="squared", alpha=0.1, val_rmse=0.2, test_rmse=0.2,
                              runaway=seed == 3 and n == 8))
     frame = pd.DataFrame(rows).assign(code_activation="leaky_relu", diverged=False)
-    table = report.runaway_table(frame.assign(method=np.where(frame.penalty == "none", "standard", "penalty"))).set_index("variant")
+    table = stats.runaway_table(frame.assign(method=np.where(frame.penalty == "none", "standard", "penalty"))).set_index("variant")
     assert table.loc["signed", ["runs", "runaway", "standard_runs", "standard_runaway"]].tolist() == [6, 6, 6, 0]
     assert table.loc["signed", "p_value"] == pytest.approx(1 / 924)          # C(12, 6): all six away by chance
     assert table.loc["squared", "runaway"] == 1 and table.loc["squared", "p_value"] == pytest.approx(0.5)
@@ -216,7 +216,7 @@ def test_variant_findings_count_after_holm_and_pick_the_best_among_tested_cells(
     table = pd.concat([table, table[table.variant == "signed"].assign(
         variant="correlation", corr_mean=0.05, diff_mean=-0.003, p_value=0.001, p_holm=0.003, n_runaway=0, code_std_mean=1.0)])
     table = table.assign(activation="leaky_relu")
-    found = verdict.variant_findings(table)
+    found = penalty_variants.variant_numbers(table)
     assert (found["n_cells"], found["n_tested"], found["n_significant_better"], found["n_significant_worse"]) == (6, 4, 3, 0)
     assert (found["best_variant"], found["best_diff"]) == ("correlation", -0.003)     # never an untested runaway cell
     assert found["signed_runaway"] == 10 and found["signed_verdict"].startswith("lowered the mean |correlation| of the codes and inflated them (untested: ")

@@ -5,7 +5,8 @@ REGISTRY is a name, a version (bump it when the evaluation's numbers change: a r
 older version is never read as this one), the settings that shape it (their digest is part of
 the file name) and `compute(runs, splits, settings) -> one result dict per run`, for the runs of
 one architecture (a stack, as trained). Which runs get which evaluation is said by the steps of
-plan.STEPS, next to the runs they train.
+plan.STEPS, next to the runs they train. class_reconstructions reads the ten digits a recorded run
+keeps, or computes them from a cached run's weights.
 """
 from __future__ import annotations
 
@@ -251,3 +252,17 @@ def recorded(name: str, key: str) -> dict | None:
 
     entry = REGISTRY[name]
     return record.read_evaluation(key, name, entry.version, entry.settings)
+
+
+def class_reconstructions(runs: dict[str, list[dict]], test) -> tuple:
+    """The first test image of each class (10, 784), and label -> its reconstruction (10, 784) by the
+    first run of each model: a recorded run keeps these ten (record.as_run), a cached one is run."""
+    import torch
+
+    from .data import first_of_each_class
+    from .model import StackedAutoencoder
+
+    originals = test.images[first_of_each_class(test.labels, 1)]                      # (10, 784)
+    return originals, {label: torch.as_tensor(group[0]["reconstructions"]) if "reconstructions" in group[0]
+                       else StackedAutoencoder.from_runs(group[:1]).reconstructions(originals)[0]
+                       for label, group in runs.items()}

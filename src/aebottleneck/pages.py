@@ -1,4 +1,5 @@
-"""What a book page shows a reader, beside figures (those are `plots`): tables.
+"""What a book page shows a reader, beside figures (those are `plots`): tables, glued numbers, and the
+sentences every page glues (provenance: where its runs come from; dataset_numbers).
 
     from aebottleneck.pages import show_table
     show_table(table, out_dir / "pca_vs_ae.csv",
@@ -33,7 +34,7 @@ NAMES = {
     "p_holm": "p (Holm)", "p_min": "smallest attainable p", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
     "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
     "rule": "selection rule", "at_grid_edge": "smallest alpha of the grid",
-    "bits_per_dim": "bits per dimension", "rate_bits": "per-dimension entropy-coded rate (bits per image)",
+    "bits_per_dim": "bits per dimension", "rate_bits": "entropy-coded rate (bits per image)",
     "entropy_bits": "entropy, per dimension (bits)", "joint_bits": "joint entropy (bits)", "knn_accuracy": "kNN accuracy", "knn_std": "kNN std",
     "logreg_accuracy": "logistic-regression accuracy", "trustworthiness": "trustworthiness",
     "paper_rmse_mean": "paper", "diff_vs_paper": "ours - paper", "mean_diff": "penalty - standard (mean)",
@@ -206,10 +207,37 @@ def publish(frame: pd.DataFrame, csv_path: str | Path, caption: str, columns: di
 
 def record_runs(runs: pd.DataFrame | list[dict], chapter: str, folder: Path) -> None:
     """Replace this chapter's rows of `folder`/runs.csv by its runs (a runs_frame, or the runs):
-    one row per run (report.run_record), for audit and CI's checks of runaway runs."""
+    one row per run (runtable.run_record), for audit and CI's checks of runaway runs."""
     from .files import save_chapter_rows
-    from .report import run_record, runs_frame
+    from .runtable import run_record, runs_frame
 
     frame = runs if isinstance(runs, pd.DataFrame) else runs_frame(runs)
     if len(frame):                                  # a chapter with nothing to train here (plug and play without n = 8)
         save_chapter_rows(run_record(frame, chapter), Path(folder) / "runs.csv")
+
+
+def provenance(runs: list[dict], settings) -> dict:
+    """Where a page's runs come from, as one sentence: how many, the profile and code version,
+    the devices and dates they were trained on, and whether the committed record or this
+    machine's run cache supplied them. A run listed twice counts once."""
+    runs = list({run["key"]: run for run in runs}.values())
+    devices = sorted({run["metrics"].get("device", "an unrecorded device") for run in runs})
+    versions = sorted({str(run["code_version"]) for run in runs})
+    dates = sorted(run["trained_at"][:10] for run in runs if run.get("trained_at"))
+    recorded = sum(run.get("source") == "record" for run in runs)
+    where = ("the committed record (record/)" if recorded == len(runs) else
+             "this machine's run cache (results/runs/)" if recorded == 0 else
+             f"the committed record ({recorded}) and this machine's run cache ({len(runs) - recorded})")
+    when = f", {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") if dates else ""
+    return {"provenance": f"{len(runs)} runs of the {settings.name} profile at code version {', '.join(versions)}, "
+                          f"trained on {'; '.join(devices)}{when}, read from {where}"}
+
+
+def dataset_numbers(name: str) -> dict:
+    """The data set's name, and how the paper's MNIST numbers read next to its results."""
+    from .data import DATASET_NAMES
+
+    label = DATASET_NAMES[name]
+    note = ("It is the paper's data set, so its numbers are a target." if name == "mnist" else
+            f"The paper's numbers are on MNIST: next to {label} results they are shown for scale, not as a target.")
+    return {"dataset_name": label, "dataset_note": note}

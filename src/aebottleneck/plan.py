@@ -36,7 +36,7 @@ ARCH_COST = {"mlp": 1.0, "conv": 8.0}
 @dataclass(frozen=True)
 class Step:
     """One chapter's (or stage's) runs: `runs(profile, rows)` -> configs, or None while a step it
-    follows is incomplete; rows are the record's runs (report.runs_frame rows) by key."""
+    follows is incomplete; rows are the record's runs (runtable.runs_frame rows) by key."""
 
     chapter: str
     runs: Callable[[Profile, dict], list[RunConfig] | None]
@@ -45,7 +45,7 @@ class Step:
 
 
 def _decorrelation(settings, rows):
-    from .experiments import decorrelation_grid
+    from .chapters.decorrelation import decorrelation_grid
     return [c for n in settings.bottlenecks for c in decorrelation_grid(settings, n)]
 
 
@@ -54,12 +54,12 @@ def _fashion(settings, rows):
 
 
 def _selection(settings, rows):
-    from .experiments import variant_selection_grid
+    from .chapters.penalty_variants import variant_selection_grid
     return [c for n in settings.bottlenecks for c in variant_selection_grid(settings, n)]
 
 
 def _linear_code(settings, rows):
-    from .experiments import linear_code_grid
+    from .chapters.penalty_variants import linear_code_grid
     return [c for n in settings.bottlenecks for c in linear_code_grid(settings, n)]
 
 
@@ -68,7 +68,7 @@ def _selected(settings, rows) -> dict[int, dict[str, float]] | None:
     every stage-1 run is recorded."""
     import pandas as pd
 
-    from .experiments import selected_alphas
+    from .chapters.penalty_variants import selected_alphas
 
     stage1 = _selection(settings, rows)
     if any(c.key() not in rows for c in stage1):
@@ -78,28 +78,28 @@ def _selected(settings, rows) -> dict[int, dict[str, float]] | None:
 
 def _variants(settings, rows):
     """Stage 2: the variant seeds at the alphas stage 1 selected."""
-    from .experiments import variant_grid
+    from .chapters.penalty_variants import variant_grid
 
     selected = _selected(settings, rows)
     return None if selected is None else [c for n in settings.bottlenecks for c in variant_grid(settings, n, selected[n])]
 
 
 def _linear_penalties(settings, rows):
-    from .experiments import linear_code_penalty_grid
+    from .chapters.confounds import linear_code_penalty_grid
 
     selected = _selected(settings, rows)
     return None if selected is None else linear_code_penalty_grid(settings, selected)
 
 
 def _plug_and_play(settings, rows):
-    from .experiments import plug_and_play_grid
+    from .chapters.confounds import plug_and_play_grid
 
     selected = _selected(settings, rows)
     return None if selected is None else [c for grid in plug_and_play_grid(settings, selected).values() for c in grid]
 
 
 def _student(settings, rows):
-    from .experiments import STUDENT_MODELS
+    from .chapters.activations_losses import STUDENT_MODELS
     return [RunConfig(seed=s, **fields, **settings.run_fields()) for fields in STUDENT_MODELS.values()
             for s in settings.seeds]
 
@@ -107,7 +107,7 @@ def _student(settings, rows):
 def _pca_vs_ae(settings, rows):
     """The lecture notes' PCA chapter at its own defaults (config.CHAPTER_DEFAULTS)."""
     from .config import CHAPTER_DEFAULTS as d
-    from .lectures import overcomplete_configs, pca_configs
+    from .chapters.pca_vs_ae import overcomplete_configs, pca_configs
 
     nonlinear, linear = pca_configs(settings, d["linear_lr"])
     return nonlinear + linear + overcomplete_configs(settings, d["overcomplete_size"], d["sparsity_alphas"])
@@ -116,7 +116,7 @@ def _pca_vs_ae(settings, rows):
 def _regularizers(settings, rows):
     """The lecture notes' regularizers chapter at its own defaults (config.CHAPTER_DEFAULTS)."""
     from .config import CHAPTER_DEFAULTS as d
-    from .lectures import regularizer_configs, regularizer_families
+    from .chapters.regularizers import regularizer_configs, regularizer_families
 
     families = regularizer_families(**{k: d[k] for k in ("l1_alphas", "l2_alphas", "kl_alphas", "rho", "topk",
                                                          "gaussian_level", "masking_level", "conv_channels")})

@@ -41,6 +41,16 @@ def method_colours(methods) -> dict:
     return {m: fixed[m] if m in fixed else next(spare) for m in methods}
 
 
+def method_markers(methods) -> dict:
+    """method -> its marker, fixed on every figure like its colour, so that two hues that look
+    alike (eq. 3's orange, abs's vermilion) still differ in shape; any other method a spare one."""
+    from .penalties import DECORRELATION
+
+    fixed = {"PCA": "X", "standard": "o", "penalty": "s", **dict(zip(DECORRELATION, ("s", "^", "D", "v", "P", "h")))}
+    spare = iter(m for m in ("*", "<", ">", "p", "d", "H") if m not in {fixed[k] for k in methods if k in fixed})
+    return {m: fixed[m] if m in fixed else next(spare) for m in methods}
+
+
 def book_style() -> None:
     """The book's figure style; applied on import, idempotent. In a Jupyter kernel figures are
     shown as PNGs at twice their pixel density (sharp on high-resolution screens, same size)."""
@@ -202,10 +212,10 @@ def code_size_axis(ax, sizes):
 def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None = None, legend: bool = True):
     """One line per method of `column` against code size (log x), from a table with columns
     method, bottleneck and `column`; legend=False leaves the legend to the figure."""
-    colours = method_colours(methods)
+    colours, markers = method_colours(methods), method_markers(methods)
     for method in methods:
         part = table[table.method == method].sort_values("bottleneck")
-        ax.plot(part.bottleneck, part[column], "o-", label=label(method), color=colours[method])
+        ax.plot(part.bottleneck, part[column], "-", marker=markers[method], label=label(method), color=colours[method])
     code_size_axis(ax, sorted(set(table.bottleneck)))
     ax.set_ylabel(ylabel or column.replace("_", " "))
     if legend:
@@ -252,3 +262,24 @@ def throughput(ax, bench, peak: float, title: str = ""):
     ticks = sorted({*batched.k, *(parallel.k * parallel.workers)})
     ax.set_xticks(ticks, [str(k) for k in ticks])
     legend_outside(ax)
+
+
+def code_maps(maps: dict, labels, class_names, legend_on_each: bool = True, axes_named="code"):
+    """2-D maps of codes side by side (panel title -> (N, 2) points), coloured by class; the class
+    legend on each panel, or on the last only; axes_named: what the axes are ("t-SNE"), one for
+    all panels or a list."""
+    names = [axes_named] * len(maps) if isinstance(axes_named, str) else axes_named
+    fig, axes = figure(ncols=len(maps), width=5, height=5)
+    for i, (ax, (title, points)) in enumerate(zip(np.atleast_1d(axes), maps.items())):
+        scatter_codes(ax, points, labels[: len(points)], title=title, class_names=class_names,
+                      legend=legend_on_each or i == len(maps) - 1, axis=names[i])
+    return fig
+
+
+def image_panels(panels: dict, width: float = 8.0, height: float = 1.8):
+    """One row of images per panel (title -> list of image rows, each (N, 784); e.g. originals
+    above their reconstructions), the panels stacked: the lecture chapters' image figures."""
+    fig, axes = figure(nrows=len(panels), width=width, height=height)
+    for ax, (title, rows) in zip(np.atleast_1d(axes), panels.items()):
+        image_rows(ax, rows, title=title)
+    return fig

@@ -2,7 +2,7 @@
 
 A run's record holds everything a page reads of it that does not need its weights: config and
 key, code version, device, dates, training time, metrics, per-epoch history, code statistics (the
-run's row of report.runs_frame) and small arrays (the code correlation matrix, ten test digits
+run's row of runtable.runs_frame) and small arrays (the code correlation matrix, ten test digits
 reconstructed, the test codes of a 2-d code). It is made right after the run trains, while its
 weights are at hand, so the weights (local run cache) are never needed again. Evaluations of a
 run that need its weights go beside it, one file per (run, evaluation), keyed by the evaluation's
@@ -116,14 +116,14 @@ def digest(content: dict) -> str:
 def run_records(runs: list[dict], test_images: torch.Tensor, test_labels: torch.Tensor,
                 environment: str) -> list[dict]:
     """The record of each trained run of one architecture (cache entries, weights included)."""
-    from . import report
+    from . import runtable
     from .data import first_of_each_class
     from .metrics import correlation_matrix
     from .model import StackedAutoencoder
 
     digits = test_images[first_of_each_class(test_labels, 1)]                      # (10, 784)
     recon = StackedAutoencoder.from_runs(runs).reconstructions(digits).numpy()     # (K, 10, 784)
-    rows = report.runs_frame(runs).to_dict("records")
+    rows = runtable.runs_frame(runs).to_dict("records")
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     records = []
     for run, row, images in zip(runs, rows, recon):
@@ -189,10 +189,10 @@ def read(path: Path) -> dict:
         raise RecordError(f"record file {path} holds a config this code refuses ({exc}); {fix}") from None
     if key is not None and (key != content["key"] or path.stem != key):
         raise RecordError(f"record file {path}: its key {content['key']} is not the hash of its config ({key}); {fix}")
-    from .report import FRAME_COLUMNS
+    from .runtable import FRAME_COLUMNS
 
     if key is not None and (not isinstance(content["row"], dict) or sorted(content["row"]) != sorted(FRAME_COLUMNS)):
-        raise RecordError(f"record file {path}: its row's fields are not the runs table's (report.RunRow); {fix}")
+        raise RecordError(f"record file {path}: its row's fields are not the runs table's (runtable.RunRow); {fix}")
     return _restore(content)
 
 

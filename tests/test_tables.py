@@ -1,12 +1,13 @@
-"""Tables of the book: the protocol rules of report on hand-made runs."""
+"""The statistics (stats) and the tables of the chapters (chapters/*.py) on hand-made runs."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from aebottleneck import report
+from aebottleneck.chapters import activations_losses, code_quality, compression, confounds, datasets, decorrelation, pca_vs_ae, penalty_variants
+from aebottleneck import runtable, stats
 
 
-# The protocol rules, on small hand-made frames of runs (report.runs_frame's columns).
+# The protocol rules, on small hand-made frames of runs (runtable.runs_frame's columns).
 def runs(rows):
     """rows: (bottleneck, penalty, alpha, seed, val_rmse, test_rmse[, diverged])."""
     frame = pd.DataFrame([(*r, False)[:7] for r in rows],
@@ -21,18 +22,18 @@ STANDARD = [(2, "none", 0.0, s, 0.20, 0.20 + s / 100) for s in (0, 1)]
 def test_alpha_is_chosen_on_mean_validation_rmse_never_on_test():
     frame = runs(STANDARD + [(2, "signed", 0.1, 0, 0.10, 0.90), (2, "signed", 0.1, 1, 0.12, 0.90),
                              (2, "signed", 0.5, 0, 0.30, 0.01), (2, "signed", 0.5, 1, 0.02, 0.01)])
-    selection = report.alpha_selection(frame)
+    selection = stats.alpha_selection(frame)
     assert selection.query("selected").alpha.tolist() == [0.1]       # mean val 0.11 < 0.16; test ignored
     assert selection.set_index("alpha").val_rmse_mean.to_dict() == pytest.approx({0.1: 0.11, 0.5: 0.16})
-    assert report.table1(frame).query("method == 'penalty'").rmse_mean.item() == pytest.approx(0.90)
+    assert decorrelation.table1(frame).query("method == 'penalty'").rmse_mean.item() == pytest.approx(0.90)
 
 
 def test_a_diverged_run_makes_its_alpha_lose_and_ties_go_to_the_smallest_alpha():
     diverged = runs(STANDARD + [(2, "signed", 0.1, 0, 0.10, 0.5, True), (2, "signed", 0.1, 1, 0.10, 0.5),
                                 (2, "signed", 0.5, 0, 0.30, 0.5), (2, "signed", 0.5, 1, 0.30, 0.5)])
-    assert report.alpha_selection(diverged).query("selected").alpha.tolist() == [0.5]
+    assert stats.alpha_selection(diverged).query("selected").alpha.tolist() == [0.5]
     tied = runs(STANDARD + [(2, "signed", a, s, 0.3, 0.5, True) for a in (0.5, 0.1) for s in (0, 1)])
-    assert report.alpha_selection(tied).query("selected").alpha.tolist() == [0.1]
+    assert stats.alpha_selection(tied).query("selected").alpha.tolist() == [0.1]
 
 
 def test_an_alpha_with_a_runaway_run_never_beats_one_without():
@@ -40,45 +41,45 @@ def test_an_alpha_with_a_runaway_run_never_beats_one_without():
     frame = runs(STANDARD + [(2, "signed", 0.1, 0, 0.30, 0.5), (2, "signed", 0.1, 1, 0.30, 0.5),
                              (2, "signed", 1.0, 0, 0.10, 0.5), (2, "signed", 1.0, 1, 0.10, 0.5)])
     frame.loc[(frame.alpha == 1.0) & (frame.seed == 1), "runaway"] = True          # finite, but ran away
-    selection = report.alpha_selection(frame)
+    selection = stats.alpha_selection(frame)
     assert selection.query("selected").alpha.tolist() == [0.1]
-    assert (selection.rule == report.RULE_CLEAN).all() and selection.query("selected").at_grid_edge.all()
+    assert (selection.rule == stats.RULE_CLEAN).all() and selection.query("selected").at_grid_edge.all()
 
 
 def test_when_every_alpha_ran_away_the_smallest_is_the_stated_fallback():
     frame = runs(STANDARD + [(2, "signed", a, s, v, 0.5) for a, v in ((0.01, 0.4), (1.0, 0.1)) for s in (0, 1)])
     frame.loc[frame.penalty == "signed", "runaway"] = True
-    selection = report.alpha_selection(frame)
+    selection = stats.alpha_selection(frame)
     assert selection.query("selected").alpha.tolist() == [0.01]                     # not 1.0, the best val
-    assert (selection.rule == report.RULE_FALLBACK).all()
+    assert (selection.rule == stats.RULE_FALLBACK).all()
 
 
 def test_an_optimum_inside_the_grid_is_not_at_its_edge():
     frame = runs(STANDARD + [(2, "squared", a, s, v, 0.5) for a, v in ((0.01, 0.3), (0.1, 0.2), (1.0, 0.4)) for s in (0, 1)])
-    selection = report.alpha_selection(frame)
+    selection = stats.alpha_selection(frame)
     assert selection.query("selected").alpha.tolist() == [0.1] and not selection.at_grid_edge.any()
 
 
 def test_table1_is_the_mean_and_sample_std_over_seeds():
     frame = runs(STANDARD + [(2, "signed", 0.1, s, 0.1, t) for s, t in ((0, 0.1), (1, 0.3))])
-    table = report.table1(frame).set_index("method")
-    assert list(report.table1(frame).columns) == report.TABLE1_COLUMNS
+    table = decorrelation.table1(frame).set_index("method")
+    assert list(decorrelation.table1(frame).columns) == decorrelation.TABLE1_COLUMNS
     assert table.loc["penalty", "rmse_mean"] == pytest.approx(0.2)
     assert table.loc["penalty", "rmse_std"] == pytest.approx(0.1 * 2 ** 0.5)          # ddof = 1
     assert table.loc["standard", "n_seeds"] == 2
 
 
 def test_variant_table_pairs_seeds_and_gives_a_t_interval():
-    from scipy import stats
+    from scipy import stats as scipy_stats
 
     frame = runs([(2, "none", 0.0, s, 0.2, 0.2) for s in (0, 1, 2)]                   # listed out of seed order
                  + [(2, "squared", 0.1, s, 0.1, 0.2 + d) for s, d in ((2, -0.01), (0, 0.01), (1, 0.03))])
-    row = report.variant_table(frame).query("variant == 'squared'").iloc[0]
+    row = penalty_variants.variant_table(frame).query("variant == 'squared'").iloc[0]
     paired = [0.01, 0.03, -0.01]                                      # seeds 0, 1, 2
-    half = stats.t.ppf(0.975, 2) * pd.Series(paired).std() / 3 ** 0.5
+    half = scipy_stats.t.ppf(0.975, 2) * pd.Series(paired).std() / 3 ** 0.5
     assert row.diff_mean == pytest.approx(0.01)
     assert (row.diff_ci_low, row.diff_ci_high) == pytest.approx((0.01 - half, 0.01 + half))
-    assert row.p_value == pytest.approx(stats.ttest_rel([0.2 + d for d in paired], [0.2] * 3).pvalue)
+    assert row.p_value == pytest.approx(scipy_stats.ttest_rel([0.2 + d for d in paired], [0.2] * 3).pvalue)
 
 
 def test_run_record_and_chapter_rows(tmp_path):
@@ -87,11 +88,11 @@ def test_run_record_and_chapter_rows(tmp_path):
     frame = runs(STANDARD).assign(key=["a", "b"], dataset="mnist", code_version="2", device="cpu: x", train_seconds=1.0, epochs=5, hidden="128-64",
                                   output="sigmoid", loss="bce")
     path = tmp_path / "runs.csv"
-    save_chapter_rows(report.run_record(frame, "one"), path)
-    save_chapter_rows(report.run_record(frame.iloc[:1], "two"), path)
-    save_chapter_rows(report.run_record(frame.iloc[1:], "one"), path)      # replaces chapter one's rows
+    save_chapter_rows(runtable.run_record(frame, "one"), path)
+    save_chapter_rows(runtable.run_record(frame.iloc[:1], "two"), path)
+    save_chapter_rows(runtable.run_record(frame.iloc[1:], "one"), path)      # replaces chapter one's rows
     saved = pd.read_csv(path)
-    assert list(saved.columns) == report.RUN_COLUMNS
+    assert list(saved.columns) == runtable.RUN_COLUMNS
     assert sorted(zip(saved.chapter, saved.key)) == [("one", "b"), ("two", "a")]
     from aebottleneck import pages
 
@@ -103,11 +104,11 @@ def test_rate_distortion_table_from_quantised_mse():
     curves = pd.DataFrame({"method": ["PCA", "standard", "standard"], "bottleneck": [4, 2, 2], "bits_per_dim": [3, 8, 8],
                            "seed": [0, 0, 1], "mse": [0.01, 0.00005, 0.00015], "entropy_bits": [9.0, 10.0, 12.0],
                            "joint_bits": [np.nan, 9.0, 11.0], "runaway": [False, True, False]})
-    table = report.rate_distortion_table(curves, "mnist")
-    assert table.n_runaway.tolist() == [0, 1] and report.runaway_marked(table) == {"PCA": "PCA", "standard": "standard *"}
-    assert list(report.rate_distortion_view(table).columns) == ["bottleneck", "bits_per_dim", "PCA", "standard *"]
+    table = compression.rate_distortion_table(curves, "mnist")
+    assert table.n_runaway.tolist() == [0, 1] and compression.runaway_marked(table) == {"PCA": "PCA", "standard": "standard *"}
+    assert list(compression.rate_distortion_view(table).columns) == ["bottleneck", "bits_per_dim", "PCA", "standard *"]
     assert table.entropy_bits.tolist() == [9.0, 11.0] and table.joint_bits.tolist()[1] == 10.0
-    assert list(table.columns) == report.RATE_DISTORTION_COLUMNS
+    assert list(table.columns) == compression.RATE_DISTORTION_COLUMNS
     assert table.bits_per_image.tolist() == [12, 16]
     assert table.rmse.tolist() == pytest.approx([0.1, 0.01])      # the root of the mean MSE over seeds
     assert table.psnr.tolist() == pytest.approx([20.0, 40.0])
@@ -123,8 +124,8 @@ def test_low_rate_table_pairs_seeds_corrects_across_cells_and_skips_runaway_cell
                          "mse": (0.2 - 0.01 - 0.001 * seed) ** 2, "runaway": False})
             rows.append({"method": "signed", "bottleneck": 4, "bits_per_dim": bits, "seed": seed, "mse": 0.09, "runaway": seed == 0})
     rows.append({"method": "PCA", "bottleneck": 4, "bits_per_dim": 2, "seed": 0, "mse": 0.05, "runaway": False})
-    table = report.low_rate_table(pd.DataFrame(rows), bits=(2, 3))
-    assert list(table.columns) == report.LOW_RATE_COLUMNS and set(table.bits_per_dim) == {2, 3}
+    table = compression.low_rate_table(pd.DataFrame(rows), bits=(2, 3))
+    assert list(table.columns) == compression.LOW_RATE_COLUMNS and set(table.bits_per_dim) == {2, 3}
     squared = table[table.method == "squared"]
     assert squared.diff_mean.tolist() == pytest.approx([-0.0115] * 2)          # paired by seed, PCA left out
     assert (squared.diff_ci_high < 0).all() and (squared.p_holm >= squared.p_value).all()
@@ -137,8 +138,8 @@ def test_code_quality_table_means_over_seeds_in_first_seen_order():
     per_run = pd.DataFrame({"method": ["standard", "standard", "PCA"], "bottleneck": [2, 2, 2], "seed": [0, 1, 0],
                             "knn_accuracy": [0.5, 0.7, 0.4], "logreg_accuracy": [0.2, 0.4, 0.3],
                             "trustworthiness": [0.9, 0.8, 0.7], "runaway": [True, False, False]})
-    table = report.code_quality_table(per_run, "fashion_mnist")
-    assert list(table.columns) == report.CODE_QUALITY_COLUMNS
+    table = code_quality.code_quality_table(per_run, "fashion_mnist")
+    assert list(table.columns) == code_quality.CODE_QUALITY_COLUMNS
     assert table.method.tolist() == ["standard", "PCA"] and table.n_seeds.tolist() == [2, 1]
     assert table.n_runaway.tolist() == [1, 0] and table.knn_std.iloc[0] == pytest.approx(0.1414, abs=1e-4)
     assert table.knn_accuracy.tolist() == pytest.approx([0.6, 0.4])
@@ -147,7 +148,7 @@ def test_code_quality_table_means_over_seeds_in_first_seen_order():
 
 def test_pca_vs_ae_table_puts_pca_first_then_each_autoencoder():
     frame = pd.DataFrame({"bottleneck": [2, 2, 4, 4], "test_rmse": [0.2, 0.4, 0.1, 0.1], "seed": [0, 1, 0, 1]})
-    table = report.pca_vs_ae_table({4: 0.15, 2: 0.25}, {"linear AE": frame})
+    table = pca_vs_ae.pca_vs_ae_table({4: 0.15, 2: 0.25}, {"linear AE": frame})
     assert list(zip(table.method, table.bottleneck)) == [("PCA", 4), ("PCA", 2), ("linear AE", 4), ("linear AE", 2)]
     assert table.rmse.tolist() == pytest.approx([0.15, 0.25, 0.1, 0.3])
     assert table.rmse_std.tolist()[2:] == pytest.approx([0.0, 0.2 / 2 ** 0.5])           # ddof = 1
@@ -155,16 +156,16 @@ def test_pca_vs_ae_table_puts_pca_first_then_each_autoencoder():
 
 
 def test_paired_inference_effect_size_mde_and_equivalence_bound():
-    from scipy import stats
+    from scipy import stats as scipy_stats
     from statsmodels.stats.power import TTestPower
 
     diff = pd.Series([0.01, 0.03, -0.01, 0.02, 0.0]).to_numpy()
-    out = report.paired_inference(diff)
+    out = stats.paired_inference(diff)
     sd = diff.std(ddof=1)
     assert out["effect_size"] == pytest.approx(0.01 / sd)
     d80 = TTestPower().solve_power(nobs=5, alpha=0.05, power=0.8)
     assert out["mde"] == pytest.approx(d80 * sd) and out["mde"] > abs(out["diff_mean"])   # not detectable here
-    ci90 = stats.t.interval(0.90, 4, loc=0.01, scale=sd / 5 ** 0.5)
+    ci90 = scipy_stats.t.interval(0.90, 4, loc=0.01, scale=sd / 5 ** 0.5)
     assert out["equivalence_bound"] == pytest.approx(max(abs(ci90[0]), abs(ci90[1])))
     # TOST at that bound is just significant at 5%: both one-sided tests at p = 0.05
     from statsmodels.stats.weightstats import ttost_paired
@@ -178,8 +179,8 @@ def test_runaway_cells_get_no_interval_and_holm_adjusts_the_rest():
     cells += [(2, "abs", 0.1, s, 0.1, 0.2 + d) for s, d in ((0, 0.001), (1, -0.002), (2, 0.004))]
     frame = runs(base + cells + [(2, "signed", 0.1, s, 0.1, 0.5) for s in (0, 1, 2)])
     frame.loc[frame.penalty == "signed", "runaway"] = [True, False, False]
-    table = report.variant_table(frame).set_index("variant")
-    assert list(report.variant_table(frame).columns) == report.VARIANT_COLUMNS
+    table = penalty_variants.variant_table(frame).set_index("variant")
+    assert list(penalty_variants.variant_table(frame).columns) == penalty_variants.VARIANT_COLUMNS
     assert table.loc["signed", "diff_mean"] == pytest.approx(0.3)
     assert table.loc["signed", ["diff_ci_low", "p_value", "p_holm", "mde"]].isna().all()   # chaotic: no t interval
     from statsmodels.stats.multitest import multipletests
@@ -193,7 +194,7 @@ PAIRED = STANDARD + [(2, "signed", 0.1, 0, 0.1, 0.19), (2, "signed", 0.1, 1, 0.1
 
 
 def test_paired_summary_is_penalty_minus_standard_per_seed_next_to_the_papers():
-    row = report.paired_summary(runs(PAIRED)).iloc[0]
+    row = decorrelation.paired_summary(runs(PAIRED)).iloc[0]
     assert row.mean_diff == pytest.approx(0.005) and row.std_diff == pytest.approx(0.03 / 2 ** 0.5)
     assert (row.seeds_penalty_better, row.n_seeds) == (1, 2)
     assert row.paper_diff == pytest.approx(0.1969 - 0.1974)
@@ -203,16 +204,16 @@ def test_rmse_kinds_and_code_stats_use_the_standard_and_selected_runs():
     frame = runs(PAIRED + [(2, "signed", 0.5, s, 0.9, 0.9) for s in (0, 1)])       # alpha 0.5 loses on validation
     frame["test_rmse_per_image"] = frame.test_rmse - 0.01
     frame.loc[frame.alpha == 0.5, "corr_mean"] = 9.0
-    kinds = report.rmse_kinds(frame).iloc[0]
+    kinds = decorrelation.rmse_kinds(frame).iloc[0]
     assert (kinds.test_rmse, kinds.test_rmse_per_image, kinds.paper) == pytest.approx((0.205, 0.195, 0.1974))
-    stats = report.code_stats(frame).set_index("method")
+    stats = decorrelation.code_stats(frame).set_index("method")
     assert stats.corr_mean.to_dict() == {"standard": 0.5, "penalty": 0.5}           # alpha 0.5's 9.0 is not selected
 
 
 def test_code_activation_table_puts_each_activation_next_to_the_paper():
     variants = pd.DataFrame({"bottleneck": [8, 8, 8], "variant": ["standard", "standard", "signed"],
                              "activation": ["leaky_relu", "linear", "leaky_relu"], "rmse_mean": [0.13, 0.14, 0.5]})
-    table = report.code_activation_table(variants)
+    table = penalty_variants.code_activation_table(variants)
     assert list(table.columns) == ["bottleneck", "leaky_relu", "linear", "paper"]
     assert table.iloc[0].tolist() == pytest.approx([8, 0.13, 0.14, 0.1289])
 
@@ -220,20 +221,20 @@ def test_code_activation_table_puts_each_activation_next_to_the_paper():
 def test_student_tables_keep_variants_in_order_and_pair_by_seed():
     frame = pd.DataFrame({"label": ["b", "b", "a", "a"], "seed": [0, 1, 1, 0], "hidden": "128", "bottleneck": 64,
                           "output": "sigmoid", "loss": ["bce", "bce", "mse", "mse"], "test_rmse": [0.2, 0.3, 0.25, 0.1]})
-    table = report.activations_losses_table(frame)
+    table = activations_losses.activations_losses_table(frame)
     assert table.label.tolist() == ["b", "a"] and table.model.tolist() == ["784-128-64"] * 2
     assert table.rmse_mean.tolist() == pytest.approx([0.25, 0.175])
-    paired = report.paired_against(frame, "b", ["a"]).iloc[0]                       # a - b: -0.1, -0.05
+    paired = activations_losses.paired_against(frame, "b", ["a"]).iloc[0]                       # a - b: -0.1, -0.05
     assert (paired["mean"], paired["min"], paired["max"], paired.seeds_better) == pytest.approx((-0.075, -0.1, -0.05, 2))
 
 
 def test_method_order_and_datasets_view():
-    assert report.method_order(pd.DataFrame({"method": ["squared", "standard", "PCA", "abs"]})) == \
+    assert runtable.method_order(pd.DataFrame({"method": ["squared", "standard", "PCA", "abs"]})) == \
         ["PCA", "standard", "abs", "squared"]
     both = pd.DataFrame({"bottleneck": [2, 2], "method": ["standard"] * 2, "alpha": [0.0, 0.0], "rmse_mean": [0.2, 0.3],
                          "rmse_std": [0.01, 0.02], "n_seeds": 3, "n_runaway": [0, 1], "pca_rmse": [0.25, 0.35],
                          "dataset": ["mnist", "fashion_mnist"]})
-    view, columns, formats = report.datasets_view(both)
+    view, columns, formats = datasets.datasets_view(both)
     assert columns["rmse_mean, fashion_mnist"] == "Fashion-MNIST: test RMSE" and formats["alpha, mnist"] == "alpha"
     assert columns["n_runaway, mnist"] == "MNIST: runaway runs" and view.loc[(2, "standard"), ("n_runaway", "fashion_mnist")] == 1
     assert view.index.tolist() == [(2, "PCA"), (2, "standard")] and ("pca_rmse", "mnist") not in view
@@ -306,11 +307,28 @@ def test_equal_rate_compares_runs_where_their_entropy_rates_meet():
                              entropy_bits=2.0 * b, mse=(0.3 - 0.02 * b) ** 2))
             rows.append(dict(method="squared", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False,    # cheaper codes:
                              entropy_bits=2.0 * b - 1, mse=(0.3 - 0.02 * b - 0.001 * seed) ** 2))     # 1 bit less
-    table = report.equal_rate_table(pd.DataFrame(rows), bits_per_dim=(3,))
+    table = compression.equal_rate_table(pd.DataFrame(rows), bits_per_dim=(3,))
     (row,) = table.itertuples()
     assert row.rate_bits == 6 and row.n_seeds == 3
     # at 6 bits the penalty's codes are at b = 3.5: RMSE 0.23 - 0.001 seed, against the standard's 0.24
     assert row.diff_mean == pytest.approx(-0.011) and row.p_holm == row.p_value
+
+
+def test_equal_joint_rate_uses_only_the_bits_where_the_joint_entropy_was_estimated():
+    rows = []
+    for seed in (0, 1, 2):
+        for b in (2, 3, 4, 5):
+            known = b <= 3                                          # joint entropy estimated at b = 2, 3 only
+            rows.append(dict(method="standard", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False, entropy_bits=2.0 * b,
+                             joint_bits=2.0 * b - 1 if known else np.nan, mse=(0.3 - 0.02 * b) ** 2))
+            rows.append(dict(method="squared", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False, entropy_bits=2.0 * b,
+                             joint_bits=2.0 * b - 2 if known else np.nan, mse=(0.3 - 0.02 * b - 0.001 * seed) ** 2))
+    curves = pd.DataFrame(rows)
+    joint = compression.equal_rate_table(curves, bits_per_dim=(2, 3), rate="joint_bits")
+    (row,) = joint.itertuples()                     # 6 bits is past the standard's joint range (3 to 5): left out
+    # at 4 joint bits: the penalty at b = 3 (RMSE 0.24 - 0.001 seed), the standard at b = 2.5 (0.25)
+    assert row.rate_bits == 4 and row.diff_mean == pytest.approx(-0.011)
+    assert len(compression.equal_rate_table(curves, bits_per_dim=(2, 3))) == 2     # per-dimension rates: both
 
 
 def test_setting_tables_test_each_setting_against_its_own_standard_runs():
@@ -323,7 +341,7 @@ def test_setting_tables_test_each_setting_against_its_own_standard_runs():
     frames = {name: pd.DataFrame([r for s, r in rows if s == name]).assign(
         method=lambda f: np.where(f.penalty == "none", "standard", "penalty"), code_activation="leaky_relu",
         diverged=False, runaway=False, corr_mean=0.5, code_std_mean=1.0) for name in ("conv", "fashion")}
-    table = report.setting_tables(frames)
+    table = confounds.setting_tables(frames)
     squared = table[table.variant == "squared"].set_index("setting")
     assert squared.diff_mean.to_dict() == pytest.approx({"conv": 0.01 + 1 / 30000, "fashion": 0.01 + 1 / 30000})
     assert list(table.columns[:2]) == ["setting", "bottleneck"]
@@ -333,7 +351,7 @@ def test_silhouette_table_pairs_seeds_and_gives_no_interval_to_runaway_cells():
     frame = pd.DataFrame({"variant": ["standard"] * 3 + ["signed"] * 3 + ["squared"] * 3, "seed": [3, 4, 5] * 3,
                           "silhouette": [0.30, 0.32, 0.34, 0.1, 0.2, 0.3, 0.35, 0.36, 0.40],
                           "runaway": [False] * 3 + [True] * 3 + [False] * 3})
-    table = report.silhouette_table(frame).set_index("variant")
+    table = confounds.silhouette_table(frame).set_index("variant")
     assert table.loc["squared", "diff_mean"] == pytest.approx(0.05) and table.loc["squared", "p_holm"] == table.loc["squared", "p_value"]
     assert np.isnan(table.loc["signed", "silhouette_low"]) and np.isnan(table.loc["signed", "p_value"])
     assert table.loc["standard", "silhouette_low"] < 0.32 < table.loc["standard", "silhouette_high"]
@@ -341,11 +359,11 @@ def test_silhouette_table_pairs_seeds_and_gives_no_interval_to_runaway_cells():
 
 def test_a_runaway_test_that_cannot_reach_the_level_leaves_the_holm_family():
     """Tarone: 0 of 5 against 0 of 5 can never reject, so it does not dilute 5 of 5 against 0 of 5."""
-    assert report.fisher_more(5, 5, 0, 5) == pytest.approx((1 / 252, 1 / 252))        # C(10, 5) = 252
-    assert report.fisher_more(0, 5, 0, 5) == (1.0, 1.0) and report.fisher_more(1, 5, 1, 5)[1] == pytest.approx(2 / 9)
+    assert stats.fisher_more(5, 5, 0, 5) == pytest.approx((1 / 252, 1 / 252))        # C(10, 5) = 252
+    assert stats.fisher_more(0, 5, 0, 5) == (1.0, 1.0) and stats.fisher_more(1, 5, 1, 5)[1] == pytest.approx(2 / 9)
     table = pd.DataFrame({"runaway": [5, 0, 1], "runs": 5, "standard_runaway": [0, 0, 1], "standard_runs": 5})
-    table["p_value"] = [report.fisher_more(*row)[0] for row in zip(table.runaway, table.runs, table.standard_runaway,
+    table["p_value"] = [stats.fisher_more(*row)[0] for row in zip(table.runaway, table.runs, table.standard_runaway,
                                                                   table.standard_runs)]
-    kept = report.testable(table)
+    kept = stats.testable(table)
     assert kept.notna().tolist() == [True, False, False]
-    assert report.holm(kept).iloc[0] == pytest.approx(1 / 252)                       # a family of one
+    assert stats.holm(kept).iloc[0] == pytest.approx(1 / 252)                       # a family of one

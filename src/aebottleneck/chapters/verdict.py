@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import ConfigError
-from .report import LEVEL, PAPER_BY_N, holm, paired_inference, runaway_table, t_interval, testable
+from ..config import ConfigError
+from ..stats import LEVEL, holm, paired_inference, runaway_table, t_interval, testable
+from .decorrelation import PAPER_BY_N, PAPER_GAINS
+
 
 # table -> the notebook that writes it into results/<profile>/
 SOURCES = {"table1": "decorrelation", "runs": "decorrelation and penalty_variants",
            "penalty_variants": "penalty_variants", "code_quality": "code_quality", "figure1": "embeddings",
            "plug_and_play": "confounds", "runaway_rates": "confounds"}
 CLAIM_COLUMNS = ["claim", "paper", "verdict", "evidence"]
-PAPER_GAINS = PAPER_BY_N.standard - PAPER_BY_N.penalty      # (n,) the paper's claimed RMSE gains
 
 
 def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
@@ -112,7 +113,7 @@ def table1_claim(table1: pd.DataFrame, runs: pd.DataFrame, paper_protocol: bool 
 def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> dict:
     """'The penalty consistently boosts performance': eq. 3's cells of the penalty table (seeds
     disjoint from those that chose alpha) and, where given, divergence as an outcome of its own
-    (report.runaway_table: each penalty's runaway count against the standard loss's, Fisher's
+    (stats.runaway_table: each penalty's runaway count against the standard loss's, Fisher's
     exact test), Holm across the table's tested cells and the runaway tests together. Eq. 3
     running away significantly more often contradicts the claim whatever its RMSE cells say; the
     evidence names the ground used, and what the design could have seen."""
@@ -224,7 +225,7 @@ def plug_and_play_claim(runs: pd.DataFrame, plug: pd.DataFrame | None = None, ru
 
 
 def table_runaway(runs: pd.DataFrame, variant_seeds) -> pd.DataFrame:
-    """report.runaway_table of the penalty table's LeakyReLU-code runs (the variant seeds)."""
+    """stats.runaway_table of the penalty table's LeakyReLU-code runs (the variant seeds)."""
     ours = runs[(runs.chapter == "penalty_variants") & (runs.code_activation == "leaky_relu") & runs.seed.isin(variant_seeds)]
     return runaway_table(ours.assign(method=np.where(ours.penalty == "none", "standard", "penalty")))
 
@@ -239,50 +240,3 @@ def claims(tables: dict[str, pd.DataFrame], settings) -> pd.DataFrame:
             compact_classes_claim(tables["figure1"], tables["code_quality"]),
             plug_and_play_claim(tables["runs"], tables["plug_and_play"], tables["runaway_rates"])]
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
-
-
-def bounded_sentence(bounded: pd.DataFrame, standard: pd.DataFrame) -> str:
-    """What the bounded variants did to the codes (means over code sizes, untested): decorrelate,
-    shrink, or both; each variant's mean |correlation| and code std against the standard loss's."""
-    per = bounded.groupby("variant", sort=False).agg(corr=("corr_mean", "mean"), scale=("code_std_mean", "mean"),
-                                                     away=("n_runaway", "sum"))
-    corr, std = standard.corr_mean.mean(), standard.code_std_mean.mean()
-    parts = [f"{r.Index} {r.corr:.3f} (code std {r.scale:.3g}, {r.scale / std:.2f} of the standard's"
-             + (f"; {int(r.away)} runaway run{'s' if r.away > 1 else ''}" if r.away else "") + ")"
-             for r in per.itertuples()]
-    return (f"{int((per['corr'] < corr).sum())} of the {len(per)} bounded variants lowered the mean |correlation| of the "
-            f"test codes at their selected alpha (untested; means over the code sizes and table seeds; standard "
-            f"loss {corr:.3f}, code std {std:.3g}): " + "; ".join(parts) + ". The correlation does not depend on the "
-            "codes' scale, so a lower one is decorrelation; a code std below the standard's is shrinkage besides.")
-
-
-def variant_findings(table: pd.DataFrame) -> dict:
-    """The numbers the penalty chapter's text cites, from its table (report.variant_table): the
-    LeakyReLU-code cells tested and significant after Holm, the design's reach, and what eq. 3 and
-    the scale-free correlation penalty do to the codes. Names are the page's glue names."""
-    leaky = table[table.activation == "leaky_relu"]
-    standard, penalised = leaky[leaky.variant == "standard"], leaky[leaky.variant != "standard"]
-    signed, tested = penalised[penalised.variant == "signed"], penalised[penalised.p_value.notna()]
-    better = tested[(tested.p_holm < LEVEL) & (tested.diff_mean < 0)]
-    pool = tested if len(tested) else penalised        # the largest gain among cells that have a p
-    best = pool.loc[pool.diff_mean.idxmin()]
-    corr, scale = signed.corr_mean.mean(), signed.code_std_mean.mean()
-    inflated = scale > 10 * standard.code_std_mean.mean()
-    return {
-        "n_cells": len(penalised), "n_tested": len(tested), "n_raw_significant": int((tested.p_value < LEVEL).sum()),
-        "n_significant_better": len(better), "n_significant_worse": int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum()),
-        "significant_list": f" ({', '.join(f'{r.variant} at n = {r.bottleneck}' for r in better.itertuples())})" if len(better) else "",
-        "best_variant": best.variant, "best_n": int(best.bottleneck), "best_diff": float(best.diff_mean),
-        "best_p": float(best.p_value), "best_p_holm": float(best.p_holm),
-        "mde_median": float(tested.mde.median()), "equivalence_median": float(tested.equivalence_bound.median()),
-        "signed_runaway": int(signed.n_runaway.sum()), "signed_cells_runs": int(signed.n_seeds.sum()),
-        "signed_code_std": float(scale), "standard_code_std": float(standard.code_std_mean.mean()),
-        "signed_corr": float(corr), "standard_corr": float(standard.corr_mean.mean()),
-        "signed_verdict": ("raised the mean |correlation| of the codes" if corr > standard.corr_mean.mean()
-                           else "lowered the mean |correlation| of the codes")
-        + (" and inflated them" if inflated else "") + f" (untested: {int((signed.n_runaway > 0).sum())} of {len(signed)} cells hold a runaway run)",
-        "signed_mechanism": f"Nothing bounds its signed sum from below, and its codes ended at about "
-        f"{scale / standard.code_std_mean.mean():.0e} times the standard loss's scale." if inflated else "Its codes stay within 10 times the scale of the standard loss.",
-        "bounded_sentence": bounded_sentence(penalised[penalised.variant != "signed"], standard),
-        "paper_gain_min": float(PAPER_GAINS.min()), "paper_gain_max": float(PAPER_GAINS.max()),
-    }

@@ -1,18 +1,18 @@
-"""The numbers the pages' text quotes (findings), on small hand-made tables."""
+"""The numbers the pages' text quotes (each chapter module's *_numbers), on small hand-made tables."""
 import math
 
 import pandas as pd
 import pytest
 
-from aebottleneck import findings
+from aebottleneck.chapters import activations_losses, code_quality, compression, confounds, datasets, decorrelation, embeddings, penalty_variants
 
 
 def test_closer_to_paper_names_the_smaller_mean_absolute_gap():
     table = pd.DataFrame({"a": [0.10, 0.30], "b": [0.21, 0.19], "paper": [0.2, 0.2]})
-    gaps, closer = findings.closer_to_paper(table, {"a": "first", "b": "second"})
+    gaps, closer = decorrelation.closer_to_paper(table, {"a": "first", "b": "second"})
     assert gaps == pytest.approx({"a": 0.1, "b": 0.01}) and closer == "second"
     kinds = pd.DataFrame({"test_rmse": [0.2], "test_rmse_per_image": [0.18], "paper": [0.185]})
-    numbers = findings.rmse_kinds(kinds)
+    numbers = decorrelation.rmse_kinds_numbers(kinds)
     assert "rmse_closer" not in numbers                     # nearer by construction (Jensen): not evidence
     assert (numbers["rmse_per_image_below"], numbers["rmse_rows"]) == (int((kinds.test_rmse_per_image <= kinds.test_rmse).sum()), len(kinds))
 
@@ -20,34 +20,34 @@ def test_closer_to_paper_names_the_smaller_mean_absolute_gap():
 def test_run_counts_count_runaway_among_penalty_runs_only():
     frame = pd.DataFrame({"method": ["standard", "penalty", "penalty"], "diverged": [True, False, False],
                           "runaway": [True, True, False], "runaway_epoch": [0, 3, -1]})
-    counts = findings.run_counts(frame)
+    counts = decorrelation.run_numbers(frame)
     assert {k: counts[k] for k in ("n_runs", "n_diverged", "n_runaway", "n_penalty_runs")} == \
         {"n_runs": 3, "n_diverged": 1, "n_runaway": 1, "n_penalty_runs": 2}
     assert counts["runaway_sentence"].startswith("1 of 2 penalty runs ran away, from epoch 4 to 4")
-    every = findings.run_counts(frame.assign(runaway=True, runaway_epoch=[0, 0, 4]))["runaway_sentence"]
+    every = decorrelation.run_numbers(frame.assign(runaway=True, runaway_epoch=[0, 0, 4]))["runaway_sentence"]
     assert every.startswith("Every penalty run (2 of 2) ran away, from epoch 1 to 5")
-    assert findings.run_counts(frame.assign(runaway=False))["runaway_sentence"] == "No penalty run ran away."
+    assert decorrelation.run_numbers(frame.assign(runaway=False))["runaway_sentence"] == "No penalty run ran away."
 
 
 def test_the_sentences_beside_the_tables_say_what_the_runs_did():
     paired = pd.DataFrame({"bottleneck": [8, 2], "mean_diff": [0.23, -0.001], "seeds_penalty_better": [0, 2],
                            "n_seeds": [3, 3], "n_runaway": [3, 3]})
-    text = findings.paired(paired)["paired_sentence"]
+    text = decorrelation.paired_numbers(paired)["paired_sentence"]
     assert "better in 2 of the 6" in text and "-0.0010 to +0.2300" in text and "diverged penalty" in text
-    assert "diverged" not in findings.paired(paired.assign(n_runaway=0))["paired_sentence"]
+    assert "diverged" not in decorrelation.paired_numbers(paired.assign(n_runaway=0))["paired_sentence"]
     stats = pd.DataFrame({"bottleneck": [8, 8], "method": ["standard", "penalty"], "corr_mean": [0.25, 0.63],
                           "code_std_mean": [5.3, 3.1e8], "n_runaway": [0, 3]})
-    text = findings.code_effect(stats)["code_sentence"]
+    text = decorrelation.code_effect_numbers(stats)["code_sentence"]
     assert "below the standard loss's at 0 of 1" in text and "5.30" in text and "3 penalty runs" in text
 
 
 def test_alpha_edges_count_choices_at_the_grids_smallest_alpha():
-    from aebottleneck.report import RULE_CLEAN, RULE_FALLBACK
+    from aebottleneck.stats import RULE_CLEAN, RULE_FALLBACK
 
     selection = pd.DataFrame({"bottleneck": [8, 8, 4, 2], "penalty": ["signed", "abs", "abs", "signed"],
                               "alpha": [0.001, 0.01, 0.001, 0.001], "val_rmse_mean": [0.20, 0.21, 0.30, 0.5],
                               "selected": True, "rule": [RULE_CLEAN] * 3 + [RULE_FALLBACK]})
-    edges = findings.alpha_edges(selection, pd.Series({8: 0.25, 4: 0.29, 2: 0.1}), [0.001, 0.01])
+    edges = penalty_variants.alpha_edge_numbers(selection, pd.Series({8: 0.25, 4: 0.29, 2: 0.1}), [0.001, 0.01])
     assert (edges["n_choices"], edges["n_edge"], edges["n_edge_bracketed"]) == (3, 2, 1)   # only n = 8's standard is worse
     assert edges["edge_list"] == "signed at n = 8, abs at n = 4" and edges["n_fallback"] == 1   # a fallback is no choice
 
@@ -55,7 +55,7 @@ def test_alpha_edges_count_choices_at_the_grids_smallest_alpha():
 def test_silhouettes_pair_seeds():
     table = pd.DataFrame({"seed": [0, 1, 0, 1], "method": ["standard"] * 2 + ["penalty"] * 2,
                           "silhouette": [0.1, 0.2, 0.3, 0.1], "runaway": [False, False, True, False]})
-    numbers = findings.silhouettes(table)
+    numbers = embeddings.silhouette_numbers(table)
     assert (numbers["higher"], numbers["n_seeds"], numbers["n_runaway"]) == (1, 2, 1)
     assert numbers["silhouette_penalty"] == pytest.approx(0.2)
 
@@ -65,7 +65,7 @@ def test_low_rate_counts_only_tested_cells_after_holm():
                         "p_holm": [0.002, 0.2, float("nan")]})
     table = pd.DataFrame({"bits_per_dim": 2, "bottleneck": [8, 8, 4, 4], "method": ["PCA", "standard"] * 2,
                           "rmse": [0.1, 0.2, 0.3, 0.2]})
-    numbers = findings.low_rate(low, table, [2, 3, 4])
+    numbers = compression.low_rate_numbers(low, table, [2, 3, 4])
     assert (numbers["cells"], numbers["tested"], numbers["better"], numbers["worse"]) == (3, 2, 1, 0)
     assert numbers["gain_span"] == "-0.0100 to +0.0200" and numbers["pca_beats_ae_low"] == 1
 
@@ -73,7 +73,7 @@ def test_low_rate_counts_only_tested_cells_after_holm():
 def test_equal_rate_counts_only_tested_cells_after_holm():
     table = pd.DataFrame({"diff_mean": [-0.01, 0.02, -0.5, 0.03], "p_value": [0.001, 0.001, float("nan"), 0.01],
                           "p_holm": [0.002, 0.003, float("nan"), 0.02]})
-    numbers = findings.equal_rate(table, [2, 3])
+    numbers = compression.equal_rate_numbers(table, [2, 3])
     assert (numbers["cells"], numbers["tested"], numbers["better"], numbers["worse"]) == (4, 3, 1, 2)
     assert numbers["span"] == "-0.0100 to +0.0300" and numbers["bits"] == "2, 3"
 
@@ -82,7 +82,7 @@ def test_knn_gains_compare_each_penalty_with_the_standard_model():
     quality = pd.DataFrame({"bottleneck": [2] * 4, "method": ["PCA", "standard", "signed", "abs"],
                             "knn_accuracy": [0.4, 0.5, 0.65, 0.6], "knn_std": [0.0, 0.01, 0.02, 0.03],
                             "n_seeds": [1, 5, 5, 5], "n_runaway": [0, 0, 4, 0]})
-    numbers = findings.knn_gains(quality, ["PCA", "standard", "abs", "signed"], 2)
+    numbers = code_quality.knn_numbers(quality, ["PCA", "standard", "abs", "signed"], 2)
     assert (numbers["better"], numbers["cells"], numbers["away_cells"]) == (1, 1, 1)     # the runaway cell apart
     assert numbers["best"] == "abs at n = 2 (+0.100; the kNN accuracy's std over seeds there 0.030)"
     assert numbers["signed_runaway"] == "4 of its 5 runs ran away"
@@ -91,13 +91,13 @@ def test_knn_gains_compare_each_penalty_with_the_standard_model():
 def test_datasets_and_code_size_numbers():
     both = pd.DataFrame({"dataset": ["mnist"] * 2, "bottleneck": [2, 2], "method": ["standard", "penalty"],
                          "rmse_mean": [0.2, 0.25], "pca_rmse": [0.3, 0.3], "n_seeds": 3, "n_runaway": [0, 2]})
-    found = findings.datasets(both)
+    found = datasets.datasets_numbers(both)
     assert found.pop("mnist_runaway") == "2 of its 3 runs ran away"
     assert found == pytest.approx({"n_sizes": 1, "mnist_gap_max": 0.05, "mnist_gap_min": 0.05, "mnist_beats_pca": 1})
     table = pd.DataFrame({"bottleneck": [64, 4], "rmse_mean": [0.1, 0.2]})
-    numbers = findings.code_size({4: 0.3, 64: 0.05}, pd.Series({8: 0.15}), table)
+    numbers = activations_losses.code_size_numbers({4: 0.3, 64: 0.05}, pd.Series({8: 0.15}), table)
     assert numbers["blur_sentence"].startswith("The tiny model's mean is below PCA's with the same 4 components (0.2000")
-    above = findings.code_size({4: 0.1, 64: 0.05}, pd.Series({8: 0.15}), table)["blur_sentence"]
+    above = activations_losses.code_size_numbers({4: 0.1, 64: 0.05}, pd.Series({8: 0.15}), table)["blur_sentence"]
     assert "does not explain its blur" in above
     assert math.isnan(numbers["paper_4"]) and numbers["deeper"] == "higher"      # no paper run at n = 4
 
@@ -113,7 +113,7 @@ def test_confounds_count_tested_cells_per_activation_and_setting():
     runaway = pd.DataFrame({"setting": ["leaky_relu code", "conv"], "variant": ["signed", "abs"], "p_holm": [1e-6, 0.5]})
     silhouettes = pd.DataFrame({"variant": ["standard", "signed", "squared"], "silhouette_mean": [0.3, 0.1, 0.35],
                                 "diff_mean": [nan, -0.2, 0.05], "p_value": [nan, nan, 0.01], "p_holm": [nan, nan, 0.01]})
-    numbers = findings.confounds(baseline, plug, runaway, silhouettes)
+    numbers = confounds.confound_numbers(baseline, plug, runaway, silhouettes)
     assert [numbers[f"leaky_relu_{k}"] for k in ("cells", "tested", "better", "worse")] == [2, 1, 1, 0]
     assert [numbers[f"linear_{k}"] for k in ("cells", "tested", "better", "worse")] == [2, 2, 0, 1]
     assert (numbers["plug_tested"], numbers["plug_worse"], numbers["plug_settings"]) == (1, 1, "conv")
@@ -122,15 +122,15 @@ def test_confounds_count_tested_cells_per_activation_and_setting():
 
 
 def test_selection_rule_counts_fallbacks_and_grid_edges_apart():
-    from aebottleneck.report import RULE_CLEAN, RULE_FALLBACK
+    from aebottleneck.stats import RULE_CLEAN, RULE_FALLBACK
 
     selection = pd.DataFrame({"selected": [True, True, True, False], "rule": [RULE_FALLBACK, RULE_CLEAN, RULE_CLEAN, RULE_CLEAN],
                               "at_grid_edge": [True, True, False, False]})
-    found = findings.selection_rule(selection)
+    found = decorrelation.selection_numbers(selection)
     assert {k: v for k, v in found.items() if k != "sentence"} == {"n_fallback": 1, "n_choices": 3, "n_edge": 1,
                                                                    "n_validated": 2}
     assert found["sentence"].startswith("The fallback set alpha at 1 of the 3") and "did not bracket" in found["sentence"]
-    every = findings.selection_rule(selection.assign(rule=RULE_FALLBACK))["sentence"]
+    every = decorrelation.selection_numbers(selection.assign(rule=RULE_FALLBACK))["sentence"]
     assert every.startswith("No alpha was chosen on validation")
 
 
@@ -139,19 +139,19 @@ def test_the_seed_a_figure_draws_is_set_against_the_mean_over_seeds():
              "seed": seed, "val_rmse": 0.2,
              "test_rmse": 0.14 + 0.01 * seed, "corr_mean": 0.4 - 0.1 * seed, "runaway": False, "diverged": False}
             for seed in range(3) for method, penalty, alpha in (("standard", "none", 0.0), ("penalty", "signed", 0.01))]
-    shown = findings.shown_seed(pd.DataFrame(rows), 8, 0)
+    shown = decorrelation.shown_seed_numbers(pd.DataFrame(rows), 8, 0)
     assert shown == pytest.approx({"seed": 0, "n": 8, "corr_standard": 0.4, "rmse_standard": 0.14,
                                    "corr_mean_standard": 0.3, "rmse_mean_standard": 0.15})
     frame = pd.DataFrame(rows)
     frame.loc[frame.method == "penalty", "test_rmse"] += 0.002
-    drawn = findings.drawn_seed(frame, 8, 0)["sentence"]
+    drawn = embeddings.drawn_seed_numbers(frame, 8, 0)["sentence"]
     assert "(seed 0)" in drawn and "over the 3 seeds" in drawn
     assert drawn.endswith("standard 0.1400 (mean 0.1500); penalty (alpha = 0.01) 0.1420 (mean 0.1520).")
 
 
 def test_the_closer_activation_is_said_per_code_size_by_absolute_gap():
     table = pd.DataFrame({"bottleneck": [8, 2], "leaky_relu": [0.14, 0.195], "linear": [0.13, 0.190], "paper": [0.129, 0.197]})
-    sentence = findings.code_activation(table)["activation_sentence"]
+    sentence = penalty_variants.code_activation_numbers(table)["activation_sentence"]
     assert "n = 8: linear (0.0010 against 0.0110); n = 2: LeakyReLU (0.0020 against 0.0070)" in sentence
     assert "lower test RMSE at 2 of 2 code sizes" in sentence             # below the paper, lower is farther
 
@@ -160,6 +160,6 @@ def test_the_standard_correlation_spread_is_over_both_stages_seeds():
     def rows(seeds, corr):
         return pd.DataFrame({"key": [f"k{s}" for s in seeds], "method": "standard", "code_activation": "leaky_relu",
                              "bottleneck": 2, "seed": seeds, "corr_mean": corr})
-    found = findings.corr_spread(rows([0, 1], [0.1, 0.3]), rows([3, 4, 5], [0.5, 0.7, 0.9]), 2)["sentence"]
+    found = penalty_variants.corr_spread_numbers(rows([0, 1], [0.1, 0.3]), rows([3, 4, 5], [0.5, 0.7, 0.9]), 2)["sentence"]
     assert "at n = 2 (one coefficient per run) it spans 0.100 to 0.900 over the 5 seeds" in found
     assert found.endswith("means 0.200 over the stage-1 seeds (this figure) and 0.700 over the table's.")

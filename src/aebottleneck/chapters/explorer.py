@@ -22,6 +22,7 @@ import json
 import numpy as np
 import pandas as pd
 
+
 STANDARD_INDEX = -1     # the standard loss has no alpha: it is drawn beside every one
 SETTINGS = ("A", "B")   # two settings side by side
 WIDTH = 260             # pixels per panel: two columns fit the page with its margin (the cell is tagged full-width)
@@ -31,7 +32,6 @@ ALT_TEXT = ("An interactive chart of two settings side by side, each chosen with
             "epoch; the first seed's code correlation matrix; ten test digits and their reconstructions.")
 
 
-# ------------------------------------------------------------------------------- data
 def _key(run: dict, alphas: list[float]) -> dict:
     """The (penalty, n, alpha index) a run belongs to in the explorer."""
     cfg = run["config"]
@@ -54,9 +54,9 @@ def png_uri(images: np.ndarray) -> str:
 def page_runs(runs: list[dict], test) -> list[dict]:
     """Runs in the record's shape (record.as_run: row, correlation, ten reconstructions): recorded
     runs as they are, cached ones (weights at hand) made so by record.run_records."""
-    from . import record
+    from .. import record
 
-    from .config import RunConfig
+    from ..config import RunConfig
 
     by_arch = {}
     for run in runs:
@@ -127,7 +127,6 @@ def lines(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# ------------------------------------------------------------------------------- the chart
 def _panel(data: dict, tag: str):
     """One setting's column: its numbers, RMSE per seed, training curves, code correlation and
     reconstructions, each a filter of the embedded tables on the setting's three inputs."""

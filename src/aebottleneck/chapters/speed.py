@@ -1,12 +1,14 @@
 """The speed page's tables and the numbers its text quotes, from the files of
-benchmarks/bench_training.py (`make bench`), the recorded H100 run and runs.csv."""
+benchmarks/bench_training.py (`make bench`), the recorded H100 run and runs.csv.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from .config import TRAIN_SIZE
+from ..config import TRAIN_SIZE
+
 
 # What a reader sees for the columns of the page's tables, and how their values are printed.
 BENCH_COLUMNS = {"method": "method", "k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
@@ -21,9 +23,9 @@ H100_COLUMNS = ({key: RATIO_COLUMNS[key] for key in ("k", "seconds_per_model_epo
 ALLOCATOR_COLUMNS = {"method": "method", "k": "K", "reuse_freed_memory": "freed memory reused",
                      "seconds_per_model_epoch": "s per model-epoch", "page_faults_per_step": "page faults per step"}
 ALLOCATOR_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "page_faults_per_step": "{:.1f}"}
-BUDGET_COLUMNS = {"chapter": "chapter", "runs": "runs", "epochs": "model-epochs", "hours": "training hours",
+BUDGET_COLUMNS = {"chapter": "chapter", "runs": "runs", "epochs": "model-epochs", "minutes": "training minutes",
                   "devices": "trained on"}
-BUDGET_FORMATS = {"hours": "{:.3g}"}   # the quick profile's chapters take minutes: keep 3 significant digits
+BUDGET_FORMATS = {"minutes": "{:,.1f}"}   # minutes read at both scales: a quick chapter's 0.6, the record's 4,000
 
 
 def read_bench(path) -> pd.DataFrame:
@@ -67,7 +69,7 @@ def bench_ratios(bench: pd.DataFrame) -> pd.DataFrame:
 
 def protocol_runs(profile) -> int:
     """How many runs a profile's Table 1 protocol trains: the decorrelation grid of every code size."""
-    from .experiments import decorrelation_grid  # imports torch and the trainer: only the page needs it
+    from .decorrelation import decorrelation_grid  # imports torch and the trainer: only the page needs it
 
     return sum(len(decorrelation_grid(profile, n)) for n in profile.bottlenecks)
 
@@ -154,7 +156,7 @@ def h100_numbers(bench: pd.DataFrame, times: pd.DataFrame, paper) -> dict:
 def compute_budget(runs: pd.DataFrame) -> pd.DataFrame:
     """Each chapter's runs and the training time they took (runs.csv: train_seconds is a run's
     share of its stack), and a last row for the whole book that counts a run shared by two
-    chapters once; hours as measured on the devices named, not projected."""
+    chapters once; hours (and minutes) as measured on the devices named, not projected."""
     per_chapter = (runs.drop_duplicates(["chapter", "key"]).groupby("chapter", sort=False)
                    .agg(runs=("key", "size"), epochs=("epochs", "sum"), hours=("train_seconds", "sum"),
                         devices=("device", lambda d: ", ".join(sorted(set(d))))).reset_index())
@@ -162,9 +164,9 @@ def compute_budget(runs: pd.DataFrame) -> pd.DataFrame:
     total = {"chapter": "the whole book (each run once)", "runs": len(unique), "epochs": int(unique.epochs.sum()),
              "hours": unique.train_seconds.sum(), "devices": ", ".join(sorted(set(unique.device)))}
     table = pd.concat([per_chapter, pd.DataFrame([total])], ignore_index=True)
-    return table.assign(hours=table.hours / 3600)
+    return table.assign(hours=table.hours / 3600, minutes=table.hours / 60)
 
 
 def compute_numbers(budget: pd.DataFrame) -> dict:
-    """The whole book's runs and training hours (the last row of `compute_budget`), glued as `compute_<key>`."""
-    return {"hours": float(budget.hours.iloc[-1]), "runs": int(budget.runs.iloc[-1])}
+    """The whole book's runs and training time (the last row of `compute_budget`), glued as `compute_<key>`."""
+    return {"hours": float(budget.hours.iloc[-1]), "minutes": float(budget.minutes.iloc[-1]), "runs": int(budget.runs.iloc[-1])}

@@ -1,0 +1,67 @@
+"""The datasets page: Table 1 of the paper's runs on every data set, beside PCA's test RMSE.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..cache import get_runs
+from ..config import DATASETS, load_profile
+from ..data import DATASET_NAMES
+from ..metrics import pca_rmse
+from ..runtable import method_order, runs_frame
+from .decorrelation import decorrelation_grid, table1
+from .pca_vs_ae import profile_pca
+
+
+def datasets_table(profile: str, device: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """datasets.csv: Table 1 of the paper's runs on every data set, with PCA's test RMSE at each n
+    (fitted on the same training images); and the runs' frame. Runs are trained where missing."""
+    tables, frames = [], []
+    for name in DATASETS:
+        settings = load_profile(profile, dataset=name)
+        sizes = list(settings.bottlenecks)
+        runs = [run for n in sizes for run in get_runs(decorrelation_grid(settings, n), device=device, recorded=True)]
+        frames.append(runs_frame(runs))
+        table = table1(frames[-1])
+        pca, splits = profile_pca(settings, max(sizes))
+        pca = pca_rmse(pca, splits.test.images, sizes)
+        tables.append(table.assign(pca_rmse=table.bottleneck.map(pca), dataset=name))
+    return pd.concat(tables, ignore_index=True), pd.concat(frames, ignore_index=True)
+
+
+def datasets_view(both: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """datasets.csv side by side for a reader: one row per (n, model), PCA first (its test RMSE
+    once, at each n), then each autoencoder; each data set's test RMSE, std, runaway runs and
+    alpha in columns; with the columns' names for a reader and formats."""
+    values = {"rmse_mean": ("test RMSE", "{:.4f}"), "rmse_std": ("std over seeds", "{:.4f}"),
+              "n_runaway": ("runaway runs", "{:.0f}"), "alpha": ("alpha", "alpha")}
+    pca = both.drop_duplicates(["bottleneck", "dataset"]).assign(                  # a model of its own, no seeds
+        method="PCA", rmse_mean=lambda f: f.pca_rmse, rmse_std=np.nan, n_runaway=np.nan, alpha=np.nan)
+    rows = pd.concat([pca, both], ignore_index=True)
+    rank = {method: i for i, method in enumerate(method_order(rows))}
+    size = {n: i for i, n in enumerate(both.bottleneck.unique())}                    # Table 1's order of n
+    rows = rows.assign(size=rows.bottleneck.map(size), rank=rows.method.map(rank)).sort_values(["size", "rank"])
+    wide = rows.pivot_table(index=["bottleneck", "method"], columns="dataset", sort=False, values=list(values), dropna=False)
+    columns, formats = {"bottleneck": "code size n", "method": "model"}, {}
+    for name in both.dataset.unique():
+        for value, (what, spec) in values.items():
+            columns[f"{value}, {name}"] = f"{DATASET_NAMES[name]}: {what}"
+            formats[f"{value}, {name}"] = spec
+    return wide, columns, formats
+
+
+def datasets_numbers(both: pd.DataFrame) -> dict:
+    """Per data set: the penalty's mean minus the standard's over code sizes (smallest, largest),
+    how many of the penalty's runs ran away, and at how many code sizes the standard
+    autoencoder's mean is below PCA's (untested)."""
+    numbers = {"n_sizes": both.bottleneck.nunique()}
+    for name, part in both.groupby("dataset"):
+        part = part.set_index(["bottleneck", "method"])
+        standard = part.xs("standard", level="method")
+        penalty = part.xs("penalty", level="method")
+        gap = penalty.rmse_mean - standard.rmse_mean
+        numbers |= {f"{name}_gap_max": float(gap.max()), f"{name}_gap_min": float(gap.min()),
+                    f"{name}_beats_pca": int((standard.rmse_mean < standard.pca_rmse).sum()),
+                    f"{name}_runaway": f"{int(penalty.n_runaway.sum())} of its {int(penalty.n_seeds.sum())} runs ran away"}
+    return numbers
