@@ -13,7 +13,7 @@ from ..config import TRAIN_SIZE
 # What a reader sees for the columns of the page's tables, and how their values are printed.
 BENCH_COLUMNS = {"method": "method", "k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "gflops": "GFLOP/s", "peak_fraction": "of peak"}
-BENCH_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "gflops": "{:.1f}", "peak_fraction": "{:.0%}"}
+BENCH_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "gflops": "{:.1f}", "peak_fraction": "{:.1%}"}   # as the ratio tables print it
 RATIO_COLUMNS = {"k": "K", "workers": "processes", "seconds_per_model_epoch": "s per model-epoch",
                  "vs_naive": "vs tutorial loop", "vs_tensor": "vs tensor loop", "peak_fraction": "of peak"}
 RATIO_FORMATS = {"seconds_per_model_epoch": "{:.3f}", "vs_naive": "{:.1f}x", "vs_tensor": "{:.1f}x",
