@@ -68,6 +68,7 @@ def test_a_page_says_where_its_runs_come_from(recorded):
     assert text.startswith("2 runs of the quick profile at code version") and "committed record" in text
     assert "run cache" in pages.provenance(recorded, load_profile("quick"))["provenance"]
     assert pages.provenance(runs + runs[:1], load_profile("quick"))["provenance"].startswith("2 runs")   # each run once
+    assert pages.provenance({"a": runs, "b": runs[:1]}, load_profile("quick"))["provenance"].startswith("2 runs")
 
 
 def test_a_page_is_ready_once_its_steps_are_recorded(tmp_path, monkeypatch):

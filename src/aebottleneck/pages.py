@@ -216,11 +216,13 @@ def record_runs(runs: pd.DataFrame | list[dict], chapter: str, folder: Path) -> 
         save_chapter_rows(run_record(frame, chapter), Path(folder) / "runs.csv")
 
 
-def provenance(runs: list[dict], settings) -> dict:
+def provenance(runs: list[dict] | dict, settings) -> dict:
     """Where a page's runs come from, as one sentence: how many, the profile and code version,
     the devices and dates they were trained on, and whether the committed record or this
-    machine's run cache supplied them. A run listed twice counts once."""
-    runs = list({run["key"]: run for run in runs}.values())
+    machine's run cache supplied them. `runs`: a list, or a dict of lists (model -> its runs); a
+    run listed twice counts once."""
+    groups = runs.values() if isinstance(runs, dict) else [runs]
+    runs = list({run["key"]: run for group in groups for run in group}.values())
     devices = sorted({run["metrics"].get("device", "an unrecorded device") for run in runs})
     versions = sorted({str(run["code_version"]) for run in runs})
     dates = sorted(run["trained_at"][:10] for run in runs if run.get("trained_at"))
