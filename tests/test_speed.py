@@ -44,10 +44,10 @@ def test_compute_budget_counts_a_shared_run_once_in_the_total():
                          "key": ["a", "b", "b", "c"], "epochs": [100, 100, 100, 5], "train_seconds": [3600.0, 1800.0, 1800.0, 360.0],
                          "device": ["cpu: x", "cpu: x", "cpu: x", "cuda: y"]})
     table = compute_budget(runs).set_index("chapter")
-    assert table.loc["decorrelation", "runs"] == 2 and table.loc["decorrelation", "hours"] == pytest.approx(1.5)
-    assert table.loc["penalty_variants", "hours"] == pytest.approx(0.6) and table.loc["penalty_variants", "devices"] == "cpu: x, cuda: y"
+    assert table.loc["decorrelation", "runs"] == 2 and table.loc["decorrelation", "minutes"] == pytest.approx(90)
+    assert table.loc["penalty_variants", "minutes"] == pytest.approx(36) and table.loc["penalty_variants", "devices"] == "cpu: x, cuda: y"
     total = table.iloc[-1]
-    assert (total.runs, total.epochs) == (3, 205) and total.hours == pytest.approx(1.6) and total.minutes == pytest.approx(96)
+    assert (total.runs, total.epochs) == (3, 205) and "hours" not in table and total.minutes == pytest.approx(96)
 
 
 def _bench() -> pd.DataFrame:
@@ -124,5 +124,5 @@ def test_h100_numbers_of_a_recorded_run():
 
 def test_compute_numbers_are_the_whole_book_row():
     budget = pd.DataFrame({"chapter": ["a", "b", "the whole book (each run once)"], "runs": [2, 3, 4],
-                           "hours": [1.0, 0.5, 1.25], "minutes": [60.0, 30.0, 75.0]})
+                           "minutes": [60.0, 30.0, 75.0]})
     assert speed.compute_numbers(budget) == {"hours": 1.25, "minutes": 75.0, "runs": 4}

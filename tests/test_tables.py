@@ -362,8 +362,8 @@ def test_a_runaway_test_that_cannot_reach_the_level_leaves_the_holm_family():
     assert stats.fisher_more(5, 5, 0, 5) == pytest.approx((1 / 252, 1 / 252))        # C(10, 5) = 252
     assert stats.fisher_more(0, 5, 0, 5) == (1.0, 1.0) and stats.fisher_more(1, 5, 1, 5)[1] == pytest.approx(2 / 9)
     table = pd.DataFrame({"runaway": [5, 0, 1], "runs": 5, "standard_runaway": [0, 0, 1], "standard_runs": 5})
-    table["p_value"] = [stats.fisher_more(*row)[0] for row in zip(table.runaway, table.runs, table.standard_runaway,
-                                                                  table.standard_runs)]
+    table[["p_value", "p_min"]] = [stats.fisher_more(*row) for row in zip(table.runaway, table.runs, table.standard_runaway,
+                                                                           table.standard_runs)]
     kept = stats.testable(table)
     assert kept.notna().tolist() == [True, False, False]
     assert stats.holm(kept).iloc[0] == pytest.approx(1 / 252)                       # a family of one

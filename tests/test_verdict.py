@@ -89,9 +89,13 @@ def test_divergence_is_an_outcome_tested_exactly(signed_away, word):
     RMSE cell untested the word is "not tested"."""
     from scipy.stats import fisher_exact
 
+    from aebottleneck import stats
+
     rows = runaway_rows(signed_away)
     rows["p_value"] = [fisher_exact([[a, n - a], [b, m - b]], alternative="greater").pvalue
                        for a, n, b, m in zip(rows.runaway, rows.runs, rows.standard_runaway, rows.standard_runs)]
+    rows["p_min"] = [stats.fisher_more(*counts)[1] for counts in
+                     zip(rows.runaway, rows.runs, rows.standard_runaway, rows.standard_runs)]   # what the margins allow
     row = verdict.boost_claim(variants((0.2, 0.1, 0.05), (np.nan,) * 3, (5, 5, 5)), rows)
     assert row["verdict"] == word
     assert row["evidence"].startswith("Ground: divergence" if word == "contradicted" else "Ground: none")

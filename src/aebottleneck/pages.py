@@ -24,6 +24,12 @@ import pandas as pd
 
 MISSING = "\u2013"   # how a missing value reads in a table (an en dash)
 
+
+def data_uri(payload: bytes, mime: str) -> str:
+    """`payload` as a data URI, so a page carries its figures and downloads with no file beside it."""
+    return f"data:{mime};base64," + base64.b64encode(payload).decode("ascii")
+
+
 # The one home of what a reader sees for a column the package's tables share, and how it is
 # printed: `columns` given as a list of raw names is looked up here (a dict overrides it).
 NAMES = {
@@ -117,8 +123,7 @@ def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str
         return (f'<table class="table aeb-table">{cap}<thead><tr>{head}</tr></thead>'
                 f"<tbody>{body(rows)}</tbody></table>")
 
-    payload = base64.b64encode(csv_path.read_bytes()).decode("ascii")
-    link = (f'<p class="aeb-table-source"><a href="data:text/csv;base64,{payload}" download="{html.escape(csv_path.name)}">'
+    link = (f'<p class="aeb-table-source"><a href="{data_uri(csv_path.read_bytes(), "text/csv")}" download="{html.escape(csv_path.name)}">'
             f"Download this table as CSV</a> (<code>{html.escape(_shown_path(csv_path))}</code>)</p>")
     if len(frame) <= max_rows:
         shown = table(frame, True)
@@ -182,7 +187,7 @@ def glue_figure(name: str, fig, alt: str) -> None:
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
-    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    uri = data_uri(buffer.getvalue(), "image/png")
     glue(name, HTML(f'<img src="{uri}" alt="{html.escape(alt)}" class="aeb-glued-figure" style="max-width:100%">'),
          display=False)
 

@@ -17,7 +17,7 @@ from .train import runaway_epoch
 
 def is_runaway(run: dict) -> bool:
     """Whether a run ran away (train.runaway_epoch) or ended with non-finite codes."""
-    if "row" in run:                                  # a recorded run: as judged when it was recorded
+    if "row" in run:                                  # a recorded run: judged again by record.as_run with this rule
         return bool(run["row"]["runaway"])
     return bool(runaway_epoch(run["history"], run["config"]["alpha"]) >= 0 or not torch.isfinite(run["test_codes"]).all())
 

@@ -15,12 +15,13 @@ The data (`explorer_data`), keyed by (penalty, n, alpha index), the standard los
 """
 from __future__ import annotations
 
-import base64
 import io
 import json
 
 import numpy as np
 import pandas as pd
+
+from .. import pages
 
 
 STANDARD_INDEX = -1     # the standard loss has no alpha: it is drawn beside every one
@@ -48,7 +49,7 @@ def png_uri(images: np.ndarray) -> str:
     strip = np.concatenate(np.asarray(images, dtype=np.float32).reshape(-1, 28, 28), axis=1)   # (28, 28k)
     buffer = io.BytesIO()
     matplotlib.image.imsave(buffer, strip, cmap="gray", vmin=0, vmax=1, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return pages.data_uri(buffer.getvalue(), "image/png")
 
 
 def page_runs(runs: list[dict], test) -> list[dict]:

@@ -156,17 +156,18 @@ def h100_numbers(bench: pd.DataFrame, times: pd.DataFrame, paper) -> dict:
 def compute_budget(runs: pd.DataFrame) -> pd.DataFrame:
     """Each chapter's runs and the training time they took (runs.csv: train_seconds is a run's
     share of its stack), and a last row for the whole book that counts a run shared by two
-    chapters once; hours (and minutes) as measured on the devices named, not projected."""
+    chapters once; minutes as measured on the devices named, not projected."""
     per_chapter = (runs.drop_duplicates(["chapter", "key"]).groupby("chapter", sort=False)
-                   .agg(runs=("key", "size"), epochs=("epochs", "sum"), hours=("train_seconds", "sum"),
+                   .agg(runs=("key", "size"), epochs=("epochs", "sum"), seconds=("train_seconds", "sum"),
                         devices=("device", lambda d: ", ".join(sorted(set(d))))).reset_index())
     unique = runs.drop_duplicates("key")
     total = {"chapter": "the whole book (each run once)", "runs": len(unique), "epochs": int(unique.epochs.sum()),
-             "hours": unique.train_seconds.sum(), "devices": ", ".join(sorted(set(unique.device)))}
+             "seconds": unique.train_seconds.sum(), "devices": ", ".join(sorted(set(unique.device)))}
     table = pd.concat([per_chapter, pd.DataFrame([total])], ignore_index=True)
-    return table.assign(hours=table.hours / 3600, minutes=table.hours / 60)
+    return table.assign(minutes=table.seconds / 60).drop(columns="seconds")   # one unit: hours are derived where quoted
 
 
 def compute_numbers(budget: pd.DataFrame) -> dict:
     """The whole book's runs and training time (the last row of `compute_budget`), glued as `compute_<key>`."""
-    return {"hours": float(budget.hours.iloc[-1]), "minutes": float(budget.minutes.iloc[-1]), "runs": int(budget.runs.iloc[-1])}
+    minutes = float(budget.minutes.iloc[-1])
+    return {"hours": minutes / 60, "minutes": minutes, "runs": int(budget.runs.iloc[-1])}
