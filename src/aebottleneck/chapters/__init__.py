@@ -37,7 +37,8 @@ PAGES = {
     "decorrelation": Page(("decorrelation",), {
         "selection_table1": "stats.alpha_selection", "table1": "chapters.decorrelation.table1",
         "paired_table1": "chapters.decorrelation.paired_summary", "rmse_kinds": "chapters.decorrelation.rmse_kinds",
-        "code_stats_table1": "chapters.decorrelation.code_stats"}, ("chapters.decorrelation.plot_training_curves", "chapters.decorrelation.plot_correlation_pair"),
+        "code_stats_table1": "chapters.decorrelation.code_stats"},
+        ("chapters.decorrelation.plot_training_curves", "chapters.decorrelation.plot_correlation_pair"),
         glue=("alpha_grid alpha_{n} code_sentence code_stats_table1 corr_{method}_{n} dataset_name dataset_note "
               "diff_vs_paper_{method}_{n} epochs n_diverged n_penalty_runs n_runaway n_runs n_seeds "
               "paired_diff_{n} paired_sentence paired_table1 paper_diff_{n} paper_{method}_{n} "
@@ -54,7 +55,8 @@ PAGES = {
     "penalty_variants": Page(("decorrelation", *_PENALTY), {
         "selection_penalty_variants": "stats.alpha_selection", "penalty_variants": "chapters.penalty_variants.variant_table",
         "code_activation": "chapters.penalty_variants.code_activation_table"},
-        ("chapters.penalty_variants.plot_alpha_selection", "chapters.penalty_variants.plot_decorrelate_or_shrink", "chapters.penalty_variants.plot_runaway_run"),
+        ("chapters.penalty_variants.plot_alpha_selection", "chapters.penalty_variants.plot_decorrelate_or_shrink",
+         "chapters.penalty_variants.plot_runaway_run"),
         glue=("pv_alpha_{variant}_{activation}_{n} pv_best_diff pv_best_n pv_best_p pv_best_p_holm "
               "pv_activation_sentence pv_best_variant pv_bounded_sentence pv_code_std_mean_{variant}_{activation}_{n} "
               "pv_corr_mean_{variant}_{activation}_{n} "
@@ -73,7 +75,8 @@ PAGES = {
         glue=("ex_n_seeds provenance")),
     "confounds": Page(_CONFOUNDS, {
         "confounds_baseline": "chapters.penalty_variants.variant_table", "plug_and_play": "chapters.confounds.setting_tables",
-        "runaway_rates": "chapters.confounds.runaway_tables", "silhouettes": "chapters.confounds.silhouette_table"}, ("plots.code_maps",),
+        "runaway_rates": "chapters.confounds.runaway_tables", "silhouettes": "chapters.confounds.silhouette_table"},
+        ("plots.code_maps",),
         glue=("cf_leaky_relu_better cf_leaky_relu_cells cf_leaky_relu_tested cf_leaky_relu_worse "
               "cf_linear_better cf_linear_cells cf_linear_tested cf_linear_worse cf_plug_better cf_plug_cells "
               "cf_plug_settings cf_plug_tested cf_plug_worse cf_runaway_list cf_runaway_significant "
@@ -82,7 +85,8 @@ PAGES = {
         "rate_distortion": "chapters.compression.rate_distortion_table", "low_rate": "chapters.compression.low_rate_table",
         "equal_rate": "chapters.compression.equal_rate_table", "equal_joint_rate": "chapters.compression.equal_rate_table"},
         ("chapters.compression.plot_rate_distortion",),
-        glue=("er_better er_bits er_cells er_span er_tested er_worse jr_better jr_bits jr_cells jr_span jr_tested jr_worse rd_better rd_bits rd_cells rd_gain_span "
+        glue=("er_better er_bits er_cells er_span er_tested er_worse jr_better jr_bits jr_cells jr_span jr_tested jr_worse "
+              "rd_better rd_bits rd_cells rd_gain_span "
               "rd_low_bits rd_low_top rd_min_bits rd_n_sizes rd_pca_beats_ae_low rd_tested rd_worse provenance")),
     "code_quality": Page(("penalty_variants/selection", "penalty_variants/table"),
                          {"code_quality": "chapters.code_quality.code_quality_table"}, ("chapters.code_quality.plot_code_quality",),
@@ -93,7 +97,8 @@ PAGES = {
               "ds_{dataset}_runaway ds_{dataset}_zero_fraction")),
     "activations_losses": Page(("decorrelation", "activations_losses"), {
         "activations_losses": "chapters.activations_losses.activations_losses_table",
-        "activations_losses_paired": "chapters.activations_losses.paired_against"}, ("chapters.activations_losses.plot_reconstructions", "chapters.activations_losses.plot_code_size_curve"),
+        "activations_losses_paired": "chapters.activations_losses.paired_against"},
+        ("chapters.activations_losses.plot_reconstructions", "chapters.activations_losses.plot_code_size_curve"),
         glue=("al_background_share al_background_{student} al_best al_blur_sentence al_better_{student} al_deeper "
               "al_diff_{student} al_n_seeds al_paper_4 al_pca_4 al_pca_64 al_relu_above_1 al_relu_max "
               "al_rmse_{student} al_seed_std al_spread al_std_{student} al_worst dataset_name dataset_note provenance")),
@@ -108,7 +113,8 @@ PAGES = {
               "pa_sparse_verdict pa_test_l1 pa_test_none pa_tolerance pa_untrained_ratio_max "
               "pa_untrained_ratio_min pa_within provenance")),
     "regularizers": Page(("regularizers",), {
-        "regularizers": "chapters.regularizers.model_summary", "denoising": "chapters.regularizers.denoising", "regularizers_conv": "chapters.regularizers.conv_table"},
+        "regularizers": "chapters.regularizers.model_summary", "denoising": "chapters.regularizers.denoising",
+        "regularizers_conv": "chapters.regularizers.conv_table"},
         ("chapters.regularizers.plot_code_heatmaps", "plots.image_panels", "chapters.regularizers.plot_denoising_curves"),
         glue=("dataset_name dataset_note rg_channels rg_conv_corr_mean rg_conv_near_zero rg_conv_rmse_mean "
               "rg_conv_verdict rg_gauss_at_dae rg_gauss_at_std rg_gauss_better rg_gauss_corr_mean "
