@@ -11,10 +11,19 @@ def test_closer_to_paper_names_the_smaller_mean_absolute_gap():
     table = pd.DataFrame({"a": [0.10, 0.30], "b": [0.21, 0.19], "paper": [0.2, 0.2]})
     gaps, closer = decorrelation.closer_to_paper(table, {"a": "first", "b": "second"})
     assert gaps == pytest.approx({"a": 0.1, "b": 0.01}) and closer == "second"
-    kinds = pd.DataFrame({"test_rmse": [0.2], "test_rmse_per_image": [0.18], "paper": [0.185]})
+    kinds = pd.DataFrame({"bottleneck": [8], "test_rmse": [0.2], "test_rmse_per_image": [0.18], "paper": [0.185]})
     numbers = decorrelation.rmse_kinds_numbers(kinds)
     assert "rmse_closer" not in numbers                     # nearer by construction (Jensen): not evidence
     assert (numbers["rmse_per_image_below"], numbers["rmse_rows"]) == (int((kinds.test_rmse_per_image <= kinds.test_rmse).sum()), len(kinds))
+
+
+def test_the_rmse_sentence_says_where_the_pooled_rmse_is_nearer_by_construction():
+    """Pooled at or below the paper's: nearer whatever the paper used (Jensen); above it, either can be."""
+    kinds = pd.DataFrame({"bottleneck": [8, 4, 2], "test_rmse": [0.136, 0.168, 0.1975],
+                          "test_rmse_per_image": [0.129, 0.160, 0.1905], "paper": [0.1289, 0.1688, 0.1974]})
+    sentence = decorrelation.rmse_kinds_numbers(kinds)["rmse_sentence"]
+    assert "at or below the paper's at n = 4: there the pooled is the nearer by construction" in sentence
+    assert "(n = 8, 2), either can be the nearer: the pooled at n = 2, the per-image mean at n = 8." in sentence
 
 
 def test_run_counts_count_runaway_among_penalty_runs_only():

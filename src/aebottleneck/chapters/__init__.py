@@ -43,7 +43,7 @@ PAGES = {
               "diff_vs_paper_{method}_{n} epochs n_diverged n_penalty_runs n_runaway n_runs n_seeds "
               "paired_diff_{n} paired_sentence paired_table1 paper_diff_{n} paper_{method}_{n} "
               "penalty_better_{n} provenance rmse_gap_per_image rmse_gap_pooled rmse_per_image_below "
-              "rmse_pooled_nearer rmse_rows rmse_{method}_{n} runaway_sentence sel_n_choices sel_n_edge "
+              "rmse_pooled_nearer rmse_rows rmse_sentence rmse_{method}_{n} runaway_sentence sel_n_choices sel_n_edge "
               "shown_seed shown_n shown_corr_standard shown_rmse_standard shown_corr_mean_standard "
               "shown_rmse_mean_standard "
               "sel_n_fallback sel_n_validated sel_sentence std_{method}_{n} table1_comparison train_phrase "
