@@ -71,20 +71,23 @@ def test_silhouettes_pair_seeds():
 
 def test_low_rate_counts_only_tested_cells_after_holm():
     low = pd.DataFrame({"diff_mean": [-0.01, 0.02, -0.5], "p_value": [0.001, 0.001, float("nan")],
-                        "p_holm": [0.002, 0.2, float("nan")]})
+                        "p_holm": [0.002, 0.2, float("nan")], "mde": [0.01, 0.03, float("nan")]})
     table = pd.DataFrame({"bits_per_dim": 2, "bottleneck": [8, 8, 4, 4], "method": ["PCA", "standard"] * 2,
                           "rmse": [0.1, 0.2, 0.3, 0.2]})
     numbers = compression.low_rate_numbers(low, table, [2, 3, 4])
     assert (numbers["cells"], numbers["tested"], numbers["better"], numbers["worse"]) == (3, 2, 1, 0)
     assert numbers["gain_span"] == "-0.0100 to +0.0200" and numbers["pca_beats_ae_low"] == 1
+    assert numbers["mde"] == "0.0200"                                   # the median over the tested cells
 
 
 def test_equal_rate_counts_only_tested_cells_after_holm():
     table = pd.DataFrame({"diff_mean": [-0.01, 0.02, -0.5, 0.03], "p_value": [0.001, 0.001, float("nan"), 0.01],
-                          "p_holm": [0.002, 0.003, float("nan"), 0.02]})
+                          "p_holm": [0.002, 0.003, float("nan"), 0.02], "mde": [0.01, 0.02, float("nan"), 0.04],
+                          "complete": [True, True, False, True]})
     numbers = compression.equal_rate_numbers(table, [2, 3])
     assert (numbers["cells"], numbers["tested"], numbers["better"], numbers["worse"]) == (4, 3, 1, 2)
     assert numbers["span"] == "-0.0100 to +0.0300" and numbers["bits"] == "2, 3"
+    assert (numbers["partial"], numbers["mde"]) == (1, "0.0200")
 
 
 def test_knn_gains_compare_each_penalty_with_the_standard_model():

@@ -331,6 +331,24 @@ def test_equal_joint_rate_uses_only_the_bits_where_the_joint_entropy_was_estimat
     assert len(compression.equal_rate_table(curves, bits_per_dim=(2, 3))) == 2     # per-dimension rates: both
 
 
+def test_a_cell_some_of_whose_seeds_miss_the_rate_gets_its_mean_only():
+    """Whether a run reaches a rate depends on its codes: testing the seeds that do would pick them by outcome."""
+    rows = []
+    for seed in (0, 1, 2, 3):
+        short = seed == 3                                       # this run's joint rate stops below 6 bits
+        for b in (2, 3, 4):
+            rows.append(dict(method="standard", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False, entropy_bits=2.0 * b,
+                             joint_bits=2.0 * b, mse=(0.3 - 0.02 * b) ** 2))
+            rows.append(dict(method="squared", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False, entropy_bits=2.0 * b,
+                             joint_bits=(1.2 if short else 2.0) * b, mse=(0.3 - 0.02 * b - 0.001 * seed) ** 2))
+    table = compression.equal_rate_table(pd.DataFrame(rows), bits_per_dim=(2, 3), rate="joint_bits").set_index("rate_bits")
+    assert table.loc[4, "complete"] and table.loc[4, "n_seeds"] == 4 and not np.isnan(table.loc[4, "p_value"])
+    assert not table.loc[6, "complete"] and table.loc[6, "n_seeds"] == 3                 # seed 3 reaches 4.8 bits at most
+    assert np.isnan(table.loc[6, "p_value"]) and np.isnan(table.loc[6, "mde"]) and not np.isnan(table.loc[6, "diff_mean"])
+    numbers = compression.equal_rate_numbers(table.reset_index(), [2, 3])
+    assert (numbers["tested"], numbers["partial"]) == (1, 1) and numbers["mde"] == f"{table.loc[4, 'mde']:.4f}"
+
+
 def test_setting_tables_test_each_setting_against_its_own_standard_runs():
     rows = []
     for setting, shift in (("conv", 0.0), ("fashion", 0.1)):

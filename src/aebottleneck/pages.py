@@ -40,7 +40,7 @@ NAMES = {
     "p_holm": "p (Holm)", "p_min": "smallest attainable p", "effect_size": "d_z", "mde": "mde", "equivalence_bound": "equivalence bound",
     "corr_mean": "mean |corr|", "code_std_mean": "code std", "selected": "selected", "runaway": "ran away",
     "rule": "selection rule", "at_grid_edge": "smallest alpha of the grid",
-    "bits_per_dim": "bits per dimension", "rate_bits": "entropy-coded rate (bits per image)",
+    "bits_per_dim": "bits per dimension", "rate_bits": "entropy-coded rate (bits per image)", "complete": "every seed reached it",
     "entropy_bits": "entropy, per dimension (bits)", "joint_bits": "joint entropy (bits)", "knn_accuracy": "kNN accuracy", "knn_std": "kNN std",
     "logreg_accuracy": "logistic-regression accuracy", "trustworthiness": "trustworthiness",
     "paper_rmse_mean": "paper", "diff_vs_paper": "ours - paper", "mean_diff": "penalty - standard (mean)",
@@ -58,6 +58,12 @@ FORMATS = {
     "leaky_relu": "{:.4f}", "linear": "{:.4f}", "pca_rmse": "{:.4f}", "silhouette": "{:.3f}",
     "silhouette_mean": "{:+.3f}", "silhouette_low": "{:+.3f}", "silhouette_high": "{:+.3f}",
 }
+
+
+def names(columns) -> dict[str, str]:
+    """Raw column names -> the names a reader sees (NAMES, else the raw name with spaces); a page
+    that renames one column of a table passes `names(frame.columns) | {raw: shown}`."""
+    return {c: NAMES.get(c, str(c).replace("_", " ")) for c in columns}
 
 
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +112,7 @@ def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str
     frame = _flat(frame)
     columns = columns or list(frame.columns)
     if not isinstance(columns, dict):        # raw names: their names for a reader from NAMES
-        columns = {c: NAMES.get(c, str(c).replace("_", " ")) for c in columns}
+        columns = names(columns)
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:
         raise KeyError(f"show_table: no column {', '.join(map(repr, unknown))}; the table has "

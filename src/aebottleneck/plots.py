@@ -209,36 +209,44 @@ def code_size_axis(ax, sizes):
     ax.minorticks_off()
 
 
-def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None = None, legend: bool = True):
+def by_code_size(ax, table, column: str, methods: list[str], ylabel: str | None = None, legend: bool = True,
+                 suffix: dict[str, str] | None = None):
     """One line per method of `column` against code size (log x), from a table with columns
-    method, bottleneck and `column`; legend=False leaves the legend to the figure."""
-    colours, markers = method_colours(methods), method_markers(methods)
+    method, bottleneck and `column`; legend=False leaves the legend to the figure; suffix: method
+    -> text after its legend label."""
+    colours, markers, suffix = method_colours(methods), method_markers(methods), suffix or {}
     for method in methods:
         part = table[table.method == method].sort_values("bottleneck")
-        ax.plot(part.bottleneck, part[column], "-", marker=markers[method], label=label(method), color=colours[method])
+        ax.plot(part.bottleneck, part[column], "-", marker=markers[method], label=label(method) + suffix.get(method, ""),
+                color=colours[method])
     code_size_axis(ax, sorted(set(table.bottleneck)))
     ax.set_ylabel(ylabel or column.replace("_", " "))
     if legend:
         legend_outside(ax)
 
 
-MARKERS = ("o", "s", "^", "D", "v", "P")       # one per code size where colour is the method
+MARKERS = ("o", "s", "^", "D", "v", "P")       # one per series where neither method nor code size names it
+SIZE_STYLES = ("-", "--", ":", "-.")            # one line style per code size where colour and marker are the method
 
 
 def rate_distortion(ax, table, column: str, methods: list[str], suffix: dict[str, str] | None = None):
-    """`column` (rmse or psnr) against bits per image: one colour per method, one line and marker
-    per code size (keys "n = ..." in black), from a table with columns method, bottleneck,
-    bits_per_image and `column`; suffix: method -> text after its legend label. The figure draws the legend."""
+    """`column` (rmse or psnr) against bits per image: one colour and marker per method (as on
+    every figure), one line style per code size (keys "n = ..." in black), from a table with columns
+    method, bottleneck, bits_per_image and `column`; suffix: method -> text after its legend label.
+    The figure draws the legend."""
     suffix = suffix or {}
-    colours, sizes = method_colours(methods), sorted(set(table.bottleneck))
-    marker = dict(zip(sizes, MARKERS * len(sizes)))
+    colours, markers = method_colours(methods), method_markers(methods)
+    sizes = sorted(set(table.bottleneck), reverse=True)
+    style = dict(zip(sizes, SIZE_STYLES * len(sizes)))
     for method in methods:
-        for i, (n, part) in enumerate(table[table.method == method].groupby("bottleneck")):
+        for n, part in table[table.method == method].groupby("bottleneck"):
             part = part.sort_values("bits_per_image")
-            ax.plot(part.bits_per_image, part[column], "-", marker=marker[n], markersize=4, color=colours[method],
-                    alpha=0.85, label=label(method) + suffix.get(method, "") if i == 0 else None)
+            ax.plot(part.bits_per_image, part[column], style[n], marker=markers[method], markersize=4,
+                    color=colours[method], alpha=0.85)
+        ax.plot([], [], "-", marker=markers[method], markersize=4, color=colours[method],
+                label=label(method) + suffix.get(method, ""))                     # one legend entry per method
     for n in sizes:
-        ax.plot([], [], marker[n], color="black", markersize=4, label=f"n = {n}")
+        ax.plot([], [], style[n], color="black", label=f"n = {n}")
     ax.set(xscale="log", xlabel="bits per image (n x b)", ylabel="PSNR (dB)" if column == "psnr" else "test RMSE")
     bits = table.bits_per_image
     ticks = [2 ** k for k in range(int(np.floor(np.log2(bits.min()))), int(np.ceil(np.log2(bits.max()))) + 1)]

@@ -85,8 +85,8 @@ PAGES = {
         "rate_distortion": "chapters.compression.rate_distortion_table", "low_rate": "chapters.compression.low_rate_table",
         "equal_rate": "chapters.compression.equal_rate_table", "equal_joint_rate": "chapters.compression.equal_rate_table"},
         ("chapters.compression.plot_rate_distortion",),
-        glue=("er_better er_bits er_cells er_span er_tested er_worse jr_better jr_bits jr_cells jr_span jr_tested jr_worse "
-              "rd_better rd_bits rd_cells rd_gain_span "
+        glue=("er_better er_bits er_cells er_mde er_partial er_span er_tested er_worse jr_better jr_bits jr_cells jr_mde "
+              "jr_partial jr_span jr_tested jr_worse rd_better rd_bits rd_cells rd_gain_span rd_mde "
               "rd_low_bits rd_low_top rd_min_bits rd_n_sizes rd_pca_beats_ae_low rd_tested rd_worse provenance")),
     "code_quality": Page(("penalty_variants/selection", "penalty_variants/table"),
                          {"code_quality": "chapters.code_quality.code_quality_table"}, ("chapters.code_quality.plot_code_quality",),

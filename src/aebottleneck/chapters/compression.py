@@ -85,6 +85,11 @@ def runaway_marked(table: pd.DataFrame, mark: str = " *") -> dict[str, str]:
     return {method: method + mark if count else method for method, count in away.items()}
 
 
+def runaway_legend(table: pd.DataFrame) -> dict[str, str]:
+    """method -> the text after its legend label where some of its runs ran away (a table with n_runaway)."""
+    return {method: ", with runaway runs" for method, shown in runaway_marked(table).items() if shown != method}
+
+
 def rate_distortion_view(table: pd.DataFrame) -> pd.DataFrame:
     """rate_distortion_table as a reader sees it: quantised test RMSE per (n, bits per dimension),
     one column per method, named with runaway_marked's mark where some of its runs ran away."""
@@ -97,14 +102,15 @@ def entropy_gap(table: pd.DataFrame) -> pd.DataFrame:
     """What correlation between code dimensions is worth, in bits per image: the per-dimension
     entropy minus the joint entropy of the quantised training codes (rate_distortion_table's means
     over seeds), per (code size, bits per dimension) where the joint entropy was estimated; one
-    column per method."""
+    column per method, marked as runaway_marked marks it."""
     known = table.dropna(subset=["joint_bits"]).assign(gap=lambda f: f.entropy_bits - f.joint_bits)
     wide = known.pivot_table(index=["bottleneck", "bits_per_dim"], columns="method", values="gap", sort=False)
-    return wide[[m for m in method_order(table) if m in wide]].sort_index(ascending=[False, True]).reset_index()
+    wide = wide[[m for m in method_order(table) if m in wide]].sort_index(ascending=[False, True])
+    return wide.rename(columns=runaway_marked(table)).reset_index()          # * : some of its runs ran away
 
 
 LOW_RATE_COLUMNS = ["bottleneck", "bits_per_dim", "method", "diff_mean", "diff_ci_low", "diff_ci_high",
-                    "p_value", "p_holm", "n_seeds", "n_runaway"]
+                    "p_value", "p_holm", "effect_size", "mde", "equivalence_bound", "n_seeds", "n_runaway"]
 
 
 def low_rate_table(curves: pd.DataFrame, bits=(2, 3, 4)) -> pd.DataFrame:
@@ -125,16 +131,18 @@ def low_rate_table(curves: pd.DataFrame, bits=(2, 3, 4)) -> pd.DataFrame:
 
 
 EQUAL_RATE_COLUMNS = ["bottleneck", "rate_bits", "method", "diff_mean", "diff_ci_low", "diff_ci_high",
-                      "p_value", "p_holm", "n_seeds", "n_runaway"]
+                      "p_value", "p_holm", "effect_size", "mde", "equivalence_bound", "n_seeds", "complete", "n_runaway"]
 
 
 def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4), rate: str = "entropy_bits") -> pd.DataFrame:
     """Compression at equal entropy-coded rate: each run's quantised test RMSE interpolated (linear
     in rate, between its b = 2..8 points) at n x b bits per image for each b of `bits_per_dim`,
     minus the standard model's of the same seed and code size; stats.paired_cell, Holm across the
-    table's tested cells, no interval on a runaway cell; a rate outside a run's range leaves that
-    cell out. `rate`: entropy_bits (each dimension coded alone) or joint_bits (the whole code coded
-    at once, which correlation does not cost; only the b where it was estimated, so small n)."""
+    table's tested cells, no interval on a runaway cell. A rate outside a run's range drops its seed
+    pair; a cell that lost one gets its mean only (whether a run reaches a rate depends on its codes,
+    so testing the rest would pick seeds by outcome), and one left with fewer than 2 pairs is left
+    out. `rate`: entropy_bits (each dimension coded alone) or joint_bits (the whole code coded at
+    once, which correlation does not cost; only the b where it was estimated, so small n)."""
     ae = curves[curves.method != "PCA"].assign(rmse=lambda f: np.sqrt(f.mse))
     at_rate = []
     for (method, n, seed), run in ae.groupby(["method", "bottleneck", "seed"], sort=False):
@@ -148,11 +156,12 @@ def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4), rate: str = "
     rows = []
     for (n, target, method), cell in at_rate[at_rate.method != "standard"].groupby(["bottleneck", "rate_bits", "method"], sort=False):
         base = standard.loc[(n, target)]
-        cell = cell[cell.rmse.notna() & cell.seed.map(base.notna())]
-        if len(cell) < 2:
+        pairs = cell[cell.rmse.notna() & cell.seed.map(base.notna())]
+        if len(pairs) < 2:
             continue
-        row = {"bottleneck": n, "rate_bits": target, "method": method, "n_seeds": len(cell), "n_runaway": int(cell.runaway.sum())}
-        row.update(paired_cell(cell.set_index("seed").rmse, base, row["n_runaway"] > 0))
+        row = {"bottleneck": n, "rate_bits": target, "method": method, "n_seeds": len(pairs),
+               "n_runaway": int(pairs.runaway.sum()), "complete": len(pairs) == len(cell)}
+        row.update(paired_cell(pairs.set_index("seed").rmse, base, row["n_runaway"] > 0 or not row["complete"]))
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=EQUAL_RATE_COLUMNS)
     table["p_holm"] = holm(table.p_value)
@@ -166,18 +175,26 @@ def low_rate_numbers(low: pd.DataFrame, table: pd.DataFrame, bits: list[int]) ->
     significant = tested.p_holm < LEVEL
     fewest = table[table.bits_per_dim == min(bits)].pivot_table(index="bottleneck", columns="method", values="rmse")
     span = f"{tested.diff_mean.min():+.4f} to {tested.diff_mean.max():+.4f}" if len(tested) else "none"
-    return {"low_bits": min(bits), "low_top": max(bits), "cells": len(low), "tested": len(tested),
+    return {"low_bits": min(bits), "low_top": max(bits), "cells": len(low), "tested": len(tested), "mde": median_mde(tested),
             "better": int((significant & (tested.diff_mean < 0)).sum()),
             "worse": int((significant & (tested.diff_mean > 0)).sum()), "gain_span": span,
             "pca_beats_ae_low": int((fewest["PCA"] < fewest["standard"]).sum()), "n_sizes": len(fewest)}
 
 
+def median_mde(tested: pd.DataFrame) -> str:
+    """The median smallest difference the tested cells could detect (stats.paired_inference's mde,
+    80% power, before Holm) as text: what "none significant" can and cannot rule out."""
+    return f"{tested.mde.median():.4f}" if len(tested) else "none"
+
+
 def equal_rate_numbers(table: pd.DataFrame, bits: list[int]) -> dict:
-    """The equal-rate comparison (compression.equal_rate_table) in numbers."""
+    """The equal-rate comparison (compression.equal_rate_table) in numbers; `partial`: cells some
+    of whose seeds' rates did not reach the target (their mean only)."""
     tested = table[table.p_value.notna()]
     significant = tested.p_holm < LEVEL
     span = f"{tested.diff_mean.min():+.4f} to {tested.diff_mean.max():+.4f}" if len(tested) else "none"
     return {"bits": ", ".join(map(str, bits)), "cells": len(table), "tested": len(tested), "span": span,
+            "partial": int((~table.complete.astype(bool)).sum()), "mde": median_mde(tested),
             "better": int((significant & (tested.diff_mean < 0)).sum()),
             "worse": int((significant & (tested.diff_mean > 0)).sum())}
 
@@ -187,7 +204,6 @@ def plot_rate_distortion(table):
     method and code size; a method some of whose runs ran away is marked so in the legend."""
     fig, axes = plots.figure(ncols=2, width=5.5, height=4)
     for ax, column in zip(axes, ("rmse", "psnr")):
-        plots.rate_distortion(ax, table, column, method_order(table),
-                              suffix={m: " (runs ran away)" for m, shown in runaway_marked(table).items() if shown != m})
+        plots.rate_distortion(ax, table, column, method_order(table), suffix=runaway_legend(table))
     plots.legend_outside(fig)
     return fig
