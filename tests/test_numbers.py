@@ -93,11 +93,13 @@ def test_equal_rate_counts_only_tested_cells_after_holm():
 def test_knn_gains_compare_each_penalty_with_the_standard_model():
     quality = pd.DataFrame({"bottleneck": [2] * 4, "method": ["PCA", "standard", "signed", "abs"],
                             "knn_accuracy": [0.4, 0.5, 0.65, 0.6], "knn_std": [0.0, 0.01, 0.02, 0.03],
-                            "n_seeds": [1, 5, 5, 5], "n_runaway": [0, 0, 4, 0]})
+                            "n_seeds": [1, 5, 5, 5], "n_runaway": [0, 0, 4, 0],
+                            "logreg_accuracy": [0.5, 0.7, 0.9, 0.6], "trustworthiness": [0.8, 0.8, 0.9, 0.85]})
     numbers = code_quality.knn_numbers(quality, ["PCA", "standard", "abs", "signed"], 2)
     assert (numbers["better"], numbers["cells"], numbers["away_cells"]) == (1, 1, 1)     # the runaway cell apart
     assert numbers["best"] == "abs at n = 2 (+0.100; the kNN accuracy's std over seeds there 0.030)"
     assert numbers["signed_runaway"] == "4 of its 5 runs ran away"
+    assert (numbers["logreg_better"], numbers["trust_better"]) == (0, 1)   # abs only: signed's cell ran away
 
 
 def test_datasets_and_code_size_numbers():

@@ -90,7 +90,8 @@ PAGES = {
               "rd_low_bits rd_low_top rd_min_bits rd_n_sizes rd_pca_beats_ae_low rd_tested rd_worse provenance")),
     "code_quality": Page(("penalty_variants/selection", "penalty_variants/table"),
                          {"code_quality": "chapters.code_quality.code_quality_table"}, ("chapters.code_quality.plot_code_quality",),
-        glue=("cq_away_cells cq_best cq_better cq_cells cq_n cq_n_selection_seeds cq_n_variant_seeds cq_neighbours "
+        glue=("cq_away_cells cq_best cq_better cq_cells cq_logreg_better cq_n cq_n_selection_seeds cq_n_variant_seeds cq_neighbours "
+              "cq_trust_better "
               "cq_pca_knn cq_signed_knn cq_signed_runaway cq_std_knn cq_tsne_size provenance")),
     "datasets": Page(("decorrelation", "datasets"), {"datasets": "chapters.datasets.datasets_table"},
         glue=("ds_n_sizes ds_{dataset}_beats_pca ds_{dataset}_gap_max ds_{dataset}_gap_min "
