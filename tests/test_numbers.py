@@ -164,10 +164,11 @@ def test_the_seed_a_figure_draws_is_set_against_the_mean_over_seeds():
 
 
 def test_the_closer_activation_is_said_per_code_size_by_absolute_gap():
-    table = pd.DataFrame({"bottleneck": [8, 2], "leaky_relu": [0.14, 0.195], "linear": [0.13, 0.190], "paper": [0.129, 0.197]})
+    table = pd.DataFrame({"bottleneck": [8, 2], "leaky_relu": [0.14, 0.195], "linear": [0.13, 0.190], "paper": [0.129, 0.197],
+                          "diff_mean": [-0.01, -0.005], "p_value": [0.001, 0.2], "p_holm": [0.002, 0.2]})
     sentence = penalty_variants.code_activation_numbers(table)["activation_sentence"]
     assert "n = 8: linear (0.0010 against 0.0110); n = 2: LeakyReLU (0.0020 against 0.0070)" in sentence
-    assert "lower test RMSE at 2 of 2 code sizes" in sentence             # below the paper, lower is farther
+    assert "lower at 1 and higher at 0 of the 2 code sizes tested after Holm" in sentence   # n = 2 lower, not significant
 
 
 def test_the_standard_correlation_spread_is_over_both_stages_seeds():
@@ -177,3 +178,12 @@ def test_the_standard_correlation_spread_is_over_both_stages_seeds():
     found = penalty_variants.corr_spread_numbers(rows([0, 1], [0.1, 0.3]), rows([3, 4, 5], [0.5, 0.7, 0.9]), 2)["sentence"]
     assert "at n = 2 (one coefficient per run) it spans 0.100 to 0.900 over the 5 seeds" in found
     assert found.endswith("means 0.200 over the stage-1 seeds (this figure) and 0.700 over the table's.")
+
+
+def test_the_penalty_chapter_counts_runaway_runs_per_loss_in_registry_order():
+    from aebottleneck.config import load_profile
+
+    runs = pd.DataFrame({"penalty": ["squared", "none", "signed", "signed", "none"], "runaway": [False, False, True, False, False],
+                         "diverged": False})
+    numbers = penalty_variants.design_numbers(runs, load_profile("quick"), ["signed", "squared"])
+    assert numbers["runaway_by_penalty"] == "standard 0 of 2; signed 1 of 2; squared 0 of 1" and numbers["n_runaway"] == 1

@@ -213,9 +213,14 @@ def test_rmse_kinds_and_code_stats_use_the_standard_and_selected_runs():
 def test_code_activation_table_puts_each_activation_next_to_the_paper():
     variants = pd.DataFrame({"bottleneck": [8, 8, 8], "variant": ["standard", "standard", "signed"],
                              "activation": ["leaky_relu", "linear", "leaky_relu"], "rmse_mean": [0.13, 0.14, 0.5]})
-    table = penalty_variants.code_activation_table(variants)
-    assert list(table.columns) == ["bottleneck", "leaky_relu", "linear", "paper"]
-    assert table.iloc[0].tolist() == pytest.approx([8, 0.13, 0.14, 0.1289])
+    frame = pd.DataFrame({"bottleneck": 8, "method": "standard", "seed": [0, 1, 2] * 2, "runaway": False,
+                          "code_activation": ["leaky_relu"] * 3 + ["linear"] * 3,
+                          "test_rmse": [0.12, 0.13, 0.14, 0.131, 0.142, 0.147]})              # linear: +0.011, +0.012, +0.007
+    table = penalty_variants.code_activation_table(variants, frame)
+    assert list(table.columns) == ["bottleneck", "leaky_relu", "linear", "paper", "diff_mean", "diff_ci_low", "diff_ci_high",
+                                   "p_value", "p_holm"]
+    assert table.iloc[0, :4].tolist() == pytest.approx([8, 0.13, 0.14, 0.1289])
+    assert table.diff_mean.iloc[0] == pytest.approx(0.01) and table.p_holm.iloc[0] == table.p_value.iloc[0] < 0.05
 
 
 def test_student_tables_keep_variants_in_order_and_pair_by_seed():

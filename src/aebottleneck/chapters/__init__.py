@@ -68,7 +68,7 @@ PAGES = {
               "pv_n_significant_worse pv_n_tested pv_n_variants "
               "pv_p_value_{variant}_{activation}_{n} pv_paper_gain_max pv_paper_gain_min "
               "pv_rmse_mean_{variant}_{activation}_{n} pv_rmse_std_{variant}_{activation}_{n} "
-              "pv_runaway_ratio pv_runaway_{variant}_{activation}_{n} pv_signed_cells_runs pv_signed_code_std pv_signed_corr "
+              "pv_runaway_by_penalty pv_runaway_ratio pv_runaway_{variant}_{activation}_{n} pv_signed_cells_runs pv_signed_code_std pv_signed_corr "
               "pv_signed_mechanism pv_signed_runaway pv_signed_verdict pv_significant_list pv_standard_code_std "
               "pv_spread_sentence pv_standard_corr provenance")),
     "explorer": Page(_STAGE_1, {}, ("chapters.explorer.chart",),
