@@ -12,7 +12,7 @@ import pandas as pd
 from .. import plots
 from ..config import Profile, RunConfig, TRAIN_SIZE
 from ..runtable import code_correlation
-from ..stats import RULE_FALLBACK, selected_runs
+from ..stats import RULE_FALLBACK, alpha_selection, selected_runs
 
 
 # Table 1 of the paper: mean test RMSE over 3 runs. Reference values, not our results.
@@ -226,7 +226,7 @@ def histories(runs: list[dict], keys) -> list[dict]:
 def plot_training_curves(frame, runs: list[dict], bottlenecks: list[int], alphas: list[float]):
     """Per code size: validation RMSE per epoch, standard against the penalty at its selected
     alpha (top), and the penalty term per epoch at every alpha, in shades of one hue (bottom)."""
-    chosen = selected_runs(frame)
+    chosen, rules = selected_runs(frame), alpha_selection(frame).query("selected").set_index("bottleneck").rule
     fig, axes = plots.figure(ncols=len(bottlenecks), nrows=2, width=4, height=3.2)
     axes = np.asarray(axes).reshape(2, len(bottlenecks))
     for col, n in enumerate(bottlenecks):
@@ -234,11 +234,12 @@ def plot_training_curves(frame, runs: list[dict], bottlenecks: list[int], alphas
         penalised = at_n[at_n.method == "penalty"]
         away = f"\n{penalised.runaway.sum()} of {len(penalised)} penalty runs ran away" if penalised.runaway.any() else ""
         groups = {"standard": histories(runs, at_n[at_n.method == "standard"].key),
-                  f"{plots.label('penalty')}, selected alpha": histories(runs, penalised.key)}
+                  f"{plots.label('penalty')}, Table 1's alpha": histories(runs, penalised.key)}
         last = col == len(bottlenecks) - 1                           # one legend per row, beside its last panel
         plots.training_curves(axes[0, col], groups, colors=list(plots.method_colours(["standard", "penalty"]).values()),
                               legend=last)
-        axes[0, col].set_title(f"n = {n}, alpha = {penalised.alpha.iloc[0]:g}{away}")
+        fallback = " (fallback)" if rules[n] == RULE_FALLBACK else ""
+        axes[0, col].set_title(f"n = {n}, alpha = {penalised.alpha.iloc[0]:g}{fallback}{away}")
         by_alpha = {f"alpha = {a:g}": histories(runs, all_at_n[all_at_n.alpha == a].key) for a in alphas}
         plots.training_curves(axes[1, col], by_alpha, key="train_penalty", ylabel="penalty term (train)",
                               colors=plots.graded(len(alphas)), legend=last)

@@ -65,8 +65,8 @@ def silhouette_numbers(compactness: pd.DataFrame) -> dict:
     wide = compactness.pivot(index="seed", columns="method", values="silhouette")
     gap = wide.penalty - wide.standard
     away = int(compactness.query("method == 'penalty'").runaway.sum())
-    sentence = (f"The penalty's classes are {'more' if gap.mean() > 0 else 'less'} compact on average; "
-                f"its silhouette is higher in {int((gap > 0).sum())} of {len(gap)} seeds (untested)."
+    sentence = (f"The penalty's mean silhouette is the {'higher' if gap.mean() > 0 else 'lower'} (untested); "
+                f"it is higher in {int((gap > 0).sum())} of {len(gap)} seeds."
                 + (f" All {away} penalty runs ran away, so this does not test a working penalty." if away == len(gap) else
                    f" {away} of its {len(gap)} runs ran away." if away else ""))
     note = (f"all {away} penalty runs ran away, so the right panel shows a blown-up code, not a working penalty"
