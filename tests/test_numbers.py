@@ -23,7 +23,9 @@ def test_the_rmse_sentence_says_where_the_pooled_rmse_is_nearer_by_construction(
                           "test_rmse_per_image": [0.129, 0.160, 0.1905], "paper": [0.1289, 0.1688, 0.1974]})
     sentence = decorrelation.rmse_kinds_numbers(kinds)["rmse_sentence"]
     assert "at or below the paper's at n = 4: there the pooled is the nearer by construction" in sentence
-    assert "(n = 8, 2), either can be the nearer: the pooled at n = 2, the per-image mean at n = 8." in sentence
+    assert "(n = 8, 2), either can be the nearer, and the nearer is the pooled at n = 2; the per-image mean at n = 8." in sentence
+    above = decorrelation.rmse_kinds_numbers(kinds.assign(paper=0.1))["rmse_sentence"]
+    assert above == "Where it is above (n = 8, 4, 2), either can be the nearer, and the nearer is the per-image mean at n = 8, 4, 2."
 
 
 def test_run_counts_count_runaway_among_penalty_runs_only():

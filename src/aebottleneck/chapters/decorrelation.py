@@ -152,12 +152,12 @@ def rmse_kinds_numbers(kinds: pd.DataFrame) -> dict:
     forced = kinds.test_rmse <= kinds.paper                                   # pooled nearer by construction
     def sizes(mask):
         return ", ".join(str(n) for n in kinds.bottleneck[mask]) or "none"
-    open_rows = ~forced
+    nearer = [f"the {name} at n = {sizes(~forced & mask)}" for name, mask in
+              (("pooled", pooled_nearer), ("per-image mean", ~pooled_nearer)) if (~forced & mask).any()]
     sentence = (f"Our pooled RMSE is at or below the paper's at n = {sizes(forced)}: there the pooled is the nearer by "
                 f"construction. " if forced.any() else "") + (
-        f"Where it is above (n = {sizes(open_rows)}), either can be the nearer: the pooled at n = "
-        f"{sizes(open_rows & pooled_nearer)}, the per-image mean at n = {sizes(open_rows & ~pooled_nearer)}."
-        if open_rows.any() else "No row is above the paper's, so nearness says nothing here.")
+        f"Where it is above (n = {sizes(~forced)}), either can be the nearer, and the nearer is {'; '.join(nearer)}."
+        if (~forced).any() else "No row is above the paper's, so nearness says nothing here.")
     return {"rmse_gap_pooled": gaps["test_rmse"], "rmse_gap_per_image": gaps["test_rmse_per_image"],
             "rmse_per_image_below": int((kinds.test_rmse_per_image <= kinds.test_rmse).sum()), "rmse_rows": len(kinds),
             "rmse_pooled_nearer": int(pooled_nearer.sum()), "rmse_sentence": sentence}
