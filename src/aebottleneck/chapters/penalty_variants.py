@@ -282,6 +282,7 @@ def plot_alpha_selection(selection, standard_val, variants: list[str]):
         ax.set(xscale="log", xlabel="alpha")
         ax.set_title(f"n = {n}", pad=10)                  # clear of the markers on the top edge
     np.atleast_1d(axes)[0].set_ylabel("validation RMSE (mean over seeds)")
+    ax.plot([], [], "o", markersize=9, mfc="none", color="black", label="selected alpha")
     ax.plot([], [], "x", color="black", label="some run ran away")
     plots.legend_outside(fig)
     return fig
@@ -293,7 +294,7 @@ def plot_decorrelate_or_shrink(frame, variants: list[str], bottlenecks: list[int
     penalised, standard = frame[frame.method == "penalty"], frame[frame.method == "standard"]
     by_alpha = penalised.groupby(["bottleneck", "penalty", "alpha"])[["corr_mean", "code_std_mean"]].mean().reset_index()
     baseline = standard.groupby("bottleneck")[["corr_mean", "code_std_mean"]].mean()
-    styles, colours = ["-", "--", ":", "-."], plots.method_colours(variants)   # styles cycled: no code size is dropped
+    styles, colours = plots.SIZE_STYLES, plots.method_colours(variants)       # styles cycled: no code size is dropped
     markers = plots.method_markers(variants)
     fig, axes = plots.figure(ncols=2, width=5, height=3.6)
     for j, n in enumerate(bottlenecks):
