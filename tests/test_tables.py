@@ -332,7 +332,7 @@ def test_equal_joint_rate_uses_only_the_bits_where_the_joint_entropy_was_estimat
     joint = compression.equal_rate_table(curves, bits_per_dim=(2, 3), rate="joint_bits")
     (row,) = joint.itertuples()                     # 6 bits is past the standard's joint range (3 to 5): left out
     # at 4 joint bits: the penalty at b = 3 (RMSE 0.24 - 0.001 seed), the standard at b = 2.5 (0.25)
-    assert row.rate_bits == 4 and row.diff_mean == pytest.approx(-0.011)
+    assert row.joint_rate_bits == 4 and row.diff_mean == pytest.approx(-0.011)
     assert len(compression.equal_rate_table(curves, bits_per_dim=(2, 3))) == 2     # per-dimension rates: both
 
 
@@ -346,7 +346,7 @@ def test_a_cell_some_of_whose_seeds_miss_the_rate_gets_its_mean_only():
                              joint_bits=2.0 * b, mse=(0.3 - 0.02 * b) ** 2))
             rows.append(dict(method="squared", bottleneck=2, seed=seed, bits_per_dim=b, runaway=False, entropy_bits=2.0 * b,
                              joint_bits=(1.2 if short else 2.0) * b, mse=(0.3 - 0.02 * b - 0.001 * seed) ** 2))
-    table = compression.equal_rate_table(pd.DataFrame(rows), bits_per_dim=(2, 3), rate="joint_bits").set_index("rate_bits")
+    table = compression.equal_rate_table(pd.DataFrame(rows), bits_per_dim=(2, 3), rate="joint_bits").set_index("joint_rate_bits")
     assert table.loc[4, "complete"] and table.loc[4, "n_seeds"] == 4 and not np.isnan(table.loc[4, "p_value"])
     assert not table.loc[6, "complete"] and table.loc[6, "n_seeds"] == 3                 # seed 3 reaches 4.8 bits at most
     assert np.isnan(table.loc[6, "p_value"]) and np.isnan(table.loc[6, "mde"]) and not np.isnan(table.loc[6, "diff_mean"])

@@ -34,12 +34,13 @@ CODE_QUALITY_COLUMNS = ["dataset", "method", "bottleneck", "knn_accuracy", "knn_
 
 
 def code_quality_table(per_run: pd.DataFrame, dataset: str) -> pd.DataFrame:
-    """code_quality.csv: each score's mean over the seeds of a (method, code size), in first-seen
-    order, the kNN accuracy's std over them, and how many of those runs ran away (`runaway`)."""
+    """code_quality.csv: each score's mean over the seeds of a (method, code size), largest code
+    first and methods in first-seen order within it, the kNN accuracy's std over them, and how many of those runs ran away (`runaway`)."""
     table = (per_run.assign(runaway=per_run.get("runaway", False)).groupby(["method", "bottleneck"], sort=False)
              .agg(knn_accuracy=("knn_accuracy", "mean"), knn_std=("knn_accuracy", "std"),
                   logreg_accuracy=("logreg_accuracy", "mean"), trustworthiness=("trustworthiness", "mean"),
                   n_seeds=("seed", "nunique"), n_runaway=("runaway", "sum")).reset_index())
+    table = table.sort_values("bottleneck", ascending=False, kind="stable", ignore_index=True)   # PCA beside its n
     return table.assign(dataset=dataset)[CODE_QUALITY_COLUMNS]
 
 

@@ -165,7 +165,11 @@ def equal_rate_table(curves: pd.DataFrame, bits_per_dim=(2, 3, 4), rate: str = "
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=EQUAL_RATE_COLUMNS)
     table["p_holm"] = holm(table.p_value)
-    return table.sort_values(["bottleneck", "rate_bits", "method"], ascending=[False, True, True], ignore_index=True)
+    table = table.sort_values(["bottleneck", "rate_bits", "method"], ascending=[False, True, True], ignore_index=True)
+    return table.rename(columns={"rate_bits": RATE_COLUMN[rate]})         # which rate, in the CSV and on the page
+
+
+RATE_COLUMN = {"entropy_bits": "rate_bits", "joint_bits": "joint_rate_bits"}   # equal_rate_table's rate -> its column
 
 
 def low_rate_numbers(low: pd.DataFrame, table: pd.DataFrame, bits: list[int]) -> dict:
