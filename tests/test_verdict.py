@@ -100,6 +100,7 @@ def test_divergence_is_an_outcome_tested_exactly(signed_away, word):
     assert row["verdict"] == word
     assert row["evidence"].startswith("Ground: divergence" if word == "contradicted" else "Ground: none")
     assert f"ran away in {signed_away} of 15 runs, the standard loss in 0 of 15" in row["evidence"]
+    assert "None of its 3 code sizes could be t-tested (each holds a runaway run)" in row["evidence"]
 
 
 def test_the_runaway_table_pools_seeds_and_sizes_against_the_same_standard_cells():
@@ -157,9 +158,11 @@ def figure1(penalty_minus_standard, runaway=False):
                                                  ((0.1, -0.1, 0.0, 0.01), False, "not supported"),
                                                  ((0.1, 0.11, 0.12, 0.1), True, "not tested")])
 def test_compact_classes_tests_silhouettes_seed_by_seed(gaps, runaway, word):
-    quality = pd.DataFrame({"method": ["standard", "signed"], "bottleneck": [2, 2], "knn_accuracy": [0.7, 0.4]})
+    quality = pd.DataFrame({"method": ["standard", "signed"], "bottleneck": [2, 2], "knn_accuracy": [0.7, 0.4],
+                            "n_seeds": [5, 5], "n_runaway": [0, 4 if runaway else 0]})
     row = verdict.compact_classes_claim(figure1(gaps, runaway), quality)
-    assert row["verdict"] == word and "0.400 (eq. 3) vs 0.700 (standard)" in row["evidence"]
+    knn = "0.400 (eq. 3; 4 of its 5 runs ran away)" if runaway else "0.400 (eq. 3)"
+    assert row["verdict"] == word and f"{knn} vs 0.700 (standard)" in row["evidence"]
     assert ("not tested: 4 of 4 penalty runs ran away" in row["evidence"]) == runaway
 
 

@@ -1,6 +1,6 @@
-"""The confounds (issue 33): every penalty on a linear code (a better baseline), plug and play
+"""The confounds (issue 33): every penalty on a linear code (a second baseline), plug and play
 (the penalties at the MNIST MLP's alphas on the convolutional AE and on the other data set),
-divergence as an outcome (Fisher's test of runaway rates), and Figure 1's claim over every seed.
+divergence as an outcome (Fisher's test of runaway rates), and Figure 1's claim over the variant seeds.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ PLUG_CONV = dict(arch="conv", hidden=(16, 32))
 
 
 def linear_code_penalty_grid(profile: Profile, selected: dict) -> list[RunConfig]:
-    """A better baseline: every penalty on the linear code, at the alpha selected for the LeakyReLU
+    """A linear-code baseline: every penalty on the linear code, at the alpha selected for the LeakyReLU
     code, over the variant seeds (with the linear code's standard runs, penalty_variants.linear_code_grid's)."""
     return [c for n in profile.bottlenecks for c in variant_grid(profile, n, selected[n], code_activation="linear")]
 
@@ -132,7 +132,7 @@ SILHOUETTE_COLUMNS = ["variant", "silhouette_mean", "silhouette_low", "silhouett
 
 
 def silhouette_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Figure 1's "more compact classes" over every seed: per variant (frame: variant, seed,
+    """Figure 1's "more compact classes" over the variant seeds: per variant (frame: variant, seed,
     silhouette, runaway), the mean class silhouette with its 95% t interval, and the paired
     difference to the standard loss (Holm across the penalised cells); no interval on a cell with
     a runaway run."""

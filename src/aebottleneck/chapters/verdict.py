@@ -129,9 +129,12 @@ def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> 
     is_signed = tested.variant == "signed"
     better = int((significant & is_signed & (tested.diff_mean < 0)).sum())
     worse = int((significant & is_signed & (tested.diff_mean > 0)).sum())
+    away = int((signed.n_runaway > 0).sum())
     evidence = (f"Eq. 3 minus standard, mean test RMSE over {int(signed.n_seeds.min())} seeds that did not choose alpha: "
-                f"{_span(signed.diff_mean)}. Better after Holm at {better}, worse at {worse} of {len(signed)} code "
-                f"sizes; {int((signed.n_runaway > 0).sum())} hold a runaway run and are not t-tested. ")
+                f"{_span(signed.diff_mean)}. " + (f"None of its {len(signed)} code sizes could be t-tested (each holds a "
+                                                  "runaway run). " if away == len(signed) else
+                f"Better after Holm at {better}, worse at {worse} of {len(signed)} code sizes; {away} hold a runaway run "
+                "and are not t-tested. "))
     diverges = "signed" in run_p and run_p["signed"] < LEVEL
     if len(runaway) and "signed" in set(runaway.variant):
         row = runaway.set_index("variant").loc["signed"]
@@ -142,7 +145,8 @@ def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> 
                                                          "none for eq. 3: its margins cannot reach 5%). "))
     if len(tested):
         evidence += (f"Bounded variants better after Holm: {int((significant & ~is_signed & (tested.diff_mean < 0)).sum())} "
-                     f"of {int((~is_signed).sum())} tested cells. Median smallest detectable difference {tested.mde.median():.4f}, "
+                     f"of {int((~is_signed).sum())} tested cells. Over the {len(tested)} tested cells, median smallest "
+                     f"detectable difference {tested.mde.median():.4f}, "
                      f"median equivalence bound {tested.equivalence_bound.median():.4f}, against claimed gains of "
                      f"{PAPER_GAINS.min():.4f} to {PAPER_GAINS.max():.4f}.")
     if diverges:
@@ -181,11 +185,13 @@ def compact_classes_claim(figure1: pd.DataFrame, code_quality: pd.DataFrame) -> 
     wide = figure1.pivot(index="seed", columns="method", values="silhouette")
     runaway = figure1[figure1.method == "penalty"].runaway
     higher, lower = paired_cells([((wide.standard - wide.penalty).to_numpy(), bool(runaway.any()))])
-    knn = code_quality[code_quality.bottleneck == 2].set_index("method").knn_accuracy
+    at_2 = code_quality[code_quality.bottleneck == 2].set_index("method")
+    knn, away = at_2.knn_accuracy, (f"; {int(at_2.n_runaway['signed'])} of its {int(at_2.n_seeds['signed'])} runs ran away"
+                                    if "signed" in at_2.index and at_2.n_runaway["signed"] else "")
     evidence = (f"Class silhouette of the n = 2 test codes, penalty minus standard: {_span(wide.penalty - wide.standard, '+.3f')} "
                 f"over {len(wide)} seeds ({'not tested: ' if runaway.any() else ''}{int(runaway.sum())} of "
-                f"{len(runaway)} penalty runs ran away). k-NN accuracy of the penalty chapter's n = 2 models: "
-                f"{knn.get('signed', np.nan):.3f} (eq. 3) vs {knn.get('standard', np.nan):.3f} (standard).")
+                f"{len(runaway)} penalty runs ran away). k-NN accuracy of the penalty chapter's n = 2 models (untested): "
+                f"{knn.get('signed', np.nan):.3f} (eq. 3{away}) vs {knn.get('standard', np.nan):.3f} (standard).")
     return {"claim": "Figure 1", "paper": "the penalty's 2-D codes show more compact classes",
             "verdict": _direction(higher, lower, 1, int(not runaway.any())), "evidence": evidence}
 
@@ -211,8 +217,9 @@ def plug_and_play_claim(runs: pd.DataFrame, plug: pd.DataFrame | None = None, ru
     diverges = away[away.p_holm < LEVEL]
     tested = cells[cells.p_holm.notna() & (cells.n_runaway == 0)]
     better, worse = int(((tested.p_holm < LEVEL) & (tested.diff_mean < 0)).sum()), int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum())
-    evidence += (f"On {'; '.join(cells.setting)}: eq. 3 minus standard {_span(cells.diff_mean)}; better after Holm in "
-                 f"{better}, worse in {worse} of {len(cells)} settings; "
+    counted = (f"none of the {len(cells)} settings could be t-tested (each holds a runaway run)" if tested.empty else
+               f"better after Holm in {better}, worse in {worse} of {len(cells)} settings")
+    evidence += (f"On {'; '.join(cells.setting)}: eq. 3 minus standard {_span(cells.diff_mean)}; {counted}; "
                  + "; ".join(f"ran away in {int(r.runaway)} of {int(r.runs)} runs ({r.setting}; standard {int(r.standard_runaway)} "
                              f"of {int(r.standard_runs)}, Holm-adjusted Fisher p = {r.p_holm:.2g})" for r in away.itertuples()) + ".")
     if len(diverges):
