@@ -30,13 +30,13 @@ def table1_of(runs):
     (dict(spread=0.0005), "reproduced", "Inside it at 6 of 6 cells"),
     (dict(standard_shift=0.01), "not reproduced", "wholly outside (or runaway) at 3"),
     (dict(runaway=True), "not reproduced", "(3 runaway runs)"),                   # the right means, but chaotic runs
-    (dict(spread=0.004), "inconclusive", "Inside it at 0 of 6 cells"),            # a wide interval is never a hit
+    (dict(spread=0.004), "inconclusive", "Inside it at 0 of 6 cells, wholly outside (or runaway) at 0, neither at 6 (n = 8 standard"),
 ])
 def test_table1_is_reproduced_only_by_equivalence_within_the_stated_margin(kwargs, word, shown):
     runs = paper_runs(**kwargs)
     row = verdict.table1_claim(table1_of(runs), runs)
     assert row["verdict"] == word and shown in row["evidence"]
-    assert "[" in row["evidence"] or kwargs.get("runaway")                     # the intervals the rule uses
+    assert "] vs +-0.00" in row["evidence"] or kwargs.get("runaway")          # the intervals the rule uses, each with its margin
 
 
 def test_a_profile_that_is_not_the_papers_protocol_is_not_comparable():

@@ -97,13 +97,17 @@ def table1_claim(table1: pd.DataFrame, runs: pd.DataFrame, paper_protocol: bool 
     outside = (cells.low > cells.margin) | (cells.high < -cells.margin) | (cells.n_runaway > 0)
     word = ("not comparable" if not paper_protocol else "reproduced" if inside.all()
             else "not reproduced" if outside.any() else "inconclusive")
-    shown = "; ".join(f"n = {r.bottleneck} {r.method} {r.diff:+.4f} " + (f"[{r.low:+.4f}, {r.high:+.4f}]" if not r.n_runaway
+    shown = "; ".join(f"n = {r.bottleneck} {r.method} {r.diff:+.4f} " + (f"[{r.low:+.4f}, {r.high:+.4f}] vs "
+                                                                          f"+-{r.margin:.4f}" if not r.n_runaway
                                                                           else f"({r.n_runaway} runaway runs)")
                       for r in cells.itertuples())
+    neither = cells[~inside & ~outside]
     evidence = (f"{'Not the paper protocol (fewer epochs or images): shown, not judged. ' if not paper_protocol else ''}"
-                f"Ours minus the paper's, with the 90% interval the rule uses: {shown}. Margin: "
-                f"{REPRODUCTION_MARGIN:.0%} of the paper's value. Inside it at {int(inside.sum())} of {len(cells)} cells, "
-                f"wholly outside (or runaway) at {int(outside.sum())}.")
+                f"Ours minus the paper's, with the 90% interval the rule uses and the margin "
+                f"({REPRODUCTION_MARGIN:.0%} of the paper's value): {shown}. Inside it at {int(inside.sum())} of "
+                f"{len(cells)} cells, wholly outside (or runaway) at {int(outside.sum())}, neither at {len(neither)}"
+                + (f" ({', '.join(f'n = {r.bottleneck} {r.method}' for r in neither.itertuples())})" if len(neither) else "")
+                + ".")
     paper = PAPER_BY_N.sort_index(ascending=False)
     quoted = ", ".join(f"{r.standard:.4f}/{r.penalty:.4f}" for r in paper.itertuples())
     return {"claim": "Table 1", "paper": f"test RMSE {quoted} (standard/penalty, n = {', '.join(map(str, paper.index))})",
