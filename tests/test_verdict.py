@@ -119,6 +119,14 @@ def test_the_runaway_table_pools_seeds_and_sizes_against_the_same_standard_cells
     assert table.loc["signed", "p_value"] == pytest.approx(1 / 924)          # C(12, 6): all six away by chance
     assert table.loc["squared", "runaway"] == 1 and table.loc["squared", "p_value"] == pytest.approx(0.5)
 
+    from aebottleneck.chapters import confounds
+
+    method = np.where(frame.penalty == "none", "standard", "penalty")
+    backwards = frame.assign(method=method).iloc[::-1]                      # squared met before signed
+    both = confounds.runaway_tables({"b setting": backwards, "a setting": frame.assign(method=method)})
+    assert both.setting.tolist() == ["b setting"] * 2 + ["a setting"] * 2   # settings as given
+    assert both.variant.tolist() == ["signed", "squared"] * 2                 # each in registry order
+
 
 def penalty_runs(corr_gap, runaway=False, seeds=(3, 4, 5, 6)):
     """runs.csv rows of the penalty chapter at n = 8, 4, 2: standard and eq. 3 at alpha 0.01 over

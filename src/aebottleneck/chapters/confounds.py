@@ -16,6 +16,7 @@ from ..cache import get_runs
 from ..config import DATASETS, Profile, RunConfig
 from ..data import DATASET_NAMES, load_splits
 from ..pages import NAMES
+from ..penalties import REGISTRY
 from ..stats import LEVEL, RUNAWAY_COLUMNS, holm, paired_cell, runaway_table, t_interval, testable
 from .penalty_variants import VARIANT_COLUMNS, penalty_chapter, selected_alphas, variant_grid, variant_selection_grid, variant_table
 
@@ -115,6 +116,9 @@ def runaway_tables(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """runaway_table of each setting's runs (setting -> runs_frame of one code activation), with
     Holm across the rows that can reach LEVEL (testable): one family; the others have no p_holm."""
     table = pd.concat([runaway_table(frame).assign(setting=setting) for setting, frame in frames.items()], ignore_index=True)
+    order = {name: i for i, name in enumerate(REGISTRY)}                    # each setting's rows in registry order
+    table = table.sort_values("variant", key=lambda v: v.map(order), kind="stable").sort_values(
+        "setting", key=lambda s: s.map(list(frames).index), kind="stable", ignore_index=True)
     table["p_holm"] = holm(testable(table))
     return table[["setting", *RUNAWAY_COLUMNS, "p_holm"]]
 
