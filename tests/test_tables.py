@@ -390,3 +390,8 @@ def test_a_runaway_test_that_cannot_reach_the_level_leaves_the_holm_family():
     kept = stats.testable(table)
     assert kept.notna().tolist() == [True, False, False]
     assert stats.holm(kept).iloc[0] == pytest.approx(1 / 252)                       # a family of one
+
+
+def test_holm_directions_count_only_cells_significant_after_holm():
+    tested = pd.DataFrame({"diff_mean": [-0.01, -0.02, 0.03, 0.01], "p_holm": [0.01, 0.2, 0.04, 0.05]})
+    assert stats.holm_directions(tested) == (1, 1)                     # p_holm 0.05 is not below the level

@@ -61,12 +61,6 @@ FORMATS = {
 }
 
 
-def names(columns) -> dict[str, str]:
-    """Raw column names -> the names a reader sees (NAMES, else the raw name with spaces); a page
-    that renames one column of a table passes `names(frame.columns) | {raw: shown}`."""
-    return {c: NAMES.get(c, str(c).replace("_", " ")) for c in columns}
-
-
 def _flat(frame: pd.DataFrame) -> pd.DataFrame:
     """The index as columns, and a pivot's column levels joined: 'rmse_mean, mnist'."""
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
@@ -113,7 +107,7 @@ def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str
     frame = _flat(frame)
     columns = columns or list(frame.columns)
     if not isinstance(columns, dict):        # raw names: their names for a reader from NAMES
-        columns = names(columns)
+        columns = {c: NAMES.get(c, str(c).replace("_", " ")) for c in columns}
     unknown = [c for c in columns if c not in frame.columns]
     if unknown:
         raise KeyError(f"show_table: no column {', '.join(map(repr, unknown))}; the table has "

@@ -88,6 +88,12 @@ def paired_cell(ours: pd.Series, standard: pd.Series, runaway: bool) -> dict:
     return {"diff_mean": diff.mean()} if runaway else paired_inference(diff)
 
 
+def holm_directions(tested: pd.DataFrame) -> tuple[int, int]:
+    """How many tested cells (diff_mean, p_holm) are lower, and how many higher, after Holm at LEVEL."""
+    significant = tested.p_holm < LEVEL
+    return int((significant & (tested.diff_mean < 0)).sum()), int((significant & (tested.diff_mean > 0)).sum())
+
+
 def holm(p: pd.Series) -> pd.Series:
     """Holm-adjusted p of the cells that have a p (one family); NaN where a cell was not tested."""
     from statsmodels.stats.multitest import multipletests

@@ -16,7 +16,7 @@ from ..config import Profile
 from ..data import load_splits
 from ..metrics import entropy_rates, fit_pca, pca_codes, pca_quantized_mse, psnr
 from ..runtable import is_runaway, method_order
-from ..stats import LEVEL, holm, paired_cell
+from ..stats import holm, holm_directions, paired_cell
 from .penalty_variants import penalty_models
 
 
@@ -176,12 +176,11 @@ def low_rate_numbers(low: pd.DataFrame, table: pd.DataFrame, bits: list[int]) ->
     """The low-rate comparison (compression.low_rate_table) in numbers, and how often PCA's quantised
     RMSE is below the standard autoencoder's seed mean at the fewest bits (rate_distortion_table)."""
     tested = low[low.p_value.notna()]
-    significant = tested.p_holm < LEVEL
+    better, worse = holm_directions(tested)
     fewest = table[table.bits_per_dim == min(bits)].pivot_table(index="bottleneck", columns="method", values="rmse")
     span = f"{tested.diff_mean.min():+.4f} to {tested.diff_mean.max():+.4f}" if len(tested) else "none"
     return {"low_bits": min(bits), "low_top": max(bits), "cells": len(low), "tested": len(tested), "mde": median_mde(tested),
-            "better": int((significant & (tested.diff_mean < 0)).sum()),
-            "worse": int((significant & (tested.diff_mean > 0)).sum()), "gain_span": span,
+            "better": better, "worse": worse, "gain_span": span,
             "pca_beats_ae_low": int((fewest["PCA"] < fewest["standard"]).sum()), "n_sizes": len(fewest)}
 
 
@@ -195,12 +194,11 @@ def equal_rate_numbers(table: pd.DataFrame, bits: list[int]) -> dict:
     """The equal-rate comparison (compression.equal_rate_table) in numbers; `partial`: cells some
     of whose seeds' rates did not reach the target (their mean only)."""
     tested = table[table.p_value.notna()]
-    significant = tested.p_holm < LEVEL
+    better, worse = holm_directions(tested)
     span = f"{tested.diff_mean.min():+.4f} to {tested.diff_mean.max():+.4f}" if len(tested) else "none"
     return {"bits": ", ".join(map(str, bits)), "cells": len(table), "tested": len(tested), "span": span,
             "partial": int((~table.complete.astype(bool)).sum()), "mde": median_mde(tested),
-            "better": int((significant & (tested.diff_mean < 0)).sum()),
-            "worse": int((significant & (tested.diff_mean > 0)).sum())}
+            "better": better, "worse": worse}
 
 
 def plot_rate_distortion(table):

@@ -13,7 +13,7 @@ from ..cache import get_runs
 from ..config import DECORRELATION_PENALTIES, Profile, RunConfig
 from ..penalties import REGISTRY
 from ..runtable import runs_frame
-from ..stats import LEVEL, RULE_FALLBACK, SELECTION_GROUP, alpha_selection, holm, paired_cell, selected_runs
+from ..stats import LEVEL, RULE_FALLBACK, SELECTION_GROUP, alpha_selection, holm, holm_directions, paired_cell, selected_runs
 from ..train import CODE_GROWTH, RUNAWAY_RATIO
 from .decorrelation import PAPER_BY_N, PAPER_GAINS, closer_to_paper, histories, penalty_grid
 
@@ -168,8 +168,7 @@ def code_activation_numbers(table: pd.DataFrame) -> dict:
         near, far = sorted(names, key=gap.get)
         parts.append(f"n = {row.bottleneck}: {names[near]} ({gap[near]:.4f} against {gap[far]:.4f})")
     tested = table[table.p_value.notna()]
-    lower = int(((tested.p_holm < LEVEL) & (tested.diff_mean < 0)).sum())
-    higher = int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum())
+    lower, higher = holm_directions(tested)
     return {"activation_sentence": (
         f"Closer to the paper's standard column, by absolute gap: {'; '.join(parts)}; mean absolute gap "
         f"{gaps['leaky_relu']:.4f} for LeakyReLU and {gaps['linear']:.4f} for a linear code (untested: the paper gives "
