@@ -288,6 +288,14 @@ def test_a_p_value_shows_three_decimals_and_never_zero(tmp_path):
     (tmp_path / "t.csv").write_text("x\n")
     shown = pages.table_html(pd.DataFrame({"p_value": [0.0123, 0.0004, 1.0], "p_holm": [None, 0.0006, 0.5]}), tmp_path / "t.csv")
     assert all(f">{t}<" in shown for t in ("0.012", "&lt;0.001", "1.000", "0.001", "0.500")) and ">0.000<" not in shown
+
+
+def test_a_p_value_is_never_rounded_across_the_five_percent_level(tmp_path):
+    from aebottleneck import pages
+
+    (tmp_path / "t.csv").write_text("x\n")
+    shown = pages.table_html(pd.DataFrame({"p_holm": [0.0499, 0.04996, 0.0504, 0.0500]}), tmp_path / "t.csv")
+    assert all(f">{t}<" in shown for t in ("0.0499", "0.04996", "0.050")) and shown.count(">0.050<") == 2
     alphas = pages.table_html(pd.DataFrame({"alpha": [0.0, 0.005]}), tmp_path / "t.csv")
     assert f">{pages.MISSING}<" in alphas and ">0.005<" in alphas
 

@@ -88,14 +88,22 @@ def _format(value, spec: str | None) -> str:
         return MISSING
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
-    if spec == "p":                                       # a p-value: three decimals, never "0.000"
-        return "<0.001" if value < 0.0005 else f"{value:.3f}"
+    if spec == "p":                                       # a p-value: three decimals, never "0.000", and
+        return "<0.001" if value < 0.0005 else _p_text(value)  # never rounded across the 5% level
     if spec == "alpha":                                   # alpha 0 is the standard loss: no penalty weight to show
         return MISSING if value == 0 else f"{value:g}"
     text = spec.format(value) if spec else f"{value:.4g}" if isinstance(value, float) else str(value)
     if re.fullmatch(r"[-+]0(\.0*)?", text):               # rounds to zero: a zero shows no sign, a
         return text[1:] if value == 0 else f"{value:+.1e}"  # signed value its sign and size (-6.0e-06)
     return text
+
+
+def _p_text(p: float, decimals: int = 3) -> str:
+    """`p` to `decimals` places, or more where rounding would carry it across LEVEL (0.0499, not 0.050)."""
+    from .stats import LEVEL
+
+    text = f"{p:.{decimals}f}"
+    return text if (float(text) < LEVEL) == (p < LEVEL) or decimals >= 8 else _p_text(p, decimals + 1)
 
 
 def table_html(frame: pd.DataFrame, csv_path: str | Path, columns: dict[str, str] | list[str] | None = None,

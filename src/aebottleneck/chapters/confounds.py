@@ -17,7 +17,7 @@ from ..config import DATASETS, Profile, RunConfig
 from ..data import DATASET_NAMES, load_splits
 from ..pages import NAMES
 from ..penalties import REGISTRY
-from ..stats import LEVEL, RUNAWAY_COLUMNS, holm, paired_cell, runaway_table, t_interval, testable
+from ..stats import LEVEL, RUNAWAY_COLUMNS, holm, holm_directions, paired_cell, runaway_table, t_interval, testable
 from .penalty_variants import VARIANT_COLUMNS, penalty_chapter, selected_alphas, variant_grid, variant_selection_grid, variant_table
 
 
@@ -161,9 +161,7 @@ def confound_numbers(baseline: pd.DataFrame, plug: pd.DataFrame, runaway: pd.Dat
     def counts(table: pd.DataFrame) -> tuple[int, int, int, int]:
         cells = table[table.variant != "standard"]
         tested = cells[cells.p_value.notna()]
-        significant = tested.p_holm < LEVEL
-        return (len(cells), len(tested), int((significant & (tested.diff_mean < 0)).sum()),
-                int((significant & (tested.diff_mean > 0)).sum()))
+        return (len(cells), len(tested), *holm_directions(tested))
 
     numbers = {}
     for activation, part in baseline.groupby("activation"):
@@ -176,8 +174,8 @@ def confound_numbers(baseline: pd.DataFrame, plug: pd.DataFrame, runaway: pd.Dat
                 "runaway_list": ", ".join(f"{r.variant} ({r.setting})" for r in away.itertuples()) or "none"}
     penalised = silhouettes[silhouettes.variant != "standard"]
     tested = penalised[penalised.p_value.notna()]
+    lower, higher = holm_directions(tested)
     numbers |= {"sil_standard": float(silhouettes.set_index("variant").silhouette_mean.get("standard", np.nan)),
                 "sil_span": f"{tested.diff_mean.min():+.3f} to {tested.diff_mean.max():+.3f}" if len(tested) else "none",
-                "sil_tested": len(tested), "sil_higher": int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum()),
-                "sil_lower": int(((tested.p_holm < LEVEL) & (tested.diff_mean < 0)).sum())}
+                "sil_tested": len(tested), "sil_higher": higher, "sil_lower": lower}
     return numbers

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import ConfigError
-from ..stats import LEVEL, holm, paired_inference, runaway_table, t_interval, testable
+from ..stats import LEVEL, holm, holm_directions, paired_inference, runaway_table, t_interval, testable
 from .decorrelation import PAPER_BY_N, PAPER_GAINS
 
 
@@ -57,8 +57,7 @@ def paired_cells(cells: list[tuple[np.ndarray, bool]]) -> tuple[int, int]:
     Holm's correction across the tested (runaway-free) cells."""
     tested = pd.DataFrame([paired_inference(diff) for diff, runaway in cells if not runaway],
                           columns=["diff_mean", "p_value"])
-    significant = holm(tested.p_value) < LEVEL
-    return int((significant & (tested.diff_mean < 0)).sum()), int((significant & (tested.diff_mean > 0)).sum())
+    return holm_directions(tested.assign(p_holm=holm(tested.p_value)))
 
 
 # Table 1 is reproduced when each of our cells is shown equivalent to the paper's mean within
@@ -129,10 +128,8 @@ def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> 
     adjusted = holm(pd.concat([tested.p_value, runaway_p], ignore_index=True).astype(float))
     cell_p = pd.Series(adjusted[:len(tested)].to_numpy(), index=tested.index)
     run_p = pd.Series(adjusted[len(tested):].to_numpy(), index=runaway.variant.to_numpy())
-    significant = cell_p < LEVEL
-    is_signed = tested.variant == "signed"
-    better = int((significant & is_signed & (tested.diff_mean < 0)).sum())
-    worse = int((significant & is_signed & (tested.diff_mean > 0)).sum())
+    adjusted_cells, is_signed = tested.assign(p_holm=cell_p), tested.variant == "signed"
+    better, worse = holm_directions(adjusted_cells[is_signed])
     away = int((signed.n_runaway > 0).sum())
     evidence = (f"Eq. 3 minus standard, mean test RMSE over {int(signed.n_seeds.min())} seeds that did not choose alpha: "
                 f"{_span(signed.diff_mean)}. " + (f"None of its {len(signed)} code sizes could be t-tested (each holds a "
@@ -148,7 +145,7 @@ def boost_claim(variants: pd.DataFrame, runaway: pd.DataFrame | None = None) -> 
                      f"whose margins can reach 5%, " + (f"{run_p['signed']:.2g}). " if pd.notna(run_p["signed"]) else
                                                          "none for eq. 3: its margins cannot reach 5%). "))
     if len(tested):
-        evidence += (f"Bounded variants better after Holm: {int((significant & ~is_signed & (tested.diff_mean < 0)).sum())} "
+        evidence += (f"Bounded variants better after Holm: {holm_directions(adjusted_cells[~is_signed])[0]} "
                      f"of {int((~is_signed).sum())} tested cells. Over the {len(tested)} tested cells, median smallest "
                      f"detectable difference {tested.mde.median():.4f}, "
                      f"median equivalence bound {tested.equivalence_bound.median():.4f}, against claimed gains of "
@@ -220,7 +217,7 @@ def plug_and_play_claim(runs: pd.DataFrame, plug: pd.DataFrame | None = None, ru
     away = runaway[(runaway.variant == "signed") & runaway.setting.isin(cells.setting)] if runaway is not None else cells.iloc[:0]
     diverges = away[away.p_holm < LEVEL]
     tested = cells[cells.p_holm.notna() & (cells.n_runaway == 0)]
-    better, worse = int(((tested.p_holm < LEVEL) & (tested.diff_mean < 0)).sum()), int(((tested.p_holm < LEVEL) & (tested.diff_mean > 0)).sum())
+    better, worse = holm_directions(tested)
     counted = (f"none of the {len(cells)} settings could be t-tested (each holds a runaway run)" if tested.empty else
                f"better after Holm in {better}, worse in {worse} of {len(cells)} settings")
     evidence += (f"On {'; '.join(cells.setting)}: eq. 3 minus standard {_span(cells.diff_mean)}; {counted}; "
