@@ -155,6 +155,11 @@ def silhouette_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+# The silhouette table at one precision: its differences and bounds to 3 decimals like the silhouettes.
+SILHOUETTE_FORMATS = {**{c: "{:+.3f}" for c in ("diff_mean", "diff_ci_low", "diff_ci_high")},
+                      "mde": "{:.3f}", "equivalence_bound": "{:.3f}"}
+
+
 def confound_numbers(baseline: pd.DataFrame, plug: pd.DataFrame, runaway: pd.DataFrame, silhouettes: pd.DataFrame) -> dict:
     """The confounds page's numbers: per activation and per plug-and-play setting, the cells tested
     and better or worse after Holm; the runaway tests significant after Holm; the silhouettes."""
