@@ -107,8 +107,11 @@ def test_knn_gains_compare_each_penalty_with_the_standard_model():
 def test_datasets_and_code_size_numbers():
     both = pd.DataFrame({"dataset": ["mnist"] * 2, "bottleneck": [2, 2], "method": ["standard", "penalty"],
                          "rmse_mean": [0.2, 0.25], "pca_rmse": [0.3, 0.3], "n_seeds": 3, "n_runaway": [0, 2]})
-    found = datasets.datasets_numbers(both)
-    assert found.pop("mnist_runaway") == "2 of its 3 runs ran away"
+    frame = pd.DataFrame({"dataset": ["mnist"] * 7 + ["fashion_mnist"], "method": ["standard"] + ["penalty"] * 7,
+                          "alpha": [0] + [0.001] * 3 + [0.01] * 4, "runaway": [False, True, True, False, True] + [False] * 3})
+    found = datasets.datasets_numbers(both, frame)
+    assert found.pop("mnist_runaway") == "2 of its 3 runs at the alpha shown ran away, 3 of 6 over its 2 alphas"
+    assert found.pop("mnist_pca_margin") == "+0.1000 to +0.1000"
     assert found == pytest.approx({"n_sizes": 1, "mnist_gap_max": 0.05, "mnist_gap_min": 0.05, "mnist_beats_pca": 1})
     table = pd.DataFrame({"bottleneck": [64, 4], "rmse_mean": [0.1, 0.2]})
     numbers = activations_losses.code_size_numbers({4: 0.3, 64: 0.05}, pd.Series({8: 0.15}), table)

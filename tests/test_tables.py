@@ -236,15 +236,20 @@ def test_student_tables_keep_variants_in_order_and_pair_by_seed():
 def test_method_order_and_datasets_view():
     assert runtable.method_order(pd.DataFrame({"method": ["squared", "standard", "PCA", "abs"]})) == \
         ["PCA", "standard", "abs", "squared"]
-    both = pd.DataFrame({"bottleneck": [2, 2], "method": ["standard"] * 2, "alpha": [0.0, 0.0], "rmse_mean": [0.2, 0.3],
-                         "rmse_std": [0.01, 0.02], "n_seeds": 3, "n_runaway": [0, 1], "pca_rmse": [0.25, 0.35],
-                         "dataset": ["mnist", "fashion_mnist"]})
+    nan = float("nan")
+    both = pd.DataFrame({"bottleneck": [2] * 4, "method": ["standard", "standard", "penalty", "penalty"],
+                         "alpha": [0.0, 0.0, 0.001, 0.005], "rmse_mean": [0.2, 0.3, 0.4, 0.25],
+                         "rmse_std": [0.01, 0.02, 0.03, 0.02], "n_seeds": 3, "n_runaway": [0, 1, 3, 0],
+                         "pca_rmse": [0.25, 0.35, 0.25, 0.35], "rule": [nan, nan, "fallback", "validation"],
+                         "dataset": ["mnist", "fashion_mnist"] * 2})
     view, columns, formats = datasets.datasets_view(both)
-    assert columns["rmse_mean, fashion_mnist"] == "Fashion-MNIST: test RMSE" and formats["alpha, mnist"] == "alpha"
-    assert columns["n_runaway, mnist"] == "MNIST: runaway runs" and view.loc[(2, "standard"), ("n_runaway", "fashion_mnist")] == 1
-    assert view.index.tolist() == [(2, "PCA"), (2, "standard")] and ("pca_rmse", "mnist") not in view
+    assert columns["rmse_mean, fashion_mnist"] == "Fashion-MNIST: test RMSE" and "alpha, mnist" not in formats
+    assert columns["runaway, mnist"] == "MNIST: runaway runs" and view.loc[(2, "standard"), ("runaway", "fashion_mnist")] == "1 of 3"
+    assert view.loc[(2, "penalty"), ("alpha", "mnist")] == "0.001 (fallback)"          # the rule a reader must see
+    assert view.loc[(2, "penalty"), ("alpha", "fashion_mnist")] == "0.005"
+    assert view.index.tolist() == [(2, "PCA"), (2, "standard"), (2, "penalty")] and ("pca_rmse", "mnist") not in view
     assert view.loc[(2, "PCA"), ("rmse_mean", "fashion_mnist")] == 0.35                 # PCA once, a row of its own
-    assert view.loc[(2, "PCA"), ("n_runaway", "mnist")] != view.loc[(2, "PCA"), ("n_runaway", "mnist")]   # blank
+    assert pd.isna(view.loc[(2, "PCA"), ("runaway", "mnist")]) and pd.isna(view.loc[(2, "standard"), ("alpha", "mnist")])
 
 
 def test_glue_helpers_name_each_number_and_publish_writes_then_shows(tmp_path, monkeypatch):

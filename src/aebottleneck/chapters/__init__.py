@@ -95,7 +95,7 @@ PAGES = {
               "cq_pca_knn cq_signed_knn cq_signed_runaway cq_std_knn cq_tsne_size provenance")),
     "datasets": Page(("decorrelation", "datasets"), {"datasets": "chapters.datasets.datasets_table"},
         glue=("ds_n_sizes ds_{dataset}_beats_pca ds_{dataset}_gap_max ds_{dataset}_gap_min "
-              "ds_{dataset}_runaway ds_{dataset}_zero_fraction")),
+              "ds_{dataset}_pca_margin ds_{dataset}_runaway ds_{dataset}_zero_fraction")),
     "activations_losses": Page(("decorrelation", "activations_losses"), {
         "activations_losses": "chapters.activations_losses.activations_losses_table",
         "activations_losses_paired": "chapters.activations_losses.paired_against"},
