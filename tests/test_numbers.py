@@ -118,6 +118,8 @@ def test_datasets_and_code_size_numbers():
     assert numbers["blur_sentence"].startswith("The tiny model's mean is below PCA's with the same 4 components (0.2000")
     above = activations_losses.code_size_numbers({4: 0.1, 64: 0.05}, pd.Series({8: 0.15}), table)["blur_sentence"]
     assert "does not explain its blur" in above
+    between = activations_losses.code_size_numbers({4: 0.3, 64: 0.05}, pd.Series({4: 0.15}), table)["blur_sentence"]
+    assert "but above the deeper MLP's (0.1500, +0.0500; untested)" in between and "not all" in between
     assert math.isnan(numbers["paper_4"]) and numbers["deeper"] == "higher"      # no paper run at n = 4
 
 

@@ -225,12 +225,16 @@ def test_code_activation_table_puts_each_activation_next_to_the_paper():
 
 def test_student_tables_keep_variants_in_order_and_pair_by_seed():
     frame = pd.DataFrame({"label": ["b", "b", "a", "a"], "seed": [0, 1, 1, 0], "hidden": "128", "bottleneck": 64,
-                          "output": "sigmoid", "loss": ["bce", "bce", "mse", "mse"], "test_rmse": [0.2, 0.3, 0.25, 0.1]})
+                          "output": "sigmoid", "loss": ["bce", "bce", "mse", "mse"], "test_rmse": [0.2, 0.3, 0.25, 0.1],
+                          "runaway": False})
     table = activations_losses.activations_losses_table(frame)
     assert table.label.tolist() == ["b", "a"] and table.model.tolist() == ["784-128-64"] * 2
     assert table.rmse_mean.tolist() == pytest.approx([0.25, 0.175])
     paired = activations_losses.paired_against(frame, "b", ["a"]).iloc[0]                       # a - b: -0.1, -0.05
     assert (paired["mean"], paired["min"], paired["max"], paired.seeds_better) == pytest.approx((-0.075, -0.1, -0.05, 2))
+    assert paired.p_holm == pytest.approx(paired.p_value) and 0 < paired.p_value < 1 and paired.mde > 0   # a family of one
+    away = activations_losses.paired_against(frame.assign(runaway=[False, False, True, False]), "b", ["a"]).iloc[0]
+    assert away["mean"] == pytest.approx(-0.075) and pd.isna(away.p_value) and pd.isna(away.p_holm)   # chaotic: no t-test
 
 
 def test_method_order_and_datasets_view():

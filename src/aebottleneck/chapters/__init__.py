@@ -102,7 +102,7 @@ PAGES = {
         ("chapters.activations_losses.plot_reconstructions", "chapters.activations_losses.plot_code_size_curve"),
         glue=("al_background_share al_background_{student} al_best al_blur_sentence al_better_{student} al_deeper "
               "al_diff_{student} al_n_seeds al_paper_4 al_pca_4 al_pca_64 al_relu_above_1 al_relu_max "
-              "al_rmse_{student} al_seed_std al_spread al_std_{student} al_worst dataset_name dataset_note provenance")),
+              "al_rmse_{student} al_spread al_std_{student} al_test_{student} al_worst dataset_name dataset_note provenance")),
     "pca_vs_ae": Page(("pca_vs_ae",), {
         "pca_vs_ae": "chapters.pca_vs_ae.rmse_table", "pca_subspace": "chapters.pca_vs_ae.subspace_table",
         "overcomplete": "chapters.pca_vs_ae.overcomplete_table"}, ("plots.by_code_size", "plots.code_maps", "plots.image_panels"),
