@@ -78,12 +78,13 @@ def paired_against(frame: pd.DataFrame, reference: str, labels: list[str]) -> pd
     """activations_losses_paired.csv: each label's test RMSE minus the reference label's, seed by
     seed (a runtable.labelled_frame): mean, std, min, max, the seeds where it is lower, and the
     paired t-test (stats.paired_inference; Holm across the labels, one family). A label whose runs
-    or the reference's ran away keeps its summary only (no t-test on a chaotic cell)."""
+    or the reference's ran away, or with one seed, keeps its summary only (no t-test on a chaotic cell)."""
     wide = frame.pivot_table(index="seed", columns="label", values="test_rmse")
     away = frame.groupby("label").runaway.any()
     paired = pd.DataFrame({label: wide[label] - wide[reference] for label in labels})   # (seeds, labels)
     summary = paired.agg(["mean", "std", "min", "max"]).T.rename_axis("variant").reset_index()
-    tests = pd.DataFrame([{} if away[label] or away[reference] else paired_inference(paired[label].to_numpy())
+    testable = len(paired) > 1 and not away[reference]
+    tests = pd.DataFrame([paired_inference(paired[label].to_numpy()) if testable and not away[label] else {}
                           for label in labels], columns=["p_value", "effect_size", "mde"])
     return summary.assign(seeds_better=(paired < 0).sum().to_numpy(), p_value=tests.p_value.to_numpy(),
                           p_holm=holm(tests.p_value).to_numpy(), effect_size=tests.effect_size.to_numpy(),
@@ -99,8 +100,8 @@ def student_numbers(table: pd.DataFrame, paired: pd.DataFrame, tags: dict[str, s
     for row in paired.itertuples():
         numbers |= {f"diff_{tags[row.variant]}": float(row.mean), f"better_{tags[row.variant]}": int(row.seeds_better),
                     f"test_{tags[row.variant]}": (f"paired t-test, Holm over the {len(paired)} variants: p = {row.p_holm:.2g}, "
-                                                  f"smallest detectable difference {row.mde:.4f}" if row.p_holm == row.p_holm
-                                                  else "not t-tested: a run ran away")}
+                                                  f"smallest detectable difference {row.mde:.4f}" if pd.notna(row.p_holm)
+                                                  else "not t-tested: a run ran away, or one seed")}
     sized = table[table.bottleneck == 64]
     best, worst = sized.loc[sized.rmse_mean.idxmin()], sized.loc[sized.rmse_mean.idxmax()]
     return numbers | {"n_seeds": int(table.n_seeds.max()), "best": best.label, "worst": worst.label,
@@ -123,7 +124,8 @@ def code_size_numbers(pca: dict, paper_curve: pd.Series, table: pd.DataFrame) ->
                 "may account for the rest (not tested here).")
     else:
         blur = (f"The tiny model's mean is below PCA's with the same 4 components ({tiny:.4f} against {pca[4]:.4f})"
-                + (" and below the deeper MLP's" if np.isfinite(deeper) else "") + ": when four numbers cannot say which of many similar digits an image is, "
+                + (" and below the deeper MLP's" if np.isfinite(deeper) else "") + ": when four numbers cannot say which "
+                "of many similar digits an image is, "
                 "the reconstruction that minimises the expected squared error, and the cross-entropy too, is their "
                 "average, a smooth prototype without the strokes that tell the digits apart (a reading, not a measurement).")
     return {"pca_4": pca[4], "pca_64": pca[64], "paper_4": deeper,
