@@ -91,7 +91,8 @@ def test_overcomplete_table_and_numbers(monkeypatch):
     assert numbers["noise_ratio"] == pytest.approx(1.0) and numbers["copy_verdict"].startswith("noise comes back about")
     assert (numbers["noise_l1"], numbers["test_l1"], numbers["active_none"]) == pytest.approx((0.5, 0.2, 1.5))
     assert numbers["overcomplete_size"] == 4 and numbers["l1_alpha"] == 0.01
-    assert numbers["sparse_verdict"] == "At every alpha listed, the penalty makes the code sparser"
+    assert numbers["sparse_verdict"] == "At every alpha listed, the penalty makes the code sparser (2 runs of one seed each, untested)"
+    assert numbers["noise_separates"].endswith("for: no penalty")                    # noise 0.1 = its digit error
 
 
 @pytest.mark.parametrize("noise, verdict", [(0.15, "worse than digits but within twice"), (0.3, "has not learnt")])
@@ -100,7 +101,7 @@ def test_overcomplete_copy_verdict_follows_the_noise_ratio(noise, verdict):
                          "near_zero_codes": [0.0, 0.0], "active_units_per_image": [4.0, 4.0]})
     numbers = pca_vs_ae.overcomplete_numbers(over, [fake_run(), fake_run(penalty="l1", alpha=0.001)])
     assert verdict in numbers["copy_verdict"]
-    assert numbers["sparse_verdict"] == "The penalty does not make the code sparser at every alpha listed"   # as many active units
+    assert numbers["sparse_verdict"].startswith("The penalty does not make the code sparser at every alpha listed")
 
 
 # ------------------------------------------------------------------------------- regularizers
@@ -198,3 +199,6 @@ def test_overcomplete_quotes_the_sparsest_alpha_and_blank_noise_only_when_near_i
     assert numbers["copy_verdict"].endswith("(its noise RMSE is within 5% of a blank output's)")
     far = pca_vs_ae.overcomplete_numbers(over.assign(noise_rmse=[0.4, 0.5, 0.5]), runs)["copy_verdict"]
     assert "has not learnt" in far and "blank" not in far
+    assert numbers["noise_separates"].endswith("for: L1, alpha=0.01")                  # 0.5 within twice 0.3
+    apart = pca_vs_ae.overcomplete_numbers(over.assign(test_rmse=0.1), runs)["noise_separates"]
+    assert apart.startswith("None of the 3 models passes noise through (the lowest noise RMSE, 0.5000")

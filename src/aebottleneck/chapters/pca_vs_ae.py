@@ -162,12 +162,13 @@ def overcomplete_table(runs: list[dict], splits) -> tuple[pd.DataFrame, dict]:
 
 
 BLANK_NOISE_RMSE = 3 ** -0.5   # RMSE of an all-black output on uniform noise images: sqrt(E[u^2]) = 1/sqrt(3)
+GREY_NOISE_RMSE = 12 ** -0.5   # the best constant output (0.5 everywhere): the noise's std, 1/sqrt(12)
 
 
 def overcomplete_numbers(over: pd.DataFrame, runs: list[dict]) -> dict:
     """The text's numbers on the overcomplete code (first row: no penalty; `l1`: the L1 alpha with
-    the fewest active units) and its two verdicts: does it copy noise, does the penalty make the
-    code sparse."""
+    the fewest active units) and its verdicts: does it copy noise, can the noise test separate the
+    models (only if some model copies), does the penalty make the code sparse."""
     ratio = float(over.noise_rmse.iloc[0] / over.test_rmse.iloc[0])     # no penalty: RMSE on noise / on digits
     blank = abs(over.noise_rmse.iloc[0] / BLANK_NOISE_RMSE - 1) <= 0.05
     copies = ("noise comes back about as well as digits: it passes arbitrary images through" if ratio <= 1.25
@@ -175,15 +176,22 @@ def overcomplete_numbers(over: pd.DataFrame, runs: list[dict]) -> dict:
               "through in part" if ratio <= 2
               else "it has not learnt to pass arbitrary images through in this training budget, so its low digit error "
               "is not plain copying" + (" (its noise RMSE is within 5% of a blank output's)" if blank else ""))
+    copiers = over[(over.noise_rmse <= 2 * over.test_rmse) | (over.noise_rmse <= GREY_NOISE_RMSE)]
+    separates = (f"None of the {len(over)} models passes noise through (the lowest noise RMSE, "
+                 f"{over.noise_rmse.min():.4f}, is above a constant grey output's, {GREY_NOISE_RMSE:.3f}), so in this "
+                 "training budget the noise test cannot show a penalty stopping a copy: there is no copy to stop"
+                 if copiers.empty else f"Noise comes back within twice the digit error, or better than a constant grey "
+                 f"output ({GREY_NOISE_RMSE:.3f}), for: {', '.join(copiers.model)}")
     sparser = (over.active_units_per_image.iloc[1:] < over.active_units_per_image.iloc[0]).all()   # every L1 alpha listed
     sparsest = 1 + int(np.argmin(over.active_units_per_image.iloc[1:].to_numpy()))
     numbers = {f"{column}_{tag}": float(over[name].iloc[i]) for i, tag in ((0, "none"), (sparsest, "l1"))
                for column, name in (("noise", "noise_rmse"), ("test", "test_rmse"), ("active", "active_units_per_image"))}
     return numbers | {"overcomplete_size": runs[0]["config"]["bottleneck"], "l1_alpha": float(runs[sparsest]["config"]["alpha"]),
                       "noise_ratio": ratio, "copy_verdict": copies,
-                      "blank_noise_rmse": BLANK_NOISE_RMSE,
-                      "sparse_verdict": "At every alpha listed, the penalty makes the code sparser" if sparser
-                      else "The penalty does not make the code sparser at every alpha listed"}
+                      "blank_noise_rmse": BLANK_NOISE_RMSE, "grey_noise_rmse": GREY_NOISE_RMSE, "noise_separates": separates,
+                      "sparse_verdict": ("At every alpha listed, the penalty makes the code sparser" if sparser
+                                         else "The penalty does not make the code sparser at every alpha listed")
+                                        + f" ({len(runs)} runs of one seed each, untested)"}
 
 
 def pca_vs_ae_table(pca_rmse: dict[int, float], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
