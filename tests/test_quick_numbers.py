@@ -37,6 +37,8 @@ from aebottleneck.chapters.decorrelation import TABLE1_COLUMNS
 
 TOL = 2e-3
 KSPARSE_TOL = 4e-3
+PLUG_TOL = 4e-3   # plug and play's bounded cells: Fashion abs mean 0.1788 on the Intel Xeon, 0.1764 on the AMD EPYC,
+PLUG_STD_TOL = 6e-3   # and its std over 3 seeds 0.0056 and 0.0100 (one seed's round-off moves it most)
 QUICK = results_dir() / "quick"
 # (bottleneck, method) -> (rmse_mean, rmse_std) of the standard rows of Table 1 (alpha 0)
 EXPECTED_STANDARD = {8: (0.2050, 0.0110), 4: (0.2299, 0.0145), 2: (0.2371, 0.0014)}
@@ -400,8 +402,8 @@ def test_confounds_tables():
     plug = pd.read_csv(QUICK / "plug_and_play.csv").set_index(["setting", "variant"])
     for key, (mean, std) in EXPECTED_PLUG.items():
         assert plug.loc[key, "n_runaway"] == 0, key
-        close(plug.loc[key, "rmse_mean"], mean, f"{key} mean")
-        close(plug.loc[key, "rmse_std"], std, f"{key} std")
+        close(plug.loc[key, "rmse_mean"], mean, f"{key} mean", PLUG_TOL)
+        close(plug.loc[key, "rmse_std"], std, f"{key} std", PLUG_STD_TOL)
     for table in (baseline, plug.reset_index()):
         away = table[table.n_runaway > 0]
         assert away[["diff_ci_low", "diff_ci_high", "p_value", "p_holm"]].isna().all().all()   # no t interval
