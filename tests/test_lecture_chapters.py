@@ -30,6 +30,7 @@ def test_rmse_numbers_from_the_table():
     assert "within the tolerance at 0 of these 2 sizes: here the tolerance does tell" in numbers["ae_tolerance_sentence"]
     close = pca_vs_ae.rmse_numbers(table.assign(rmse=[0.20, 0.10, 0.21, 0.11, 0.199, 0.12]))["ae_tolerance_sentence"]
     assert "at 1 of these 2 sizes: at this training budget the tolerance alone cannot tell" in close
+    assert numbers["paper_sentence"] == "n = 4: 0.1200 against 0.1688 (-0.0488); n = 2: 0.1800 against 0.1974 (-0.0174)"
 
 
 def test_subspace_table_reads_the_first_seeds_decoder(monkeypatch):

@@ -10,6 +10,8 @@ def test_a_method_has_one_colour_on_every_figure_and_a_figure_no_colour_twice():
     assert few["standard"] == everything["standard"] and few["abs"] == everything["abs"]
     assert few["a student model"] not in (few["standard"], few["abs"])
     assert plots.method_colours(["penalty"])["penalty"] == everything["signed"]    # the decorrelation page's eq. 3
+    students = plots.method_colours(["PCA", "standard", "a", "b", "c", "d"])           # four spare hues
+    assert everything["signed"] in students.values() and everything["abs"] not in students.values()   # not both
 
 
 def test_a_method_keeps_its_marker_and_no_two_methods_of_a_figure_share_one():

@@ -152,6 +152,7 @@ def test_pca_vs_ae_table_puts_pca_first_then_each_autoencoder():
     assert list(zip(table.method, table.bottleneck)) == [("PCA", 4), ("PCA", 2), ("linear AE", 4), ("linear AE", 2)]
     assert table.rmse.tolist() == pytest.approx([0.15, 0.25, 0.1, 0.3])
     assert table.rmse_std.tolist()[2:] == pytest.approx([0.0, 0.2 / 2 ** 0.5])           # ddof = 1
+    assert table.rmse_std[:2].isna().all()                                                # PCA: one fit, no seeds
     assert table.n_seeds.tolist() == [1, 1, 2, 2]
 
 
@@ -235,6 +236,17 @@ def test_student_tables_keep_variants_in_order_and_pair_by_seed():
     assert paired.p_holm == pytest.approx(paired.p_value) and 0 < paired.p_value < 1 and paired.mde > 0   # a family of one
     away = activations_losses.paired_against(frame.assign(runaway=[False, False, True, False]), "b", ["a"]).iloc[0]
     assert away["mean"] == pytest.approx(-0.075) and pd.isna(away.p_value) and pd.isna(away.p_holm)   # chaotic: no t-test
+    one = activations_losses.paired_against(frame[frame.seed == 0], "b", ["a"]).iloc[0]                # one seed: a - b = -0.1
+    assert one["mean"] == pytest.approx(-0.1) and pd.isna(one.p_value) and pd.isna(one.mde)          # nothing to test against
+
+
+def test_paired_cell_tests_only_a_calm_cell_of_several_seeds():
+    standard = pd.Series([0.20, 0.21, 0.22], index=[2, 0, 1])                                      # indexed by seed
+    ours = pd.Series([0.215, 0.19, 0.205], index=[0, 1, 2])                                        # diffs +0.005, -0.03, +0.005
+    assert stats.paired_cell(ours, standard, False)["diff_mean"] == pytest.approx(-0.02 / 3)
+    assert 0 < stats.paired_cell(ours, standard, False)["p_value"] < 1
+    assert stats.paired_cell(ours, standard, True) == pytest.approx({"diff_mean": -0.02 / 3})      # runaway: mean only
+    assert stats.paired_cell(ours.loc[[1]], standard, False) == pytest.approx({"diff_mean": -0.03})   # one seed: mean only
 
 
 def test_method_order_and_datasets_view():

@@ -30,14 +30,15 @@ def label(method: str) -> str:
 def method_colours(methods) -> dict:
     """method -> its colour: PCA grey, the standard loss and each decorrelation penalty (in the
     registry's order) a fixed hue on every figure; any other method a hue no method of this
-    figure takes."""
+    figure takes, the most distinct first (orange and vermilion, close, are spared apart)."""
     from .penalties import DECORRELATION
 
     palette = sns.color_palette(PALETTE, 10)
     hues = [palette[i] for i in (0, 1, 2, 3, 4, 9)]          # Wong's blue, orange, green, vermilion, purple, sky blue
     fixed = {"PCA": palette[7], "penalty": hues[1], **dict(zip(("standard", *DECORRELATION), hues))}
     taken = {fixed[m] for m in methods if m in fixed}
-    spare = iter([c for c in palette + sns.color_palette("dark", 10) if c not in taken])
+    distinct = [palette[i] for i in (0, 2, 1, 4, 9, 5, 3, 6, 8)]   # blue, green, orange, purple, sky blue, tan, ...
+    spare = iter([c for c in distinct + sns.color_palette("dark", 10) if c not in taken])
     return {m: fixed[m] if m in fixed else next(spare) for m in methods}
 
 

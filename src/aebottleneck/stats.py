@@ -82,10 +82,11 @@ def paired_inference(diff: np.ndarray) -> dict:
 
 def paired_cell(ours: pd.Series, standard: pd.Series, runaway: bool) -> dict:
     """One cell against the standard loss, paired by seed (both indexed by seed): paired_inference
-    of ours - standard, or only the mean difference when a run ran away (chaotic: no t interval)."""
+    of ours - standard, or only the mean difference when a run ran away (chaotic: no t interval)
+    or when one seed is all there is (no spread to test against)."""
     ours = ours.sort_index()
     diff = (ours - standard.reindex(ours.index)).to_numpy()                # the same seeds
-    return {"diff_mean": diff.mean()} if runaway else paired_inference(diff)
+    return {"diff_mean": diff.mean()} if runaway or len(diff) < 2 else paired_inference(diff)
 
 
 def holm_directions(tested: pd.DataFrame) -> tuple[int, int]:

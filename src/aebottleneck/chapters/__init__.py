@@ -110,7 +110,7 @@ PAGES = {
               "dataset_name dataset_note pa_active_l1 pa_active_none pa_ae_beats_pca pa_ae_gap_{n} pa_ae_{n} "
               "pa_angle_max_high pa_angle_max_low pa_angle_max_{n} pa_angle_median_{n} pa_blank_noise_rmse "
               "pa_copy_verdict pa_gap_max pa_gap_min pa_grey_noise_rmse pa_l1_alpha pa_linear_lr pa_linear_{n} pa_n_sizes "
-              "pa_noise_l1 pa_noise_none pa_noise_ratio pa_noise_separates pa_overcomplete_size pa_pca_{n} pa_quick_epochs "
+              "pa_noise_l1 pa_noise_none pa_noise_ratio pa_noise_separates pa_paper_sentence pa_overcomplete_size pa_pca_{n} pa_quick_epochs "
               "pa_sparse_verdict pa_test_l1 pa_test_none pa_tolerance pa_untrained_ratio_max "
               "pa_untrained_ratio_min pa_within provenance")),
     "regularizers": Page(("regularizers",), {

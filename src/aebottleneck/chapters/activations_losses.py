@@ -12,7 +12,7 @@ from ..cache import get_runs
 from ..config import Profile, RunConfig
 from ..evaluations import class_reconstructions
 from ..metrics import pca_rmse
-from ..stats import holm, paired_inference
+from ..stats import holm, paired_cell
 from .decorrelation import decorrelation_grid
 from .pca_vs_ae import profile_pca
 
@@ -77,14 +77,13 @@ def activations_losses_table(frame: pd.DataFrame) -> pd.DataFrame:
 def paired_against(frame: pd.DataFrame, reference: str, labels: list[str]) -> pd.DataFrame:
     """activations_losses_paired.csv: each label's test RMSE minus the reference label's, seed by
     seed (a runtable.labelled_frame): mean, std, min, max, the seeds where it is lower, and the
-    paired t-test (stats.paired_inference; Holm across the labels, one family). A label whose runs
-    or the reference's ran away, or with one seed, keeps its summary only (no t-test on a chaotic cell)."""
+    paired t-test (stats.paired_cell; Holm across the labels, one family). A label whose runs or
+    the reference's ran away, or with one seed, keeps its summary only (no t-test on a chaotic cell)."""
     wide = frame.pivot_table(index="seed", columns="label", values="test_rmse")
     away = frame.groupby("label").runaway.any()
     paired = pd.DataFrame({label: wide[label] - wide[reference] for label in labels})   # (seeds, labels)
     summary = paired.agg(["mean", "std", "min", "max"]).T.rename_axis("variant").reset_index()
-    testable = len(paired) > 1 and not away[reference]
-    tests = pd.DataFrame([paired_inference(paired[label].to_numpy()) if testable and not away[label] else {}
+    tests = pd.DataFrame([paired_cell(wide[label], wide[reference], bool(away[label] or away[reference]))
                           for label in labels], columns=["p_value", "effect_size", "mde"])
     return summary.assign(seeds_better=(paired < 0).sum().to_numpy(), p_value=tests.p_value.to_numpy(),
                           p_holm=holm(tests.p_value).to_numpy(), effect_size=tests.effect_size.to_numpy(),

@@ -17,6 +17,7 @@ from ..data import load_splits
 from ..metrics import fit_pca, pca_codes, pca_rmse, rmse_from_squared_errors
 from ..model import build
 from ..train import evaluate
+from .decorrelation import PAPER_BY_N
 
 
 def profile_pca(settings: Profile, components: int):
@@ -86,6 +87,10 @@ def rmse_numbers(table: pd.DataFrame) -> dict:
         f"The nonlinear AE's gaps are within the tolerance at {inside} of these 2 sizes: "
         + ("at this training budget the tolerance alone cannot tell a linear AE from another model." if inside else
            "here the tolerance does tell the nonlinear AE from one that matches PCA."))
+    shared = [n for n in PAPER_BY_N.index[::-1] if n in wide.index]                     # the paper's n = 8, 4, 2
+    numbers["paper_sentence"] = "; ".join(
+        f"n = {n}: {wide.loc[n, 'nonlinear AE']:.4f} against {PAPER_BY_N.standard[n]:.4f} "
+        f"({wide.loc[n, 'nonlinear AE'] - PAPER_BY_N.standard[n]:+.4f})" for n in shared)
     return numbers
 
 
@@ -196,9 +201,10 @@ def overcomplete_numbers(over: pd.DataFrame, runs: list[dict]) -> dict:
 
 def pca_vs_ae_table(pca_rmse: dict[int, float], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """pca_vs_ae.csv: PCA's test RMSE per code size, then each autoencoder's (name -> runs_frame)
-    mean, std and seed count per code size, in the order of pca_rmse."""
+    mean, std and seed count per code size, in the order of pca_rmse. PCA is one deterministic fit:
+    it has no std over seeds (NaN, shown as a dash), not a std of 0."""
     sizes = list(pca_rmse)
-    rows = [{"method": "PCA", "bottleneck": n, "rmse": pca_rmse[n], "rmse_std": 0.0, "n_seeds": 1} for n in sizes]
+    rows = [{"method": "PCA", "bottleneck": n, "rmse": pca_rmse[n], "rmse_std": np.nan, "n_seeds": 1} for n in sizes]
     for method, frame in frames.items():
         summary = frame.groupby("bottleneck").test_rmse.agg(["mean", "std", "count"])
         rows += [{"method": method, "bottleneck": n, "rmse": summary.loc[n, "mean"], "rmse_std": summary.loc[n, "std"],
