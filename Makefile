@@ -111,8 +111,10 @@ BUDGET ?= 140m
 record: $(STAMP)
 	$(BIN)/python -m aebottleneck.plan --profile $(PROFILE) --budget $(BUDGET)
 
-# Exactly the packages a record was made with (ENV: a digest named in its record files; default the newest).
-ENV ?= $(basename $(notdir $(shell ls -t record/environments/*.txt 2>/dev/null | head -1)))
+# Exactly the packages a record was made with (ENV: a digest named in its record files; default the
+# one the most recently recorded run names, by its recorded_at: file times in a clone say nothing).
+ENV ?= $(shell $(PYTHON) -c "import glob, json; runs = [json.load(open(f)) for f in glob.glob('record/runs/*.json')]; \
+	print(max(runs, key=lambda r: r['recorded_at'])['environment'] if runs else '')")
 install-locked:
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r record/environments/$(ENV).txt && $(BIN)/pip install --quiet --no-deps -e .
