@@ -64,6 +64,16 @@ def test_a_larger_code_keeps_statistics_not_codes(folder):
     assert record.decode_array(content["arrays"]["correlation"]).shape == (4, 4)
 
 
+def test_a_wide_code_keeps_no_correlation_matrix_and_still_reads(folder, monkeypatch):
+    monkeypatch.setattr(record, "CORRELATION_UP_TO", 3)                       # as a 1024-unit code against 64
+    runs = get_runs([small_config(bottleneck=4)], progress=False)
+    test = load_splits("mnist").test
+    (content,) = record.run_records(runs, test.images, test.labels, "env")
+    assert "correlation" not in content["arrays"]
+    run = record.as_run(record.read(record.write(content, record.run_path(content["key"]))))
+    assert "correlation" not in run and np.isfinite(run["row"]["corr_mean"])   # the row keeps its summary
+
+
 @pytest.mark.parametrize("damage, words", [
     (lambda text: text[: len(text) // 2], "unreadable or truncated"),
     (lambda text: text.replace('"val_rmse": 0.', '"val_rmse": 1.', 1), "edited"),

@@ -2,11 +2,11 @@
 
 A run's record holds everything a page reads of it that does not need its weights: config and
 key, code version, device, dates, training time, metrics, per-epoch history, code statistics (the
-run's row of runtable.runs_frame) and small arrays (the code correlation matrix, ten test digits
-reconstructed, the test codes of a 2-d code). It is made right after the run trains, while its
-weights are at hand, so the weights (local run cache) are never needed again. Evaluations of a
-run that need its weights go beside it, one file per (run, evaluation), keyed by the evaluation's
-version and a digest of its settings, so a changed evaluation is never read as the old one.
+run's row of runtable.runs_frame) and small arrays (the code correlation matrix of a code up to
+64 units, ten test digits reconstructed, the test codes of a 2-d code). It is made right after the
+run trains, while its weights are at hand, so the weights (local run cache) are never needed again.
+Evaluations of a run that need its weights go beside it, one file per (run, evaluation), keyed by
+the evaluation's version and a digest of its settings, so a changed evaluation is never read as the old one.
 
 Each file is JSON written atomically and carries a digest of its own content: a truncated,
 edited or foreign file is refused by name (RecordError) and never reaches a table. Records made
@@ -31,6 +31,7 @@ from .files import save_text
 FORMAT = 1                  # bump when the layout of a record file changes
 RECONSTRUCTED = 10          # test digits reconstructed per run: the first test image of each class
 CODES_UP_TO = 2             # a code this small keeps its whole test codes (Figure 1); larger codes keep statistics
+CORRELATION_UP_TO = 64      # a code this small keeps its n x n correlation; no page reads a wider one's (1024: 5 MB a run)
 RUN_FIELDS = ("format", "key", "code_version", "config", "device", "trained_at", "recorded_at", "train_seconds",
               "metrics", "history", "row", "arrays", "environment")
 
@@ -129,10 +130,10 @@ def run_records(runs: list[dict], test_images: torch.Tensor, test_labels: torch.
     for run, row, images in zip(runs, rows, recon):
         codes = run["test_codes"].numpy()                                           # (10000, n)
         finite = bool(np.isfinite(codes).all())
-        arrays = {"reconstructions": encode_images(images),
-                  "code_std": encode_array(run["code_std"].numpy(), "float32"),
-                  "correlation": encode_array(correlation_matrix(codes) if finite else
-                                              np.full((codes.shape[1],) * 2, np.nan), "float32")}
+        arrays = {"reconstructions": encode_images(images), "code_std": encode_array(run["code_std"].numpy(), "float32")}
+        if codes.shape[1] <= CORRELATION_UP_TO:                                     # its row keeps corr_mean either way
+            arrays["correlation"] = encode_array(correlation_matrix(codes) if finite else
+                                                 np.full((codes.shape[1],) * 2, np.nan), "float32")
         if codes.shape[1] <= CODES_UP_TO:
             arrays["test_codes"] = encode_array(codes, "float16" if finite and np.abs(codes).max() < 6e4 else "float32")
         metrics = run["metrics"]
@@ -222,8 +223,9 @@ def as_run(content: dict) -> dict:
            "metrics": content["metrics"], "row": row, "source": "record", "trained_at": content["trained_at"],
            "history": history,
            "code_std": torch.from_numpy(arrays["code_std"].copy()),
-           "correlation": arrays["correlation"].astype(np.float64),
            "reconstructions": decode_images(content["arrays"]["reconstructions"]).numpy()}
+    if "correlation" in arrays:                                            # codes up to CORRELATION_UP_TO
+        run["correlation"] = arrays["correlation"].astype(np.float64)
     if "test_codes" in arrays:
         run["test_codes"] = torch.from_numpy(arrays["test_codes"].astype(np.float32))   # (Ntest, n)
     return run
