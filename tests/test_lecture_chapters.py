@@ -114,11 +114,11 @@ TAGS = regularizers.quoted_models(FAMILIES)
 
 def test_families_and_the_models_the_text_quotes():
     assert list(FAMILIES) == ["standard", "L1, alpha=0.0001", "L1, alpha=0.001", "L2, alpha=0.001", "sigmoid code",
-                              "KL rho=0.05, alpha=0.01", "8-sparse", "4-sparse", "denoising, gaussian 0.3",
+                              "KL rho=0.05, alpha=0.01", "8-sparse, linear code", "4-sparse, linear code", "denoising, gaussian 0.3",
                               "denoising, masking 0.5", "convolutional"]
     assert FAMILIES["convolutional"] == dict(arch="conv", hidden=(16, 32))
     assert TAGS == {"std": "standard", "sig": "sigmoid code", "conv": "convolutional", "l1": "L1, alpha=0.001",
-                    "l2": "L2, alpha=0.001", "kl": "KL rho=0.05, alpha=0.01", "ks": "8-sparse",
+                    "l2": "L2, alpha=0.001", "kl": "KL rho=0.05, alpha=0.01", "ks": "8-sparse, linear code",
                     "gauss": "denoising, gaussian 0.3", "mask": "denoising, masking 0.5"}
 
 
@@ -146,39 +146,53 @@ def test_code_numbers():
             TAGS["kl"]: [fake_run(codes=torch.full((2, 3), 0.1)), fake_run(codes=torch.full((2, 3), 0.2))],
             TAGS["sig"]: [fake_run(codes=torch.full((2, 3), 0.5))]}
     summaries = {label: evaluations._code_summary(group, None, {}) for label, group in runs.items()}
-    frame = pd.DataFrame({"model": ["standard", "standard", TAGS["l2"]], "code_std_mean": [1.0, 2.0, 0.5]})
+    frame = pd.DataFrame({"model": ["standard", "standard", TAGS["l2"]], "code_std_mean": [1.0, 2.0, 0.5],
+                          "near_zero": [0.1, 0.2, 0.05]})
     numbers = regularizers.code_numbers(summaries, frame, FAMILIES, TAGS)
     assert numbers["ks_active"] == 1.5 and numbers["k"] == 8
     assert (numbers["l1_alpha"], numbers["l2_alpha"]) == (0.001, 0.001)
     assert (numbers["std_code_std"], numbers["l2_code_std"], numbers["l2_shrinks"]) == (1.5, 0.5, "shrinks")
     assert numbers["kl_activation"] == pytest.approx(0.15) and numbers["sig_activation"] == pytest.approx(0.5)
+    assert numbers["l2_sparser"].endswith("it shrinks the code without making it sparse")     # 5% vs 15% near zero
+    assert numbers["kl_target"] == ("3.0 times the target: at alpha = 0.01 the penalty moves the mean activation "
+                                    "78% of the way from the unpenalised code's to rho and stops short of it")   # 0.35 / 0.45
+    sparser = regularizers.code_numbers(summaries, frame.assign(near_zero=[0.1, 0.2, 0.5]), FAMILIES, TAGS)["l2_sparser"]
+    assert sparser.startswith("more of its entries")
     assert regularizers.first_codes(summaries, [TAGS["ks"]])[TAGS["ks"]].tolist() == [[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]]
 
 
 def test_denoising_numbers():
     rows = []
-    for kind, label, levels in (("gaussian", TAGS["gauss"], [0.0, 0.1, 0.3]), ("masking", TAGS["mask"], [0.0, 0.5])):
+    for kind, label, other, levels in (("gaussian", TAGS["gauss"], TAGS["mask"], [0.0, 0.1, 0.3]),
+                                       ("masking", TAGS["mask"], TAGS["gauss"], [0.0, 0.5])):
         for level in levels:
             rows += [{"noise": kind, "level": level, "model": "standard", "rmse": 0.1 + level},
-                     {"noise": kind, "level": level, "model": label, "rmse": 0.2 + level / 2}]
+                     {"noise": kind, "level": level, "model": label, "rmse": 0.2 + level / 2},
+                     {"noise": kind, "level": level, "model": other, "rmse": 0.3 + level}]    # always worse
     numbers = regularizers.denoising_numbers(pd.DataFrame(rows), FAMILIES, TAGS)
     assert numbers["gauss_level"] == 0.3 and numbers["gauss_at_std"] == pytest.approx(0.4)
     assert numbers["gauss_at_dae"] == pytest.approx(0.35) and numbers["gauss_better"] == 1   # 0.35 < 0.4, not 0.25 < 0.2
     assert (numbers["mask_level"], numbers["mask_better"]) == (0.5, 1) and numbers["mask_at_std"] == pytest.approx(0.6)
+    assert numbers["gauss_losing"] == "; the gaussian denoiser not at level 0.1 (0.2500 against 0.2000)"
+    assert numbers["mask_losing"] == ""
+    assert (numbers["gauss_other_worse"], numbers["mask_other_worse"]) == (1, 2)   # every noisy level of the other kind
 
 
 def test_conv_table_and_numbers():
     mlp = dict(hidden=(3,), bottleneck=2)                                   # 784-3-2 / 2-3-784
     conv = dict(arch="conv", hidden=(2, 2), bottleneck=2)
     runs = {"standard": [{"config": RunConfig(**mlp).to_dict()}], "convolutional": [{"config": RunConfig(**conv).to_dict()}]}
-    summary = pd.DataFrame({"model": ["standard", "convolutional"], "rmse_mean": [0.12, 0.10]})
+    summary = pd.DataFrame({"model": ["standard", "convolutional"], "rmse_mean": [0.12, 0.10], "rmse_std": [0.01, 0.02],
+                            "n_seeds": [2, 2]})
     table = regularizers.conv_table(runs, summary)
     counted = [sum(p.numel() for p in build(RunConfig(**fields), seeds=[0]).parameters()) for fields in (mlp, conv)]
     assert table.to_dict("list") == {"model": ["MLP 784-128-64-n", "convolutional"], "parameters": counted,
-                                     "test_rmse": [0.12, 0.10]}
+                                     "test_rmse": [0.12, 0.10], "rmse_std": [0.01, 0.02], "n_seeds": [2, 2]}
     assert counted[0] == 784 * 3 + 3 + 3 * 2 + 2 + 2 * 3 + 3 + 3 * 784 + 784         # weights and biases, both halves
-    assert regularizers.conv_numbers(table, FAMILIES) == {"channels": "16 and 32", "params_mlp": counted[0],
-                                                      "params_conv": counted[1], "conv_verdict": "lower"}
+    frame = pd.DataFrame({"model": ["standard", "convolutional"] * 2, "seed": [0, 0, 1, 1], "test_rmse": [0.12, 0.09, 0.12, 0.13]})
+    assert regularizers.conv_numbers(table, FAMILIES, frame) == {
+        "channels": "16 and 32", "params_mlp": counted[0], "params_conv": counted[1], "conv_verdict": "lower",
+        "conv_seeds": "lower in 1 of 2 seeds, mean difference -0.0100"}
 
 
 def test_regularizer_runs_are_grouped_by_label_in_seed_order(results):

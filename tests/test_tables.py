@@ -98,6 +98,10 @@ def test_run_record_and_chapter_rows(tmp_path):
 
     pages.record_runs(pd.concat([frame, frame]), "two", tmp_path)                   # each run once
     assert sorted(zip(*pd.read_csv(path)[["chapter", "key"]].T.values)) == [("one", "b"), ("two", "a"), ("two", "b")]
+    named = runtable.run_record(frame.assign(model=["standard", "8-sparse, linear code"]), "three")
+    assert named.model.tolist() == ["standard", "8-sparse, linear code"]                  # the page's name for each run
+    assert runtable.run_record(frame.assign(label=["x", "y"]), "four").model.tolist() == ["x", "y"]
+    assert (runtable.run_record(frame, "five").model == "").all()                          # a chapter without names
 
 
 def test_rate_distortion_table_from_quantised_mse():

@@ -90,14 +90,17 @@ def runs_frame(runs: list[dict]) -> pd.DataFrame:
 
 # results/<profile>/runs.csv: one row per run a chapter used, for audit and for CI's checks of
 # runaway runs by their signature (tests/test_quick_numbers.py).
-RUN_COLUMNS = ["chapter", "key", "dataset", "code_version", "device", "epochs", "hidden", "bottleneck", "code_activation",
+RUN_COLUMNS = ["chapter", "model", "key", "dataset", "code_version", "device", "epochs", "hidden", "bottleneck", "code_activation",
                "output", "loss", "penalty", "alpha", "seed", "val_rmse", "test_rmse", "diverged", "runaway",
                "code_std_mean", "corr_mean", "train_seconds"]
 
 
 def run_record(frame: pd.DataFrame, chapter: str) -> pd.DataFrame:
-    """The rows of runs.csv for one chapter's runs (a runs_frame), one per run key."""
-    return frame.drop_duplicates("key").assign(chapter=chapter)[RUN_COLUMNS]
+    """The rows of runs.csv for one chapter's runs (a runs_frame), one per run key; `model` is the
+    page's name for a run's model where the frame has one (a labelled_frame's `model` or `label`
+    column: a denoising or k-sparse run differs from the standard one only in fields runs.csv omits)."""
+    names = frame["model"] if "model" in frame else frame["label"] if "label" in frame else ""
+    return frame.assign(chapter=chapter, model=names).drop_duplicates("key")[RUN_COLUMNS]
 
 
 def method_order(table: pd.DataFrame) -> list[str]:

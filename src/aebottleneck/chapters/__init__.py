@@ -118,7 +118,8 @@ PAGES = {
         "regularizers_conv": "chapters.regularizers.conv_table"},
         ("chapters.regularizers.plot_code_heatmaps", "plots.image_panels", "chapters.regularizers.plot_denoising_curves"),
         glue=("dataset_name dataset_note rg_channels rg_conv_corr_mean rg_conv_near_zero rg_conv_rmse_mean "
-              "rg_conv_verdict rg_gauss_at_dae rg_gauss_at_std rg_gauss_better rg_gauss_corr_mean "
+              "rg_conv_seeds rg_conv_verdict rg_gauss_at_dae rg_gauss_losing rg_gauss_other_worse rg_kl_target rg_l2_sparser "
+              "rg_mask_losing rg_mask_other_worse rg_gauss_at_std rg_gauss_better rg_gauss_corr_mean "
               "rg_gauss_level rg_gauss_near_zero rg_gauss_rmse_mean rg_k rg_kl_activation rg_kl_corr_mean "
               "rg_kl_near_zero rg_kl_rmse_mean rg_ks_active rg_ks_corr_mean rg_ks_near_zero rg_ks_rmse_mean "
               "rg_l1_alpha rg_l1_corr_mean rg_l1_near_zero rg_l1_rmse_mean rg_l1_verdict rg_l2_alpha "

@@ -24,7 +24,7 @@ def regularizer_families(l1_alphas, l2_alphas, kl_alphas, rho, topk, gaussian_le
     families["sigmoid code"] = dict(code_activation="sigmoid")
     families |= {f"KL rho={rho:g}, alpha={a:g}": dict(code_activation="sigmoid", penalty="kl", alpha=a, rho=rho)
                  for a in kl_alphas}
-    families |= {f"{k}-sparse": dict(code_activation="linear", code_topk=k) for k in topk}
+    families |= {f"{k}-sparse, linear code": dict(code_activation="linear", code_topk=k) for k in topk}
     families[f"denoising, gaussian {gaussian_level:g}"] = dict(noise="gaussian", noise_level=gaussian_level)
     families[f"denoising, masking {masking_level:g}"] = dict(noise="masking", noise_level=masking_level)
     families["convolutional"] = dict(arch="conv", hidden=tuple(conv_channels))
@@ -100,29 +100,45 @@ def first_codes(summaries: dict[str, list[dict]], labels: list[str]) -> dict[str
 
 def code_numbers(summaries: dict[str, list[dict]], frame: pd.DataFrame, families: dict, tags: dict[str, str]) -> dict:
     """The text's numbers on the sparse codes: the k-sparse code's nonzero units per image (first
-    seed), the L2 code's scale against the standard's, the sigmoid codes' mean activation."""
-    code_std = frame.groupby("model", sort=False).code_std_mean.mean()   # std of a unit over images, mean over units, seeds
-    l2, std = float(code_std[tags["l2"]]), float(code_std["standard"])
+    seed), the L2 code's scale and near-zero share against the standard's (shrunk is not sparse),
+    the sigmoid codes' mean activation and how far the KL penalty takes it towards its target."""
+    by_model = frame.groupby("model", sort=False)[["code_std_mean", "near_zero"]].mean()   # means over seeds
+    l2, std = float(by_model.code_std_mean[tags["l2"]]), float(by_model.code_std_mean["standard"])
+    sparser = by_model.near_zero[tags["l2"]] > by_model.near_zero["standard"]
     activation = {tag: float(np.mean([found["code_mean"] for found in summaries[tags[tag]]])) for tag in ("kl", "sig")}
+    kl, rho, alpha = activation["kl"], families[tags["kl"]]["rho"], families[tags["kl"]]["alpha"]
+    way = (activation["sig"] - kl) / (activation["sig"] - rho)        # the share of the way from no penalty to the target
     return {"ks_active": float(summaries[tags["ks"]][0]["active_per_image"]),
             "k": families[tags["ks"]]["code_topk"], "l1_alpha": families[tags["l1"]]["alpha"],
             "l2_alpha": families[tags["l2"]]["alpha"], "l2_code_std": l2, "std_code_std": std,
             "l2_shrinks": "shrinks" if l2 < std else "does not shrink",
-            "kl_activation": activation["kl"], "sig_activation": activation["sig"]}
+            "l2_sparser": ("more of its entries are near zero than the unpenalised model's" if sparser else
+                           "yet no more of its entries are near zero than the unpenalised model's: it shrinks the "
+                           "code without making it sparse"),
+            "kl_activation": kl, "sig_activation": activation["sig"],
+            "kl_target": (f"{kl / rho:.1f} times the target: at alpha = {alpha:g} the penalty moves the mean activation "
+                          f"{way:.0%} of the way from the unpenalised code's to rho and stops short of it" if kl > rho else
+                          f"at or below the target (alpha = {alpha:g})")}
 
 
 def denoising_numbers(denoising: pd.DataFrame, families: dict, tags: dict[str, str]) -> dict:
     """The text's numbers from denoising.csv: for each denoiser, the RMSE of it and of the standard
-    model at its training noise level, and at how many noisy levels it beats the standard model."""
+    model at its training noise level, at how many noisy levels of its own kind of noise it beats
+    the standard model (and at which it does not), and at how many of the other kind it is worse."""
     wide = denoising.pivot_table(index=["noise", "level"], columns="model", values="rmse")
     numbers = {}
     for tag in ("gauss", "mask"):
         label = tags[tag]
         kind, level = families[label]["noise"], families[label]["noise_level"]
         noisy = wide.loc[kind].drop(index=0.0)                       # the levels with noise
+        other = wide.drop(index=kind, level="noise").droplevel("noise").drop(index=0.0)
+        losing = noisy[noisy[label] >= noisy["standard"]]
         numbers |= {f"{tag}_level": level, f"{tag}_at_std": float(wide.loc[(kind, level), "standard"]),
                     f"{tag}_at_dae": float(wide.loc[(kind, level), label]),
-                    f"{tag}_better": int((noisy[label] < noisy["standard"]).sum())}
+                    f"{tag}_better": int((noisy[label] < noisy["standard"]).sum()),
+                    f"{tag}_other_worse": int((other[label] > other["standard"]).sum()),
+                    f"{tag}_losing": "".join(f"; the {kind} denoiser not at level {lv:g} ({row[label]:.4f} against {row['standard']:.4f})"
+                                              for lv, row in losing.iterrows())}
     return numbers
 
 
@@ -159,13 +175,16 @@ CONV_PAIR = {"MLP 784-128-64-n": "standard", "convolutional": "convolutional"}  
 
 
 def conv_table(runs: dict[str, list[dict]], summary: pd.DataFrame) -> pd.DataFrame:
-    """regularizers_conv.csv: the MLP and the convolutional AE, their parameter counts and mean test RMSE."""
+    """regularizers_conv.csv: the MLP and the convolutional AE, their parameter counts and test RMSE
+    (mean and std over seeds, and how many seeds)."""
     by_model = summary.set_index("model")
     def parameters(run: dict) -> int:                   # counted on the built model: no weights needed
         return sum(p.numel() for p in build(RunConfig.from_dict(run["config"]), seeds=[0]).parameters())
 
     return pd.DataFrame({"model": list(CONV_PAIR), "parameters": [parameters(runs[m][0]) for m in CONV_PAIR.values()],
-                         "test_rmse": [by_model.loc[m, "rmse_mean"] for m in CONV_PAIR.values()]})
+                         "test_rmse": [by_model.loc[m, "rmse_mean"] for m in CONV_PAIR.values()],
+                         "rmse_std": [by_model.loc[m, "rmse_std"] for m in CONV_PAIR.values()],
+                         "n_seeds": [by_model.loc[m, "n_seeds"] for m in CONV_PAIR.values()]})
 
 
 def conv_reconstructions(runs: dict[str, list[dict]], test) -> dict[str, list[torch.Tensor]]:
@@ -176,13 +195,16 @@ def conv_reconstructions(runs: dict[str, list[dict]], test) -> dict[str, list[to
             for name, model in CONV_PAIR.items()}
 
 
-def conv_numbers(conv: pd.DataFrame, families: dict) -> dict:
-    """The text's numbers on the convolutional AE: its channels, both parameter counts, and whether
-    its test RMSE is lower than the MLP's."""
+def conv_numbers(conv: pd.DataFrame, families: dict, frame: pd.DataFrame) -> dict:
+    """The text's numbers on the convolutional AE: its channels, both parameter counts, whether its
+    mean test RMSE is lower than the MLP's, and in how many seeds (frame: a labelled runs_frame)."""
     mlp, cnn = conv.to_dict("records")
+    wide = frame.pivot_table(index="seed", columns="model", values="test_rmse")[list(CONV_PAIR.values())]
+    diff = wide.iloc[:, 1] - wide.iloc[:, 0]                                              # conv - MLP, per seed
     return {"channels": " and ".join(map(str, families["convolutional"]["hidden"])),
             "params_mlp": int(mlp["parameters"]), "params_conv": int(cnn["parameters"]),
-            "conv_verdict": "lower" if cnn["test_rmse"] < mlp["test_rmse"] else "higher"}
+            "conv_verdict": "lower" if cnn["test_rmse"] < mlp["test_rmse"] else "higher",
+            "conv_seeds": f"lower in {int((diff < 0).sum())} of {len(diff)} seeds, mean difference {diff.mean():+.4f}"}
 
 
 def plot_code_heatmaps(codes: dict):
