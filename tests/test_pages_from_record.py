@@ -114,6 +114,8 @@ def test_a_committed_table_that_the_record_contradicts_is_named(tmp_path):
     other = pd.DataFrame({"chapter": ["datasets"], "key": ["c"], "test_rmse": [0.3]})
     pd.concat([other, fresh.assign(test_rmse=[0.1, 0.2 * (1 + 1e-12)])]).to_csv(tmp_path / "old" / "runs.csv", index=False)
     assert rebuild.compare_table(tmp_path / "new" / "runs.csv", tmp_path / "old" / "runs.csv") == []
+    pd.concat([fresh.iloc[::-1], other]).to_csv(tmp_path / "old" / "runs.csv", index=False)    # a page re-made alone
+    assert rebuild.compare_table(tmp_path / "new" / "runs.csv", tmp_path / "old" / "runs.csv") == []
     pd.concat([other, fresh.assign(test_rmse=[0.1, 0.25])]).to_csv(tmp_path / "old" / "runs.csv", index=False)
     (problem,) = rebuild.compare_table(tmp_path / "new" / "runs.csv", tmp_path / "old" / "runs.csv")
     assert "runs.csv" in problem and "differs" in problem

@@ -102,6 +102,9 @@ def test_run_record_and_chapter_rows(tmp_path):
     assert named.model.tolist() == ["standard", "8-sparse, linear code"]                  # the page's name for each run
     assert runtable.run_record(frame.assign(label=["x", "y"]), "four").model.tolist() == ["x", "y"]
     assert (runtable.run_record(frame, "five").model == "").all()                          # a chapter without names
+    pd.read_csv(path).drop(columns="model").assign(extra=1).to_csv(path, index=False)      # a file from older code
+    save_chapter_rows(runtable.run_record(frame, "one"), path)
+    assert list(pd.read_csv(path).columns) == runtable.RUN_COLUMNS                        # the code's columns, in order
 
 
 def test_rate_distortion_table_from_quantised_mse():

@@ -51,13 +51,14 @@ def save_csv(frame, path: Path) -> Path:
 
 def save_chapter_rows(frame, path: Path) -> Path:
     """Replace the rows of one chapter in the CSV at `path` by `frame` (whose `chapter` column
-    names it), keeping every other chapter's rows; written atomically."""
+    names it), keeping every other chapter's rows; written atomically, in `frame`'s columns (a
+    column the code added is empty in older rows, one it dropped goes)."""
     import pandas as pd
 
     (chapter,) = frame.chapter.unique()
     if path.is_file():
         kept = pd.read_csv(path)
-        frame = pd.concat([kept[kept.chapter != chapter], frame], ignore_index=True)
+        frame = pd.concat([kept[kept.chapter != chapter], frame], ignore_index=True)[list(frame.columns)]
     return save_csv(frame, path)
 
 
