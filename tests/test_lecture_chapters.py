@@ -136,7 +136,7 @@ def test_regularizer_numbers():
     assert numbers["l1_near_zero"] == 0.5 and numbers["l1_verdict"] == "more"
     assert numbers["least_corr"] == "the least correlated of all models (mean |corr| 0.050; untested)"
     other = regularizers.regularizer_numbers(summary_of(ks=0.2, sig=0.01), TAGS)["least_corr"]
-    assert other == "mean |corr| 0.200; the least correlated model is sigmoid code (0.010; untested)"
+    assert other == "not the least correlated (mean |corr| 0.200; the least correlated model is sigmoid code, 0.010; untested)"
 
 
 def test_code_numbers():
@@ -153,11 +153,12 @@ def test_code_numbers():
     assert (numbers["l1_alpha"], numbers["l2_alpha"]) == (0.001, 0.001)
     assert (numbers["std_code_std"], numbers["l2_code_std"], numbers["l2_shrinks"]) == (1.5, 0.5, "shrinks")
     assert numbers["kl_activation"] == pytest.approx(0.15) and numbers["sig_activation"] == pytest.approx(0.5)
-    assert numbers["l2_sparser"].endswith("it shrinks the code without making it sparse")     # 5% vs 15% near zero
-    assert numbers["kl_target"] == ("3.0 times the target: at alpha = 0.01 the penalty moves the mean activation "
-                                    "78% of the way from the unpenalised code's to rho and stops short of it")   # 0.35 / 0.45
+    assert numbers["l2_sparser"] == ("fewer than the unpenalised model's 15.0% (untested): it shrinks the code "
+                                     "without making it sparse")                             # 5% vs 15% near zero
+    assert numbers["kl_target"] == ("3.0 times the target: at α = 0.01 the penalty moves the mean activation "
+                                    "78% of the way from the unpenalised code's to ρ and stops short of it (untested)")   # 0.35 / 0.45
     sparser = regularizers.code_numbers(summaries, frame.assign(near_zero=[0.1, 0.2, 0.5]), FAMILIES, TAGS)["l2_sparser"]
-    assert sparser.startswith("more of its entries")
+    assert sparser == "more than the unpenalised model's 15.0% (untested)"
     assert regularizers.first_codes(summaries, [TAGS["ks"]])[TAGS["ks"]].tolist() == [[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]]
 
 
@@ -173,7 +174,7 @@ def test_denoising_numbers():
     assert numbers["gauss_level"] == 0.3 and numbers["gauss_at_std"] == pytest.approx(0.4)
     assert numbers["gauss_at_dae"] == pytest.approx(0.35) and numbers["gauss_better"] == 1   # 0.35 < 0.4, not 0.25 < 0.2
     assert (numbers["mask_level"], numbers["mask_better"]) == (0.5, 1) and numbers["mask_at_std"] == pytest.approx(0.6)
-    assert numbers["gauss_losing"] == "; the gaussian denoiser not at level 0.1 (0.2500 against 0.2000)"
+    assert numbers["gauss_losing"] == "; the gaussian denoiser is not lower at level 0.1 (0.2500 against 0.2000)"
     assert numbers["mask_losing"] == ""
     assert (numbers["gauss_other_worse"], numbers["mask_other_worse"]) == (1, 2)   # every noisy level of the other kind
 

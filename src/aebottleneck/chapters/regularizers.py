@@ -66,8 +66,8 @@ def regularizer_numbers(summary: pd.DataFrame, tags: dict[str, str]) -> dict:
                for column in ("rmse_mean", "near_zero", "corr_mean")}
     least, ks = by_model.corr_mean.idxmin(), tags["ks"]
     numbers["least_corr"] = (f"the least correlated of all models (mean |corr| {by_model.corr_mean.min():.3f}; untested)"
-                             if least == ks else f"mean |corr| {by_model.loc[ks, 'corr_mean']:.3f}; "
-                             f"the least correlated model is {least} ({by_model.corr_mean.min():.3f}; untested)")
+                             if least == ks else f"not the least correlated (mean |corr| {by_model.loc[ks, 'corr_mean']:.3f}; "
+                             f"the least correlated model is {least}, {by_model.corr_mean.min():.3f}; untested)")
     numbers["l1_verdict"] = "more" if numbers["l1_near_zero"] > numbers["std_near_zero"] else "no more"
     return numbers
 
@@ -104,7 +104,7 @@ def code_numbers(summaries: dict[str, list[dict]], frame: pd.DataFrame, families
     the sigmoid codes' mean activation and how far the KL penalty takes it towards its target."""
     by_model = frame.groupby("model", sort=False)[["code_std_mean", "near_zero"]].mean()   # means over seeds
     l2, std = float(by_model.code_std_mean[tags["l2"]]), float(by_model.code_std_mean["standard"])
-    sparser = by_model.near_zero[tags["l2"]] > by_model.near_zero["standard"]
+    l2_zero, std_zero = by_model.near_zero[tags["l2"]], by_model.near_zero["standard"]
     activation = {tag: float(np.mean([found["code_mean"] for found in summaries[tags[tag]]])) for tag in ("kl", "sig")}
     kl, rho, alpha = activation["kl"], families[tags["kl"]]["rho"], families[tags["kl"]]["alpha"]
     way = (activation["sig"] - kl) / (activation["sig"] - rho)        # the share of the way from no penalty to the target
@@ -112,13 +112,13 @@ def code_numbers(summaries: dict[str, list[dict]], frame: pd.DataFrame, families
             "k": families[tags["ks"]]["code_topk"], "l1_alpha": families[tags["l1"]]["alpha"],
             "l2_alpha": families[tags["l2"]]["alpha"], "l2_code_std": l2, "std_code_std": std,
             "l2_shrinks": "shrinks" if l2 < std else "does not shrink",
-            "l2_sparser": ("more of its entries are near zero than the unpenalised model's" if sparser else
-                           "yet no more of its entries are near zero than the unpenalised model's: it shrinks the "
-                           "code without making it sparse"),
+            "l2_sparser": (f"more than the unpenalised model's {std_zero:.1%} (untested)" if l2_zero > std_zero else
+                           f"{'fewer than' if l2_zero < std_zero else 'as many as'} the unpenalised model's {std_zero:.1%} "
+                           "(untested): it shrinks the code without making it sparse"),
             "kl_activation": kl, "sig_activation": activation["sig"],
-            "kl_target": (f"{kl / rho:.1f} times the target: at alpha = {alpha:g} the penalty moves the mean activation "
-                          f"{way:.0%} of the way from the unpenalised code's to rho and stops short of it" if kl > rho else
-                          f"at or below the target (alpha = {alpha:g})")}
+            "kl_target": (f"{kl / rho:.1f} times the target: at α = {alpha:g} the penalty moves the mean activation "
+                          f"{way:.0%} of the way from the unpenalised code's to ρ and stops short of it (untested)"
+                          if kl > rho else f"at or below the target (α = {alpha:g}; untested)")}
 
 
 def denoising_numbers(denoising: pd.DataFrame, families: dict, tags: dict[str, str]) -> dict:
@@ -137,7 +137,7 @@ def denoising_numbers(denoising: pd.DataFrame, families: dict, tags: dict[str, s
                     f"{tag}_at_dae": float(wide.loc[(kind, level), label]),
                     f"{tag}_better": int((noisy[label] < noisy["standard"]).sum()),
                     f"{tag}_other_worse": int((other[label] > other["standard"]).sum()),
-                    f"{tag}_losing": "".join(f"; the {kind} denoiser not at level {lv:g} ({row[label]:.4f} against {row['standard']:.4f})"
+                    f"{tag}_losing": "".join(f"; the {kind} denoiser is not lower at level {lv:g} ({row[label]:.4f} against {row['standard']:.4f})"
                                               for lv, row in losing.iterrows())}
     return numbers
 
