@@ -137,8 +137,8 @@ def denoising_numbers(denoising: pd.DataFrame, families: dict, tags: dict[str, s
                     f"{tag}_at_dae": float(wide.loc[(kind, level), label]),
                     f"{tag}_better": int((noisy[label] < noisy["standard"]).sum()),
                     f"{tag}_other_worse": int((other[label] > other["standard"]).sum()),
-                    f"{tag}_losing": "".join(f"; the {kind} denoiser is not lower at level {lv:g} ({row[label]:.4f} against {row['standard']:.4f})"
-                                              for lv, row in losing.iterrows())}
+                    f"{tag}_losing": "".join(f"; the {kind} denoiser is not lower at level {lv:g} "
+                                              f"({row[label]:.4f} against {row['standard']:.4f})" for lv, row in losing.iterrows())}
     return numbers
 
 
